@@ -1,0 +1,139 @@
+package domain
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Store is the storage port: the few operations every noun needs, implemented once per engine
+// (domain/sqlite, the embedded default; domain/mongo, for deployments that outgrow one machine) and
+// checked by one contract suite (domain/storetest). It is deliberately narrow so that adding a noun
+// means declaring a CollectionSpec, not writing queries for two engines.
+//
+// Documents are JSON objects. Index fields are top-level fields of that object and must hold
+// strings, integers or booleans; a field used for ordering by time holds a sortable value (Unix
+// milliseconds, or a fixed-width UTC string), never a time.Time's variable-width JSON form. Fields
+// of a unique index must be present in every document of the collection.
+type Store interface {
+	// Declare creates the collections and their indexes if missing. It is idempotent and is called
+	// once at start-up with every spec vetfield uses.
+	Declare(ctx context.Context, specs ...CollectionSpec) error
+
+	// Get returns the document with id, or ENOTFOUND.
+	Get(ctx context.Context, coll, id string) (Record, error)
+
+	// GetMany returns the documents with the given ids that exist, in no particular order.
+	GetMany(ctx context.Context, coll string, ids []string) ([]Record, error)
+
+	// GetBy returns the one document whose unique index has the given values, or ENOTFOUND.
+	GetBy(ctx context.Context, coll, index string, values ...any) (Record, error)
+
+	// Insert stores a new document with Version 1 and returns it as stored. If the id or any unique
+	// key is already taken it writes nothing and returns ECONFLICT with Error.Key naming the key
+	// ("_id" or the index name), so a retried create can fetch what the first attempt wrote.
+	Insert(ctx context.Context, coll string, rec Record) (Record, error)
+
+	// Update replaces the document if its stored version still equals rec.Version (compare and
+	// swap) and returns it with Version+1. A moved-on version gives ECONFLICT with Key "_version";
+	// a missing document ENOTFOUND; a clash on a unique key ECONFLICT with the index name.
+	Update(ctx context.Context, coll string, rec Record) (Record, error)
+
+	// List pages through a collection in the order of one declared index; see Query.
+	List(ctx context.Context, coll string, q Query) (Page, error)
+
+	// Incr adds delta to the named counter, creating it at 0 first, and returns the new value
+	// atomically across processes. A counter with a non-zero expiry may be swept after it; the
+	// expiry is set when the counter is created and not moved by later calls, so a key that names
+	// a time window (a rate limit) counts that window only.
+	Incr(ctx context.Context, key string, delta int64, expires time.Time) (int64, error)
+
+	// Sweep removes counters that expired before now, and whatever else an engine keeps only for
+	// a while. It is safe to call from several processes at once.
+	Sweep(ctx context.Context, now time.Time) error
+
+	// Changes returns entries of the change log with Seq > after, in Seq order, at most limit of
+	// them. It never returns an entry while an earlier one may still commit: on an engine where
+	// writes commit out of order it stops at the first entry not yet committed (and decides, after
+	// a grace period, about entries whose writers died), so a reader that resumes from the last
+	// Seq it saw never misses a change.
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+
+	// Ping checks that the engine answers.
+	Ping(ctx context.Context) error
+
+	// Close releases the engine.
+	Close() error
+}
+
+// Record is one stored document.
+type Record struct {
+	ID string
+	// Version is 1 after Insert and grows by one with every Update. Update takes the version the
+	// caller read.
+	Version int64
+	// Scope lists the keys of who may see the document, for sync: for example "t:311010000" (a
+	// territory, covering every territory beneath it) or "o:880101300123" (an owner). It is
+	// written to the change log with each write of a synced collection; a write whose scope drops
+	// a key tells that key's devices to remove the document.
+	Scope []string
+	// Data is the document itself, a JSON object.
+	Data json.RawMessage
+}
+
+// CollectionSpec declares a collection and its indexes. Index and field names are ASCII
+// identifiers.
+type CollectionSpec struct {
+	Name    string
+	Indexes []Index
+	// Synced collections feed the change log on every Insert and Update; the others (accounts,
+	// throttles, idempotency records) do not.
+	Synced bool
+}
+
+// Index is a declared index: List orders by it and GetBy looks up by it when Unique.
+type Index struct {
+	Name   string
+	Fields []string
+	Unique bool
+}
+
+// Query selects a page of a collection in the order of Index: documents whose first len(Eq)
+// index fields equal Eq, optionally with the next index field within [From, To) (either bound may
+// be nil), ordered by the remaining index fields and then by id, ascending or Desc.
+type Query struct {
+	Index string
+	Eq    []any
+	From  any
+	To    any
+	Desc  bool
+	// After is the Page.Next of the previous page, "" for the first.
+	After string
+	// Limit is at most MaxPageSize; 0 means DefaultPageSize.
+	Limit int
+}
+
+// Page sizes: every list in vetfield is paginated with a hard maximum.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// Page is one page of a List. Next is "" on the last page; otherwise it is an opaque cursor for
+// Query.After.
+type Page struct {
+	Records []Record
+	Next    string
+}
+
+// Change is one entry of the change log: document ID of Collection was written at Seq, leaving it at
+// Version with Scope; PrevScope is the scope it had before (nil after an Insert).
+type Change struct {
+	Seq        int64
+	Collection string
+	ID         string
+	Version    int64
+	Scope      []string
+	PrevScope  []string
+	At         time.Time
+}
