@@ -1,0 +1,227 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vetfield/vetfield/api"
+	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/keyring"
+	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/media"
+)
+
+// clock is a test clock that moves only when told.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// env is one test's server over a fresh embedded database.
+type env struct {
+	t      *testing.T
+	srv    *api.Server
+	store  *sqlite.Store
+	clock  *clock
+	keys   *keyring.Ring
+	logs   *bytes.Buffer
+	admin  string // an admin's access token
+	base   string // the server's URL
+	logsMu sync.Mutex
+}
+
+const adminPassword = "admin-password-1"
+
+// fastPasswords keeps argon2id real but cheap, so tests that log in often stay fast.
+var fastPasswords = domain.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "vetfield.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Declare(t.Context(), domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec); err != nil {
+		t.Fatal(err)
+	}
+	objects, err := media.NewDisk(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := keyring.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{now: time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)}
+	e := &env{t: t, store: store, clock: clk, keys: keyring.New(key), logs: &bytes.Buffer{}}
+	accounts := domain.NewAccounts(store, clk.Now, fastPasswords)
+	if _, _, err := accounts.EnsureAdmin(t.Context(), adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	e.srv = api.New(api.Deps{
+		Store: store, Objects: objects, Keys: e.keys, Accounts: accounts,
+		Sessions:  &domain.Sessions{Store: store, Now: clk.Now, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: domain.DefaultRefreshTTL},
+		Log:       slog.New(slog.NewJSONHandler(lockedWriter{e}, nil)),
+		Now:       clk.Now,
+		PublicURL: "https://vet.example.kz", Issuer: "vetfield", Audience: "vetfield-api",
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.base = "http://" + ln.Addr().String()
+	go e.srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.srv.Shutdown(ctx)
+	})
+	e.admin = e.login("admin", adminPassword).AccessToken
+	return e
+}
+
+type lockedWriter struct{ e *env }
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.e.logsMu.Lock()
+	defer w.e.logsMu.Unlock()
+	return w.e.logs.Write(p)
+}
+
+func (e *env) logText() string {
+	e.logsMu.Lock()
+	defer e.logsMu.Unlock()
+	return e.logs.String()
+}
+
+// response is a finished HTTP exchange.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test if it is not JSON.
+func (r response) JSON(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("body is not JSON (%v): %s", err, r.Body)
+	}
+}
+
+// do sends a request through the app; body may be nil, a string (sent as is) or a value to encode.
+func (e *env) do(method, path, token string, body any, headers ...string) response {
+	e.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, e.base+path, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// expect fails the test unless the response has the status.
+func (r response) expect(t *testing.T, status int) response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+// problem is an RFC 9457 problem document as vetfield answers it.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Message  string `json:"message"`
+		Location string `json:"location"`
+	} `json:"errors"`
+}
+
+// expectProblem checks the status, the problem+json media type and shape, and returns the problem.
+func (r response) expectProblem(t *testing.T, status int) problem {
+	t.Helper()
+	r.expect(t, status)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+		t.Fatalf("Content-Type %q, want application/problem+json; body: %s", ct, r.Body)
+	}
+	var p problem
+	r.JSON(t, &p)
+	if p.Status != status || p.Title == "" || p.Detail == "" {
+		t.Fatalf("problem %+v lacks status %d, a title or a detail", p, status)
+	}
+	return p
+}
+
+func (e *env) login(username, password string) api.TokenPair {
+	e.t.Helper()
+	var pair api.TokenPair
+	e.do("POST", "/v1/auth/login", "", map[string]string{"username": username, "password": password}).
+		expect(e.t, 200).JSON(e.t, &pair)
+	return pair
+}
+
+// createUser makes an account through the API and returns its view.
+func (e *env) createUser(body map[string]any) api.UserView {
+	e.t.Helper()
+	var u api.UserView
+	e.do("POST", "/v1/users", e.admin, body).expect(e.t, 201).JSON(e.t, &u)
+	return u
+}

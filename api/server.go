@@ -1,0 +1,147 @@
+// Package api is vetfield's HTTP face: the Fiber app, one file of operations per noun, the
+// authentication of callers, the mapping of domain errors to RFC 9457 problems, and the
+// operational routes. Operations are declared through huma, so the OpenAPI description at
+// /openapi.json is generated from the very types the handlers use and cannot drift from them.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
+
+	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/keyring"
+	"github.com/vetfield/vetfield/media"
+)
+
+// Version is reported in the OpenAPI description.
+const Version = "0.1.0"
+
+// MaxJSONBody is the default limit of a JSON request body.
+const MaxJSONBody = 1 << 20
+
+// Deps are what the server is built from; cmd/vetfield wires them, tests build their own.
+type Deps struct {
+	Store    domain.Store
+	Objects  media.Objects
+	Keys     *keyring.Ring
+	Accounts *domain.Accounts
+	Sessions *domain.Sessions
+	Log      *slog.Logger
+	Now      domain.Clock
+
+	// PublicURL is the address people and QR codes reach this service at.
+	PublicURL string
+	// Issuer and Audience go into and are required of every access token.
+	Issuer   string
+	Audience string
+	// AccessTTL is the life of an access token.
+	AccessTTL time.Duration
+}
+
+// Server is the HTTP server.
+type Server struct {
+	Deps
+	app     *fiber.App
+	api     huma.API
+	metrics *metrics
+	// draining is set when shutdown starts, so /readyz turns 503 at once and load balancers stop
+	// sending new work while in-flight requests finish.
+	draining atomic.Bool
+}
+
+// New builds the server with every route.
+func New(d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.AccessTTL == 0 {
+		d.AccessTTL = 15 * time.Minute
+	}
+	s := &Server{Deps: d, metrics: newMetrics()}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "vetfield",
+		DisableStartupMessage: true,
+		ErrorHandler:          s.fiberErrors,
+		// Huma enforces each operation's own limit with a 413 problem; Fiber's limit only stops
+		// bodies far beyond any operation's before they are read.
+		BodyLimit:    MaxJSONBody + 64<<10,
+		ReadTimeout:  60 * time.Second,
+		WriteTimeout: 60 * time.Second,
+		IdleTimeout:  120 * time.Second,
+	})
+	s.app.Use(s.observe)
+	s.app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
+
+	cfg := huma.DefaultConfig("vetfield API", Version)
+	cfg.CreateHooks = nil // no $schema links in every response
+	cfg.Info.Description = "The JSON API behind the tablets of district veterinarians and inspectors in Kazakhstan."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
+	}
+	s.api = humafiber.New(s.app, cfg)
+	s.api.UseMiddleware(s.authenticate)
+
+	s.routes()
+	return s
+}
+
+// routes registers every route, in one readable block.
+func (s *Server) routes() {
+	s.app.Get("/livez", s.livez)
+	s.app.Get("/readyz", s.readyz)
+	s.app.Get("/metrics", s.serveMetrics)
+
+	s.registerAuth()
+	s.registerUsers()
+}
+
+// App returns the Fiber app, for tests that call it without a network.
+func (s *Server) App() *fiber.App { return s.app }
+
+// OpenAPI returns the generated description.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown turns /readyz to 503, lets in-flight requests finish within ctx's deadline and closes
+// every connection.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	return s.app.ShutdownWithContext(ctx)
+}
+
+// register declares an operation with its access rule. Every handler's error goes through
+// s.problem, so no handler chooses a status or leaks an internal error.
+func register[I, O any](s *Server, op huma.Operation, rule access, h func(context.Context, *I) (*O, error)) {
+	if op.Metadata == nil {
+		op.Metadata = map[string]any{}
+	}
+	op.Metadata[accessKey] = rule
+	if !rule.public {
+		op.Security = []map[string][]string{{"bearer": {}}}
+		op.Errors = append(op.Errors, 401, 403)
+	}
+	op.Errors = append(op.Errors, 422)
+	if op.MaxBodyBytes == 0 {
+		op.MaxBodyBytes = MaxJSONBody
+	}
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return out, nil
+	})
+}

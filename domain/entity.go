@@ -1,0 +1,131 @@
+package domain
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Clock returns the current time. It is injected wherever a deadline or timestamp is computed, so
+// tests can freeze it.
+type Clock func() time.Time
+
+// Meta is embedded in every stored noun: its id and the version the store last gave it.
+type Meta struct {
+	ID      string `json:"id"`
+	Version int64  `json:"version"`
+}
+
+func (m *Meta) meta() *Meta { return m }
+
+// entity is satisfied by pointers to nouns that embed Meta.
+type entity[T any] interface {
+	*T
+	meta() *Meta
+}
+
+// NewID returns a new time-ordered unique id (UUID v7), so ids sort roughly by creation.
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// RandomToken returns n random bytes; it panics only if the system's random source fails.
+func RandomToken(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("domain: no randomness: " + err.Error())
+	}
+	return b
+}
+
+// decode turns a stored record into a noun.
+func decode[T any, P entity[T]](rec Record) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(rec.Data, v); err != nil {
+		return nil, Internal("decode "+rec.ID, err)
+	}
+	m := P(v).meta()
+	m.ID, m.Version = rec.ID, rec.Version
+	return v, nil
+}
+
+// encode turns a noun into a record for the store.
+func encode[T any, P entity[T]](v P, scope []string) (Record, error) {
+	m := v.meta()
+	data, err := json.Marshal(v)
+	if err != nil {
+		return Record{}, Internal("encode "+m.ID, err)
+	}
+	return Record{ID: m.ID, Version: m.Version, Scope: scope, Data: data}, nil
+}
+
+// getEntity loads one noun by id.
+func getEntity[T any, P entity[T]](ctx context.Context, s Store, coll, id string) (*T, error) {
+	rec, err := s.Get(ctx, coll, id)
+	if err != nil {
+		return nil, err
+	}
+	return decode[T, P](rec)
+}
+
+// getEntityBy loads one noun by a unique index.
+func getEntityBy[T any, P entity[T]](ctx context.Context, s Store, coll, index string, values ...any) (*T, error) {
+	rec, err := s.GetBy(ctx, coll, index, values...)
+	if err != nil {
+		return nil, err
+	}
+	return decode[T, P](rec)
+}
+
+// insertEntity stores a new noun and sets its version.
+func insertEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
+	rec, err := encode[T, P](v, scope)
+	if err != nil {
+		return err
+	}
+	stored, err := s.Insert(ctx, coll, rec)
+	if err != nil {
+		return err
+	}
+	v.meta().Version = stored.Version
+	return nil
+}
+
+// updateEntity writes a changed noun if nobody else changed it since it was read, and sets its new
+// version.
+func updateEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
+	rec, err := encode[T, P](v, scope)
+	if err != nil {
+		return err
+	}
+	stored, err := s.Update(ctx, coll, rec)
+	if err != nil {
+		return err
+	}
+	v.meta().Version = stored.Version
+	return nil
+}
+
+// listEntities reads one page of nouns.
+func listEntities[T any, P entity[T]](ctx context.Context, s Store, coll string, q Query) ([]*T, string, error) {
+	page, err := s.List(ctx, coll, q)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]*T, 0, len(page.Records))
+	for _, rec := range page.Records {
+		v, err := decode[T, P](rec)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, v)
+	}
+	return out, page.Next, nil
+}

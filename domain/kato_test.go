@@ -1,0 +1,75 @@
+package domain
+
+import "testing"
+
+func TestKato(t *testing.T) {
+	const oblast, district, rural, settlement = "310000000", "314000000", "314030000", "314030100"
+	tests := []struct {
+		code   string
+		prefix string
+		level  int
+		parent Kato
+	}{
+		{oblast, "31", 1, ""},
+		{district, "3140", 2, oblast},
+		{rural, "314030", 3, district},
+		{settlement, "314030100", 4, rural},
+	}
+	for _, tt := range tests {
+		k, err := ParseKato(tt.code)
+		if err != nil {
+			t.Fatalf("ParseKato(%q): %v", tt.code, err)
+		}
+		if got := k.Prefix(); got != tt.prefix {
+			t.Errorf("%s.Prefix() = %q, want %q", k, got, tt.prefix)
+		}
+		if got := k.Level(); got != tt.level {
+			t.Errorf("%s.Level() = %d, want %d", k, got, tt.level)
+		}
+		if got := k.Parent(); got != tt.parent {
+			t.Errorf("%s.Parent() = %q, want %q", k, got, tt.parent)
+		}
+	}
+	covers := []struct {
+		a, b Kato
+		want bool
+	}{
+		{oblast, settlement, true},
+		{district, rural, true},
+		{district, district, true},
+		{rural, district, false},
+		{district, "315000000", false},
+		{oblast, "110000000", false},
+		{"", settlement, true},
+		{district, "", false},
+	}
+	for _, c := range covers {
+		if got := c.a.Covers(c.b); got != c.want {
+			t.Errorf("%q.Covers(%q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+	for _, bad := range []string{"", "31000000", "3100000000", "000000000", "31000000x"} {
+		if _, err := ParseKato(bad); !IsCode(err, EINVALID) {
+			t.Errorf("ParseKato(%q) = %v, want EINVALID", bad, err)
+		}
+	}
+}
+
+func TestPassword(t *testing.T) {
+	p := PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
+	h := HashPassword("correct horse battery", p)
+	if !CheckPassword(h, "correct horse battery") {
+		t.Fatal("the right password does not match its hash")
+	}
+	if CheckPassword(h, "correct horse batterY") {
+		t.Fatal("a wrong password matches")
+	}
+	if h2 := HashPassword("correct horse battery", p); h2 == h {
+		t.Fatal("two hashes of one password are equal: the salt is not random")
+	}
+	for _, bad := range []string{"", "$argon2id$v=19$m=1024,t=1,p=1$$", "$bcrypt$x", "$argon2id$v=19$m=99999999,t=1,p=1$AAAA$AAAA"} {
+		if CheckPassword(bad, "x") {
+			t.Errorf("malformed hash %q matched", bad)
+		}
+	}
+}
