@@ -19,13 +19,16 @@ import (
 // roles (any role when roles is empty).
 type access struct {
 	public bool
-	roles  []domain.Role
+	// limited public operations are rate-limited per client address.
+	limited bool
+	roles   []domain.Role
 }
 
 const accessKey = "vetfield.access"
 
 var (
 	public        = access{public: true}
+	publicLimited = access{public: true, limited: true}
 	authenticated = access{}
 )
 
@@ -123,16 +126,29 @@ func (s *Server) parseAccess(token string) (*accessClaims, error) {
 // at once rather than when the token expires.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	rule, _ := ctx.Operation().Metadata[accessKey].(access)
-	if rule.public {
-		next(ctx)
-		return
-	}
 	fail := func(err error) {
-		se := s.problem(ctx.Context(), err).(*huma.ErrorModel)
+		var de *domain.Error
+		if errors.As(err, &de) && de.RetryAfterSeconds > 0 {
+			ctx.SetHeader("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
+		}
+		var se *huma.ErrorModel
+		if !errors.As(s.problem(ctx.Context(), err), &se) {
+			se = &huma.ErrorModel{Status: 500, Detail: "internal error"}
+		}
 		if se.Status == http.StatusUnauthorized {
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="vetfield"`)
 		}
 		_ = huma.WriteErr(s.api, ctx, se.Status, se.Detail, errorsOf(se)...)
+	}
+	if rule.limited {
+		if err := s.rateLimit(ctx); err != nil {
+			fail(err)
+			return
+		}
+	}
+	if rule.public {
+		next(ctx)
+		return
 	}
 	h := ctx.Header("Authorization")
 	token, ok := strings.CutPrefix(h, "Bearer ")

@@ -59,12 +59,13 @@ var fastPasswords = domain.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "vetfield.db"))
+	clk := &clock{now: time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)}
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "vetfield.db"), sqlite.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	if err := store.Declare(t.Context(), domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec); err != nil {
+	if err := store.Declare(t.Context(), domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec, domain.DocumentsSpec, domain.CalendarSpec); err != nil {
 		t.Fatal(err)
 	}
 	objects, err := media.NewDisk(t.TempDir())
@@ -75,7 +76,6 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)}
 	e := &env{t: t, store: store, clock: clk, keys: keyring.New(key), logs: &bytes.Buffer{}}
 	accounts := domain.NewAccounts(store, clk.Now, fastPasswords)
 	if _, _, err := accounts.EnsureAdmin(t.Context(), adminPassword); err != nil {
@@ -84,6 +84,8 @@ func newEnv(t *testing.T) *env {
 	e.srv = api.New(api.Deps{
 		Store: store, Objects: objects, Keys: e.keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: clk.Now, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: domain.DefaultRefreshTTL},
+		Documents: &domain.Documents{Store: store, Now: clk.Now, Keys: e.keys},
+		Calendar:  domain.NewCalendar(store, clk.Now),
 		Log:       slog.New(slog.NewJSONHandler(lockedWriter{e}, nil)),
 		Now:       clk.Now,
 		PublicURL: "https://vet.example.kz", Issuer: "vetfield", Audience: "vetfield-api",

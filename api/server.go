@@ -34,8 +34,12 @@ type Deps struct {
 	Keys     *keyring.Ring
 	Accounts *domain.Accounts
 	Sessions *domain.Sessions
-	Log      *slog.Logger
-	Now      domain.Clock
+	// Calendar counts working days for every deadline.
+	Calendar *domain.Calendar
+	// Documents issues and verifies every paper; the nouns' services issue through it.
+	Documents *domain.Documents
+	Log       *slog.Logger
+	Now       domain.Clock
 
 	// PublicURL is the address people and QR codes reach this service at.
 	PublicURL string
@@ -44,6 +48,9 @@ type Deps struct {
 	Audience string
 	// AccessTTL is the life of an access token.
 	AccessTTL time.Duration
+	// PublicRate limits requests per minute per client address to the public verification
+	// routes; 0 means DefaultPublicRate.
+	PublicRate int
 }
 
 // Server is the HTTP server.
@@ -104,6 +111,8 @@ func (s *Server) routes() {
 
 	s.registerAuth()
 	s.registerUsers()
+	s.registerDocuments()
+	s.registerCalendar()
 }
 
 // App returns the Fiber app, for tests that call it without a network.

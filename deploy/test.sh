@@ -142,20 +142,21 @@ start_minio() {
 	die "MinIO failed to start"
 }
 
-# ensure_chromium installs Chromium from Debian's packages for browser tests.
-# NOT CALLED YET: call it from main, before go test, once a browser test exists.
+# ensure_chromium installs Chromium from Debian's packages for the browser tests (the public
+# verification page is loaded in real headless Chromium).
 ensure_chromium() {
 	[[ -x /usr/bin/chromium ]] && return 0
 	local sudo=()
 	if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
 	log "installing chromium from Debian's packages"
-	"${sudo[@]}" apt-get update
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+	"${sudo[@]}" apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
 main() {
 	cd "$repo"
 	check_tools
+	ensure_chromium
 	ensure_minio
 
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/vetfield-test.XXXXXX")

@@ -23,7 +23,7 @@ func TestParseIIN(t *testing.T) {
 		"88010130012a":  "a letter",
 		"":              "empty",
 		"001701675510":  "both passes give 10: no check digit exists",
-		"８８０１０１３００１２３": "full-width digits",
+		"８８０１０１３００１２３":  "full-width digits",
 	}
 	for s, why := range invalid {
 		if _, err := ParseIIN(s); !IsCode(err, EINVALID) {

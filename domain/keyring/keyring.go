@@ -38,11 +38,14 @@ type Ring struct {
 	current string
 }
 
-// KeyID derives the kid of a public key: the first 9 bytes of its SHA-256, base64url — short
+// KeyIDBytes is the length of a kid before base64url: 6 bytes, 8 characters.
+const KeyIDBytes = 6
+
+// KeyID derives the kid of a public key: the first 6 bytes of its SHA-256, base64url — short
 // enough to fit the QR payload, long enough never to collide within one deployment.
 func KeyID(pub ed25519.PublicKey) string {
 	sum := sha256.Sum256(pub)
-	return base64.RawURLEncoding.EncodeToString(sum[:9])
+	return base64.RawURLEncoding.EncodeToString(sum[:KeyIDBytes])
 }
 
 // Generate returns a new random key.
@@ -105,10 +108,10 @@ func (r *Ring) Public(kid string) (ed25519.PublicKey, bool) {
 	return k.Public, true
 }
 
-// Sign signs msg with the current key and returns the signature and the key's id.
-func (r *Ring) Sign(msg []byte) (sig []byte, kid string) {
+// SigningKey returns the current key's id and a function that signs with that key.
+func (r *Ring) SigningKey() (kid string, sign func(msg []byte) []byte) {
 	k := r.Current()
-	return ed25519.Sign(k.Private, msg), k.ID
+	return k.ID, func(msg []byte) []byte { return ed25519.Sign(k.Private, msg) }
 }
 
 // Verify reports whether sig is kid's signature of msg. An unknown kid never verifies.

@@ -1,0 +1,335 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/keyring"
+	"github.com/vetfield/vetfield/media"
+)
+
+func (s *Server) registerDocuments() {
+	register(s, huma.Operation{
+		OperationID: "getKeys", Method: http.MethodGet, Path: "/.well-known/vetfield-keys.json", Tags: []string{"verification"},
+		Summary:     "Public keys that sign documents and tokens (JWK set)",
+		Description: "Offline verifiers keep a copy: every key that ever signed a document stays listed.",
+	}, public, s.getKeys)
+	register(s, huma.Operation{
+		OperationID: "getDocument", Method: http.MethodGet, Path: "/v1/documents/{id}", Tags: []string{"documents"},
+		Summary: "One issued document", Errors: []int{404},
+	}, authenticated, s.getDocument)
+	register(s, huma.Operation{
+		OperationID: "listDocuments", Method: http.MethodGet, Path: "/v1/documents", Tags: []string{"documents"},
+		Summary: "Documents about a subject (an animal, object or application), newest first",
+	}, authenticated, s.listDocuments)
+	register(s, huma.Operation{
+		OperationID: "getDocumentQR", Method: http.MethodGet, Path: "/v1/documents/{id}/qr.png", Tags: []string{"documents"},
+		Summary: "The document's QR code as a PNG", Errors: []int{404},
+	}, authenticated, s.getDocumentQR)
+	register(s, huma.Operation{
+		OperationID: "printDocument", Method: http.MethodGet, Path: "/v1/documents/{id}/print", Tags: []string{"documents"},
+		Summary: "The document laid out for printing on A5 (or A4), in Kazakh and Russian", Errors: []int{404},
+	}, authenticated, s.printDocument)
+	register(s, huma.Operation{
+		OperationID: "revokeDocument", Method: http.MethodPost, Path: "/v1/documents/{id}/revoke", Tags: []string{"documents"},
+		Summary: "Revoke a document (admins and the issuing unit)", Errors: []int{404, 409},
+	}, roles(domain.RoleAdmin, domain.RoleVet, domain.RoleInspector), s.revokeDocument)
+	register(s, huma.Operation{
+		OperationID: "verifyToken", Method: http.MethodGet, Path: "/v1/verify/{token}", Tags: []string{"verification"},
+		Summary:     "Verify a scanned QR token (JSON)",
+		Description: "Public. A forged, truncated, re-signed or unknown-key token answers status not_genuine with 200.",
+		Errors:      []int{429},
+	}, publicLimited, s.verifyJSON)
+	register(s, huma.Operation{
+		OperationID: "verifyPage", Method: http.MethodGet, Path: "/v/{token}", Tags: []string{"verification"},
+		Summary:     "The page a phone opens when it scans a document's QR code",
+		Description: "Public HTML in Kazakh or Russian (?lang=kk|ru, else Accept-Language).",
+		Errors:      []int{429},
+	}, publicLimited, s.verifyPage)
+}
+
+type keysOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		Keys []keyring.JWK `json:"keys"`
+	}
+}
+
+// getKeys answers GET /.well-known/vetfield-keys.json.
+func (s *Server) getKeys(_ context.Context, _ *struct{}) (*keysOutput, error) {
+	out := &keysOutput{CacheControl: "public, max-age=3600"}
+	out.Body.Keys = s.Keys.JWKS()
+	return out, nil
+}
+
+// DocumentView is an issued document as the API shows it.
+type DocumentView struct {
+	ID             string          `json:"id"`
+	Type           domain.DocType  `json:"type"`
+	Number         string          `json:"number" example:"VP-2026-311010-000123"`
+	Subject        domain.Subject  `json:"subject"`
+	Issuer         domain.Issuer   `json:"issuer"`
+	IssuedAt       time.Time       `json:"issued_at"`
+	ValidUntil     *time.Time      `json:"valid_until,omitempty"`
+	Content        json.RawMessage `json:"content"`
+	ContentHash    string          `json:"content_hash"`
+	Status         string          `json:"status" enum:"valid,superseded,revoked"`
+	Supersedes     string          `json:"supersedes,omitempty"`
+	SupersededBy   string          `json:"superseded_by,omitempty"`
+	SupersededByNo string          `json:"superseded_by_number,omitempty"`
+	RevokedAt      *time.Time      `json:"revoked_at,omitempty"`
+	RevokeReason   string          `json:"revoke_reason,omitempty"`
+	Token          string          `json:"token" doc:"The signed QR token; see the README for its format."`
+	VerifyURL      string          `json:"verify_url" doc:"What the QR code encodes."`
+	Version        int64           `json:"version"`
+}
+
+func (s *Server) viewDocument(d *domain.Document) DocumentView {
+	return DocumentView{ID: d.ID, Type: d.Type, Number: d.Number, Subject: d.Subject, Issuer: d.Issuer,
+		IssuedAt: d.IssuedAt, ValidUntil: d.ValidUntil, Content: d.Content, ContentHash: d.ContentHash,
+		Status: d.Status, Supersedes: d.Supersedes, SupersededBy: d.SupersededBy, SupersededByNo: d.SupersededByNo,
+		RevokedAt: d.RevokedAt, RevokeReason: d.RevokeReason, Token: d.Token, VerifyURL: s.verifyURL(d.Token),
+		Version: d.Version}
+}
+
+// verifyURL is what a document's QR code encodes.
+func (s *Server) verifyURL(token string) string { return s.PublicURL + "/v/" + token }
+
+type documentIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+// visibleDocument loads a document the caller may see; others are ENOTFOUND, so a vet of another
+// district cannot even learn that it exists.
+func (s *Server) visibleDocument(ctx context.Context, id string) (*domain.Document, error) {
+	d, err := s.Documents.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !principal(ctx).CanSeeDocument(d) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "no such document")
+	}
+	return d, nil
+}
+
+type documentOutput struct{ Body DocumentView }
+
+// getDocument answers GET /v1/documents/{id}.
+func (s *Server) getDocument(ctx context.Context, in *documentIDInput) (*documentOutput, error) {
+	d, err := s.visibleDocument(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &documentOutput{Body: s.viewDocument(d)}, nil
+}
+
+type listDocumentsInput struct {
+	Subject string `query:"subject" required:"true" maxLength:"64" doc:"id of the animal, production object or application"`
+	Type    string `query:"type" enum:"vet_passport,vet_passport_duplicate,vet_passport_extract,vet_reference,sanitary_conclusion,vet_certificate,regnum_confirmation,motivated_refusal"`
+	Cursor  string `query:"cursor" maxLength:"512"`
+	Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
+}
+
+// DocumentPage is one page of documents.
+type DocumentPage struct {
+	Items      []DocumentView `json:"items"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
+type listDocumentsOutput struct{ Body DocumentPage }
+
+// listDocuments answers GET /v1/documents.
+func (s *Server) listDocuments(ctx context.Context, in *listDocumentsInput) (*listDocumentsOutput, error) {
+	docs, next, err := s.Documents.List(ctx, domain.DocumentFilter{SubjectID: in.Subject, Type: domain.DocType(in.Type),
+		After: in.Cursor, Limit: in.Limit})
+	if err != nil {
+		return nil, cursorProblem(err)
+	}
+	p := principal(ctx)
+	out := &listDocumentsOutput{Body: DocumentPage{Items: []DocumentView{}, NextCursor: next}}
+	for _, d := range docs {
+		if p.CanSeeDocument(d) {
+			out.Body.Items = append(out.Body.Items, s.viewDocument(d))
+		}
+	}
+	return out, nil
+}
+
+// cursorProblem names the cursor as the field at fault when the store refuses it.
+func cursorProblem(err error) error {
+	if domain.IsCode(err, domain.EINVALID) {
+		return domain.Invalid("query.cursor", "the cursor is not one this server gave")
+	}
+	return err
+}
+
+type qrInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Size int    `query:"size" minimum:"128" maximum:"1024" default:"256" doc:"width and height in pixels"`
+}
+
+type binaryOutput struct {
+	ContentType  string `header:"Content-Type"`
+	CacheControl string `header:"Cache-Control"`
+	Body         []byte
+}
+
+// getDocumentQR answers GET /v1/documents/{id}/qr.png.
+func (s *Server) getDocumentQR(ctx context.Context, in *qrInput) (*binaryOutput, error) {
+	d, err := s.visibleDocument(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	png, err := media.QRCode(s.verifyURL(d.Token), in.Size)
+	if err != nil {
+		return nil, err
+	}
+	return &binaryOutput{ContentType: "image/png", CacheControl: "private, max-age=86400", Body: png}, nil
+}
+
+type revokeInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Reason string `json:"reason" minLength:"1" maxLength:"2000" doc:"Shown on the public page."`
+	}
+}
+
+// revokeDocument answers POST /v1/documents/{id}/revoke.
+func (s *Server) revokeDocument(ctx context.Context, in *revokeInput) (*documentOutput, error) {
+	d, err := s.Documents.Revoke(ctx, in.ID, principal(ctx), in.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return &documentOutput{Body: s.viewDocument(d)}, nil
+}
+
+type tokenInput struct {
+	Token string `path:"token" maxLength:"2048"`
+}
+
+// VerificationView is what a scanned code proves, with only the facts printed on the paper.
+type VerificationView struct {
+	Status string `json:"status" enum:"genuine,superseded,revoked,not_genuine"`
+	// The rest is absent when the status is not_genuine.
+	Type         domain.DocType `json:"type,omitempty"`
+	TypeName     string         `json:"type_name,omitempty"`
+	Number       string         `json:"number,omitempty"`
+	IssueDate    string         `json:"issue_date,omitempty" doc:"YYYY-MM-DD, Asia/Almaty"`
+	Species      string         `json:"species,omitempty"`
+	Tag          string         `json:"tag,omitempty"`
+	ObjectName   string         `json:"object_name,omitempty"`
+	RegNumber    string         `json:"reg_number,omitempty"`
+	OwnerIIN     string         `json:"owner_iin_masked,omitempty" doc:"Masked: only the first and last two digits."`
+	IssuingUnit  string         `json:"issuing_unit,omitempty"`
+	SupersededBy string         `json:"superseded_by_number,omitempty"`
+	RevokedAt    string         `json:"revoked_at,omitempty"`
+	RevokeReason string         `json:"revoke_reason,omitempty"`
+}
+
+func viewVerification(v domain.Verification, lang string) VerificationView {
+	out := VerificationView{Status: v.Status}
+	d := v.Document
+	if d == nil {
+		return out
+	}
+	out.Type, out.TypeName, out.Number = d.Type, d.Type.Name(lang), d.Number
+	out.IssueDate = d.IssuedAt.In(domain.Almaty).Format(time.DateOnly)
+	if d.Subject.Kind == domain.SubjectAnimal {
+		out.Species, out.Tag = domain.Species(d.Subject.Species).Name(lang), d.Subject.Tag
+	} else {
+		out.ObjectName, out.RegNumber = d.Subject.Name, d.Subject.RegNumber
+	}
+	out.OwnerIIN = d.Subject.OwnerIIN.Masked()
+	out.IssuingUnit = d.Issuer.UnitName
+	if out.IssuingUnit == "" {
+		out.IssuingUnit = string(d.Issuer.Unit)
+	}
+	out.SupersededBy = d.SupersededByNo
+	if d.RevokedAt != nil {
+		out.RevokedAt = d.RevokedAt.In(domain.Almaty).Format(time.DateOnly)
+		out.RevokeReason = d.RevokeReason
+	}
+	return out
+}
+
+type verifyOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         VerificationView
+}
+
+// verifyJSON answers GET /v1/verify/{token}.
+func (s *Server) verifyJSON(ctx context.Context, in *tokenInput) (*verifyOutput, error) {
+	v, err := s.Documents.VerifyToken(ctx, in.Token)
+	if err != nil {
+		return nil, err
+	}
+	return &verifyOutput{CacheControl: "no-store", Body: viewVerification(v, "ru")}, nil
+}
+
+type verifyPageInput struct {
+	Token          string `path:"token" maxLength:"2048"`
+	Lang           string `query:"lang" enum:"kk,ru"`
+	AcceptLanguage string `header:"Accept-Language"`
+}
+
+type htmlOutput struct {
+	ContentType  string `header:"Content-Type"`
+	CacheControl string `header:"Cache-Control"`
+	Body         []byte
+}
+
+// verifyPage answers GET /v/{token}: the page a phone shows after scanning.
+func (s *Server) verifyPage(ctx context.Context, in *verifyPageInput) (*htmlOutput, error) {
+	v, err := s.Documents.VerifyToken(ctx, in.Token)
+	if err != nil {
+		return nil, err
+	}
+	lang := pickLanguage(in.Lang, in.AcceptLanguage)
+	page, err := renderVerifyPage(viewVerification(v, lang), lang, "/v/"+in.Token)
+	if err != nil {
+		return nil, domain.Internal("render verify page", err)
+	}
+	return &htmlOutput{ContentType: "text/html; charset=utf-8", CacheControl: "no-store", Body: page}, nil
+}
+
+// pickLanguage chooses "kk" or "ru": the query wins, then the first of the two the browser
+// accepts, then Kazakh, the state language.
+func pickLanguage(query, accept string) string {
+	if query == "kk" || query == "ru" {
+		return query
+	}
+	for _, part := range strings.Split(accept, ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		switch strings.ToLower(strings.SplitN(tag, "-", 2)[0]) {
+		case "kk":
+			return "kk"
+		case "ru":
+			return "ru"
+		}
+	}
+	return "kk"
+}
+
+// printDocument answers GET /v1/documents/{id}/print.
+func (s *Server) printDocument(ctx context.Context, in *documentIDInput) (*htmlOutput, error) {
+	d, err := s.visibleDocument(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	url := s.verifyURL(d.Token)
+	png, err := media.QRCode(url, 512)
+	if err != nil {
+		return nil, err
+	}
+	page, err := renderPrintPage(d, url, png)
+	if err != nil {
+		return nil, domain.Internal("render print page", err)
+	}
+	return &htmlOutput{ContentType: "text/html; charset=utf-8", CacheControl: "private, no-store", Body: page}, nil
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vetfield/vetfield/api"
+	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/keyring"
+	"github.com/vetfield/vetfield/domain/mongo"
+	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/media"
+)
+
+// Main wires vetfield together and runs it until its context ends. Tests start it on port 0 with a
+// temporary data directory.
+type Main struct {
+	Config    Config
+	LogOutput io.Writer
+	// Listening, if set, receives the bound address once the server accepts connections.
+	Listening chan<- string
+}
+
+// collections is every collection vetfield declares at start-up.
+var collections = []domain.CollectionSpec{
+	domain.UsersSpec,
+	domain.SessionsSpec,
+	domain.LoginFailuresSpec,
+	domain.DocumentsSpec,
+	domain.CalendarSpec,
+}
+
+// Run starts the server and blocks until ctx is done, then shuts down gracefully: /readyz turns
+// 503 at once, in-flight requests get Config.ShutdownTimeout to finish, connections close.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	log := newLogger(m.LogOutput, cfg.LogLevel)
+
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Declare(ctx, collections...); err != nil {
+		return fmt.Errorf("declare collections: %w", err)
+	}
+	objects, err := openObjects(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	keys, err := keyring.LoadDir(cfg.KeysDir)
+	if err != nil {
+		return err
+	}
+	refreshKey, err := keyring.Secret(cfg.KeysDir, "refresh.secret", 32)
+	if err != nil {
+		return err
+	}
+
+	accounts := domain.NewAccounts(store, time.Now, domain.DefaultPasswordParams)
+	password, created, err := accounts.EnsureAdmin(ctx, cfg.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("create the admin account: %w", err)
+	}
+	if created && cfg.AdminPassword == "" {
+		log.Warn("created the account 'admin' with a generated password; it is shown only this once",
+			"username", "admin", "password", password)
+	} else if created {
+		log.Info("created the account 'admin' with VETFIELD_ADMIN_PASSWORD")
+	}
+
+	srv := api.New(api.Deps{
+		Store: store, Objects: objects, Keys: keys, Accounts: accounts,
+		Sessions:  &domain.Sessions{Store: store, Now: time.Now, Key: refreshKey, TTL: cfg.RefreshTTL},
+		Documents: &domain.Documents{Store: store, Now: time.Now, Keys: keys},
+		Calendar:  domain.NewCalendar(store, time.Now),
+		Log:       log,
+		Now:       time.Now,
+		PublicURL: cfg.PublicURL, Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("vetfield is listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"database", describeStore(cfg), "objects", describeObjects(cfg))
+	if m.Listening != nil {
+		m.Listening <- ln.Addr().String()
+	}
+
+	go sweep(ctx, store, log)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown did not finish cleanly", "err", err)
+	}
+	<-served
+	log.Info("stopped")
+	return nil
+}
+
+func openStore(ctx context.Context, cfg Config) (domain.Store, error) {
+	if cfg.MongoURI != "" {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		s, err := mongo.Open(cctx, cfg.MongoURI, cfg.MongoDB)
+		if err != nil {
+			return nil, fmt.Errorf("open MongoDB: %w", err)
+		}
+		return s, nil
+	}
+	dir := filepath.Join(cfg.DataDir, "db")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s, err := sqlite.Open(filepath.Join(dir, "vetfield.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open the embedded database: %w", err)
+	}
+	return s, nil
+}
+
+func openObjects(ctx context.Context, cfg Config) (media.Objects, error) {
+	if cfg.S3Endpoint != "" {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		o, err := media.NewS3(cctx, media.S3Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey,
+			SecretKey: cfg.S3SecretKey, Bucket: cfg.S3Bucket, UseSSL: cfg.S3UseSSL, Region: cfg.S3Region})
+		if err != nil {
+			return nil, fmt.Errorf("object store: %w", err)
+		}
+		return o, nil
+	}
+	o, err := media.NewDisk(filepath.Join(cfg.DataDir, "media"))
+	if err != nil {
+		return nil, fmt.Errorf("media dir: %w", err)
+	}
+	return o, nil
+}
+
+func describeStore(cfg Config) string {
+	if cfg.MongoURI != "" {
+		return "mongodb/" + cfg.MongoDB
+	}
+	return "sqlite:" + filepath.Join(cfg.DataDir, "db", "vetfield.db")
+}
+
+func describeObjects(cfg Config) string {
+	if cfg.S3Endpoint != "" {
+		return "s3://" + cfg.S3Endpoint + "/" + cfg.S3Bucket
+	}
+	return "disk:" + filepath.Join(cfg.DataDir, "media")
+}
+
+// sweep removes expired counters and the like every few minutes; several processes may sweep at
+// once harmlessly.
+func sweep(ctx context.Context, store domain.Store, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := store.Sweep(ctx, now); err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	if w == nil {
+		w = os.Stderr
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}

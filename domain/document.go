@@ -1,0 +1,475 @@
+package domain
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DocType is the kind of paper the veterinary service hands over.
+type DocType string
+
+// The document types of the services in REGULATIONS.md.
+const (
+	DocPassport          DocType = "vet_passport"           // service 4: veterinary passport
+	DocPassportDuplicate DocType = "vet_passport_duplicate" // service 4: its duplicate
+	DocPassportExtract   DocType = "vet_passport_extract"   // service 4: an extract from it
+	DocReference         DocType = "vet_reference"          // service 2: veterinary reference
+	DocConclusion        DocType = "sanitary_conclusion"    // service 1: veterinary-sanitary conclusion
+	DocCertificate       DocType = "vet_certificate"        // service 7: certificate for moved objects
+	DocRegNumber         DocType = "regnum_confirmation"    // service 3: confirmation of a registration number
+	DocRefusal           DocType = "motivated_refusal"      // every service: a motivated refusal
+)
+
+// docTypeInfo is what each type needs: its code in QR tokens (never reuse or renumber one), the
+// prefix of its numbers, its names on paper and whether it expires.
+type docTypeInfo struct {
+	code   byte
+	prefix string
+	kk, ru string
+	// validFor is how long the paper is valid, 0 when it does not expire.
+	validFor time.Duration
+}
+
+var docTypes = map[DocType]docTypeInfo{
+	DocPassport:          {1, "VP", "Ветеринариялық паспорт", "Ветеринарный паспорт", 0},
+	DocPassportDuplicate: {2, "VPD", "Ветеринариялық паспорттың телнұсқасы", "Дубликат ветеринарного паспорта", 0},
+	DocPassportExtract:   {3, "VPE", "Ветеринариялық паспорттан үзінді", "Выписка из ветеринарного паспорта", 0},
+	DocReference:         {4, "VR", "Ветеринариялық анықтама", "Ветеринарная справка", 0},
+	DocConclusion:        {5, "VSC", "Ветеринариялық-санитариялық қорытынды", "Ветеринарно-санитарное заключение", 0},
+	DocCertificate:       {6, "VC", "Ветеринариялық сертификат", "Ветеринарный сертификат", 0},
+	DocRegNumber:         {7, "RN", "Есептік нөмірді растау", "Подтверждение учетного номера", 0},
+	DocRefusal:           {8, "MR", "Дәлелді бас тарту", "Мотивированный отказ", 0},
+}
+
+// DocTypes lists every type, for validation and documentation.
+var DocTypes = []DocType{DocPassport, DocPassportDuplicate, DocPassportExtract, DocReference,
+	DocConclusion, DocCertificate, DocRegNumber, DocRefusal}
+
+// Valid reports whether t is a known type.
+func (t DocType) Valid() bool { _, ok := docTypes[t]; return ok }
+
+// Code is the type's byte in QR tokens, 0 for an unknown type.
+func (t DocType) Code() byte { return docTypes[t].code }
+
+// Prefix is the start of the type's document numbers.
+func (t DocType) Prefix() string { return docTypes[t].prefix }
+
+// Name returns the type's name on paper in lang ("kk" or "ru").
+func (t DocType) Name(lang string) string {
+	if lang == "kk" {
+		return docTypes[t].kk
+	}
+	return docTypes[t].ru
+}
+
+func docTypeByCode(code byte) DocType {
+	for t, info := range docTypes {
+		if info.code == code {
+			return t
+		}
+	}
+	return ""
+}
+
+func documentNumber(t DocType, year int, unit string, seq int64) string {
+	return fmt.Sprintf("%s-%04d-%s-%s", t.Prefix(), year, unit, pad(seq, 6))
+}
+
+// Document statuses.
+const (
+	DocValid      = "valid"
+	DocSuperseded = "superseded"
+	DocRevoked    = "revoked"
+)
+
+// SubjectKind says what a document is about.
+type SubjectKind string
+
+// Subject kinds.
+const (
+	SubjectAnimal    SubjectKind = "animal"
+	SubjectObject    SubjectKind = "object"
+	SubjectApplicant SubjectKind = "applicant"
+)
+
+// Subject is who or what the document is about, with what the paper prints of it.
+type Subject struct {
+	Kind SubjectKind `json:"kind"`
+	// ID is the id of the animal, production object or application.
+	ID string `json:"id"`
+	// Tag is an animal's individual number; RegNumber an object's registration number.
+	Tag       string `json:"tag,omitempty"`
+	RegNumber string `json:"reg_number,omitempty"`
+	// Name is an object's name, or an animal's species as printed.
+	Name    string `json:"name,omitempty"`
+	Species string `json:"species,omitempty"`
+	// OwnerIIN is the owner's IIN or BIN: farmers see documents about what they own; public pages
+	// show it masked.
+	OwnerIIN IIN `json:"owner_iin,omitempty"`
+	// Territory is where the subject is (a holding's or an object's KATO code): it decides which
+	// staff see the document.
+	Territory Kato `json:"territory"`
+}
+
+// Issuer is who issued a document.
+type Issuer struct {
+	UserID string `json:"user_id"`
+	Name   string `json:"name"`
+	// Unit is the issuing veterinary unit's territory; its first six digits go into the number.
+	Unit     Kato   `json:"unit"`
+	UnitName string `json:"unit_name,omitempty"`
+}
+
+// Document is an issued paper. Its content never changes once issued; a correction is a new
+// document that supersedes it. Only its status moves: valid → superseded or revoked.
+type Document struct {
+	Meta
+	Type       DocType    `json:"type"`
+	Number     string     `json:"number"`
+	Year       int        `json:"year"`
+	Seq        int64      `json:"seq"`
+	Subject    Subject    `json:"subject"`
+	Issuer     Issuer     `json:"issuer"`
+	IssuedAt   time.Time  `json:"issued_at"`
+	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	// Content holds the paper's own fields (for a passport the animal's description, for a
+	// reference the purpose and destination and what was checked).
+	Content json.RawMessage `json:"content"`
+	// ContentHash is the SHA-256 of the issued facts and content, to show they never changed.
+	ContentHash string `json:"content_hash"`
+	Token       string `json:"token"`
+	KeyID       string `json:"kid"`
+
+	Status         string     `json:"status"`
+	Supersedes     string     `json:"supersedes,omitempty"`
+	SupersededBy   string     `json:"superseded_by,omitempty"`
+	SupersededByNo string     `json:"superseded_by_number,omitempty"`
+	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+	RevokedBy      string     `json:"revoked_by,omitempty"`
+	RevokeReason   string     `json:"revoke_reason,omitempty"`
+
+	// Indexed copies: index fields must be top-level scalars.
+	SubjectID   string `json:"subject_id"`
+	IssuedAtKey int64  `json:"issued_at_ms"`
+	TypeNumber  string `json:"type_number"`
+}
+
+// DocumentsSpec declares the documents collection. Documents reach tablets through sync.
+var DocumentsSpec = CollectionSpec{
+	Name:   "documents",
+	Synced: true,
+	Indexes: []Index{
+		{Name: "documents_number", Fields: []string{"type_number"}, Unique: true},
+		{Name: "documents_subject", Fields: []string{"subject_id", "issued_at_ms"}},
+		{Name: "documents_subject_type", Fields: []string{"subject_id", "type", "issued_at_ms"}},
+	},
+}
+
+// scope is who sees a document through sync: the staff of its subject's territory and its owner.
+func (d *Document) scope() []string {
+	s := []string{ScopeTerritory(d.Subject.Territory)}
+	if d.Subject.OwnerIIN != "" {
+		s = append(s, ScopeOwner(d.Subject.OwnerIIN))
+	}
+	return s
+}
+
+// ScopeTerritory and ScopeOwner name the sync scope keys of a territory and of an owner.
+func ScopeTerritory(k Kato) string { return "t:" + string(k) }
+
+// ScopeOwner is the sync scope key of an owner's IIN or BIN.
+func ScopeOwner(n IIN) string { return "o:" + string(n) }
+
+// CanSee reports whether p may read d: admins always; staff whose territory covers the subject's;
+// a farmer who owns the subject.
+func (p Principal) CanSeeDocument(d *Document) bool {
+	if p.Role == RoleFarmer {
+		return p.IIN != "" && p.IIN == d.Subject.OwnerIIN
+	}
+	return p.CanSeeTerritory(d.Subject.Territory)
+}
+
+// Keys sign documents and verify them; domain/keyring implements it.
+type Keys interface {
+	// SigningKey returns the id of the current key and a function that signs with that very key,
+	// so a rotation in between cannot pair one key's id with another's signature.
+	SigningKey() (kid string, sign func(msg []byte) []byte)
+	// Verify reports whether sig is kid's signature of msg; an unknown kid never verifies.
+	Verify(kid string, msg, sig []byte) bool
+}
+
+// Documents issues, finds, supersedes and revokes documents.
+type Documents struct {
+	Store Store
+	Now   Clock
+	Keys  Keys
+}
+
+// Draft is what a service gives to issue a document.
+type Draft struct {
+	Type    DocType
+	Subject Subject
+	Issuer  Issuer
+	Content any
+	// ID, when set, makes issuing idempotent: a retry with the same id answers the document the
+	// first attempt issued instead of a second one. Leave empty for a fresh id.
+	ID string
+	// ValidUntil overrides the type's default validity.
+	ValidUntil *time.Time
+	// Supersedes is the id of a valid document this one replaces (a duplicate passport, a
+	// correction, a new passport after reissue).
+	Supersedes string
+}
+
+// unitCode is the six digits of a unit's KATO code that go into document numbers.
+func unitCode(k Kato) string {
+	if len(k) != 9 {
+		return "000000"
+	}
+	return string(k[:6])
+}
+
+// Issue numbers, signs and stores a new document. Numbers come from an atomic counter per type,
+// year and unit, so they stay unique with several vetfield processes; the unique index on the
+// number is the last guard.
+func (ds *Documents) Issue(ctx context.Context, d Draft) (*Document, error) {
+	if !d.Type.Valid() {
+		return nil, Errorf(EINVALID, "unknown document type %q", d.Type)
+	}
+	if d.ID != "" {
+		if existing, err := ds.Get(ctx, d.ID); err == nil {
+			return existing, nil
+		} else if !IsCode(err, ENOTFOUND) {
+			return nil, err
+		}
+	}
+	content, err := json.Marshal(d.Content)
+	if err != nil {
+		return nil, Internal("document content", err)
+	}
+	now := ds.Now()
+	local := now.In(Almaty)
+	unit := unitCode(d.Issuer.Unit)
+	seq, err := ds.Store.Incr(ctx, fmt.Sprintf("docnum:%s:%d:%s", d.Type.Prefix(), local.Year(), unit), 1, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	doc := &Document{
+		Meta: Meta{ID: d.ID}, Type: d.Type, Year: local.Year(), Seq: seq,
+		Number:  documentNumber(d.Type, local.Year(), unit, seq),
+		Subject: d.Subject, Issuer: d.Issuer, IssuedAt: now.UTC(), ValidUntil: d.ValidUntil,
+		Content: content, Status: DocValid, Supersedes: d.Supersedes,
+		SubjectID: d.Subject.ID, IssuedAtKey: now.UnixMilli(),
+	}
+	if doc.ID == "" {
+		doc.ID = NewID()
+	}
+	doc.TypeNumber = string(doc.Type) + ":" + doc.Number
+	if doc.ValidUntil == nil {
+		if v := docTypes[d.Type].validFor; v > 0 {
+			until := now.Add(v).UTC()
+			doc.ValidUntil = &until
+		}
+	}
+	subject := d.Subject.Tag
+	if subject == "" {
+		subject = d.Subject.RegNumber
+	}
+	if len(subject) > maxSubjectLen {
+		subject = subject[:maxSubjectLen]
+	}
+	claims := TokenClaims{DocumentID: doc.ID, Type: doc.Type, IssueDate: local, Unit: unit, Seq: seq, Subject: subject}
+	kid, sign := ds.Keys.SigningKey()
+	if doc.Token, err = SignToken(claims, kid, sign); err != nil {
+		return nil, err
+	}
+	doc.KeyID = kid
+	doc.ContentHash = doc.hash()
+
+	if d.Supersedes != "" {
+		old, err := ds.Get(ctx, d.Supersedes)
+		if err != nil {
+			return nil, err
+		}
+		if old.Status != DocValid {
+			return nil, Errorf(EPRECONDITION, "document %s is %s and cannot be superseded", old.Number, old.Status)
+		}
+	}
+	if err := insertEntity(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope()); err != nil {
+		if IsCode(err, ECONFLICT) && d.ID != "" {
+			return ds.Get(ctx, d.ID) // a concurrent retry won the race
+		}
+		return nil, err
+	}
+	if d.Supersedes != "" {
+		// The new document is stored first: a crash between the two writes leaves two valid
+		// papers for a moment (the old one still genuine), never none.
+		if err := ds.markSuperseded(ctx, d.Supersedes, doc); err != nil {
+			return nil, err
+		}
+	}
+	return doc, nil
+}
+
+// hash is the SHA-256 of the facts a document was issued with.
+func (d *Document) hash() string {
+	facts, _ := json.Marshal(struct {
+		ID, Type, Number string
+		Subject          Subject
+		Issuer           Issuer
+		IssuedAt         time.Time
+		ValidUntil       *time.Time
+		Content          json.RawMessage
+	}{d.ID, string(d.Type), d.Number, d.Subject, d.Issuer, d.IssuedAt, d.ValidUntil, d.Content})
+	sum := sha256.Sum256(facts)
+	return hex.EncodeToString(sum[:])
+}
+
+func (ds *Documents) markSuperseded(ctx context.Context, id string, by *Document) error {
+	return ds.changeStatus(ctx, id, func(old *Document) error {
+		if old.Status == DocSuperseded && old.SupersededBy == by.ID {
+			return errUnchanged
+		}
+		if old.Status != DocValid {
+			return Errorf(EPRECONDITION, "document %s is %s and cannot be superseded", old.Number, old.Status)
+		}
+		old.Status, old.SupersededBy, old.SupersededByNo = DocSuperseded, by.ID, by.Number
+		return nil
+	})
+}
+
+var errUnchanged = &Error{Code: "unchanged"}
+
+// changeStatus applies change to the document with CAS retries. Only status fields ever change.
+func (ds *Documents) changeStatus(ctx context.Context, id string, change func(*Document) error) error {
+	for range 5 {
+		doc, err := ds.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := change(doc); err == errUnchanged {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		err = updateEntity(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope())
+		if !IsCode(err, ECONFLICT) {
+			return err
+		}
+	}
+	return Errorf(ECONFLICT, "the document is changing concurrently; try again")
+}
+
+// Get returns the document with id.
+func (ds *Documents) Get(ctx context.Context, id string) (*Document, error) {
+	return getEntity[Document](ctx, ds.Store, DocumentsSpec.Name, id)
+}
+
+// MaxRevokeReason bounds the reason shown on the public page.
+const MaxRevokeReason = 500
+
+// Revoke withdraws a valid or superseded document, with a reason shown on its public page.
+func (ds *Documents) Revoke(ctx context.Context, id string, by Principal, reason string) (*Document, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len([]rune(reason)) > MaxRevokeReason {
+		return nil, Invalid("body.reason", "give the reason for revoking, up to %d characters", MaxRevokeReason)
+	}
+	doc, err := ds.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !by.CanRevoke(doc) {
+		if by.CanSeeDocument(doc) {
+			return nil, Errorf(EFORBIDDEN, "only admins and the issuing unit may revoke this document")
+		}
+		return nil, Errorf(ENOTFOUND, "no such document")
+	}
+	err = ds.changeStatus(ctx, id, func(d *Document) error {
+		if d.Status == DocRevoked {
+			return Errorf(EPRECONDITION, "document %s is already revoked", d.Number)
+		}
+		now := ds.Now().UTC()
+		d.Status, d.RevokedAt, d.RevokedBy, d.RevokeReason = DocRevoked, &now, by.UserID, reason
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ds.Get(ctx, id)
+}
+
+// CanRevoke reports whether p may revoke d: admins, and staff of the unit that issued it.
+func (p Principal) CanRevoke(d *Document) bool {
+	switch p.Role {
+	case RoleAdmin:
+		return true
+	case RoleVet, RoleInspector:
+		return p.Territory != "" && p.Territory.Covers(d.Issuer.Unit)
+	}
+	return false
+}
+
+// DocumentFilter selects documents about one subject.
+type DocumentFilter struct {
+	SubjectID string
+	Type      DocType
+	After     string
+	Limit     int
+}
+
+// List pages through the documents about a subject, newest first.
+func (ds *Documents) List(ctx context.Context, f DocumentFilter) ([]*Document, string, error) {
+	q := Query{Index: "documents_subject", Eq: []any{f.SubjectID}, Desc: true, After: f.After, Limit: f.Limit}
+	if f.Type != "" {
+		q = Query{Index: "documents_subject_type", Eq: []any{f.SubjectID, string(f.Type)}, Desc: true, After: f.After, Limit: f.Limit}
+	}
+	return listEntities[Document](ctx, ds.Store, DocumentsSpec.Name, q)
+}
+
+// Verification is what a scanned code proves.
+type Verification struct {
+	// Status is "genuine", "superseded", "revoked" or "not_genuine".
+	Status   string
+	Claims   TokenClaims
+	Document *Document
+}
+
+// Verification statuses.
+const (
+	VerifyGenuine    = "genuine"
+	VerifySuperseded = "superseded"
+	VerifyRevoked    = "revoked"
+	VerifyNotGenuine = "not_genuine"
+)
+
+// VerifyToken checks a scanned token: its signature, then that the document it names exists with
+// the same facts, then its status. A token that fails any check is NotGenuine, never an error;
+// errors are only for a failing store.
+func (ds *Documents) VerifyToken(ctx context.Context, token string) (Verification, error) {
+	claims, err := ParseToken(token, ds.Keys.Verify)
+	if err != nil {
+		return Verification{Status: VerifyNotGenuine}, nil
+	}
+	doc, err := ds.Get(ctx, claims.DocumentID)
+	if IsCode(err, ENOTFOUND) {
+		return Verification{Status: VerifyNotGenuine}, nil
+	} else if err != nil {
+		return Verification{}, err
+	}
+	if doc.Type != claims.Type || doc.Number != claims.Number() || doc.Token != token {
+		return Verification{Status: VerifyNotGenuine}, nil
+	}
+	v := Verification{Status: VerifyGenuine, Claims: claims, Document: doc}
+	switch doc.Status {
+	case DocSuperseded:
+		v.Status = VerifySuperseded
+	case DocRevoked:
+		v.Status = VerifyRevoked
+	}
+	return v, nil
+}

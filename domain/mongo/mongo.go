@@ -1,0 +1,339 @@
+// Package mongo implements domain.Store on MongoDB through the official driver, for deployments
+// that outgrow one machine: several vetfield processes behind a load balancer, one replica set.
+//
+// It relies on nothing MongoDB-compatible engines commonly lack (its tests run against FerretDB
+// 1.24): no multi-document transactions, change streams, TTL or geospatial indexes, and — because
+// FerretDB 1.24 applies an update as a separate read and write, so two concurrent updates of one
+// document can both "succeed" — no read-modify-write of shared state either. Everything several
+// processes must agree on is decided by inserting a document with a chosen _id: exactly one insert
+// of an _id can succeed, on any engine.
+//
+// # Documents
+//
+// A document is stored natively: _id is the id, _v the version, _scope the scope, _seq (synced
+// collections only) the write that produced this version — see below — and the JSON data's
+// top-level fields sit alongside, so the declared indexes are ordinary MongoDB indexes. Data may
+// therefore not use top-level keys starting with '_', nor keys starting with '$' or containing '.'.
+//
+// # Counters
+//
+// MongoDB would count with one findOneAndUpdate($inc), but FerretDB 1.24 loses increments under
+// concurrency (8 goroutines × 25 increments ended at 29 in a test). Incr therefore appends: a
+// counter is a run of documents {_id: key#n, k, n, v, exp}; the next increment reads the highest n
+// and inserts n+1 with v+delta, retrying when another process took n+1 first. Old slots are
+// pruned as it goes, and Sweep deletes the slots of expired counters.
+//
+// # The change log
+//
+// Writes of synced collections are logged in _changes, one immutable entry per write:
+// {_id: seq, coll, id, v, scope, prev_scope, w, prev, at}. Whether an entry counts is decided by a
+// second immutable document, {_id: seq, ok} in _outcomes; no outcome yet means pending. A writer:
+//
+//  1. takes seq = the highest _id in _changes + 1 by inserting its pending entry with that _id,
+//     retrying with the next seq when another writer took it. So seqs are never skipped: entry
+//     n+1 can only be inserted once entry n exists;
+//  2. writes the document with _seq = w, where w is the entry's seq (its write identity), with an
+//     insert or a compare-and-swap on _v;
+//  3. inserts the outcome: ok=false if the write definitely failed (duplicate key, version moved
+//     on, not found), then returns the error; ok=true if it succeeded. If a reader already
+//     inserted ok=false for it (it gave up on this writer), the write is logged again: a new entry
+//     with a new seq and the same w, committed the same way, so readers that passed the old seq
+//     still get the change. After an ambiguous failure (a network error) the writer leaves the
+//     entry pending for a reader to decide.
+//
+// A reader (Changes) walks entries with _id > after in order and emits those whose outcome is ok,
+// skips those whose outcome is not, and STOPS at the first entry without an outcome, or at a hole
+// in the seqs, while it is younger than the pending timeout (WithPendingTimeout, default 10s;
+// judged by the entry's time, or for a hole the time of the next entry). Past the timeout it
+// decides itself, by inserting the outcome: ok=true if the entry's write is in the document —
+// the document's _seq is the entry's w, or a later write was built on it, which the reader finds
+// by following each entry's prev (the _seq of the version it replaced) back from the document's
+// current _seq — and ok=false otherwise. A hole is decided ok=false. Whoever inserts an outcome
+// first wins; everybody else reads it.
+//
+// Why no change is ever skipped: a reader only moves past seq n once n has an outcome. An outcome
+// is immutable and the first insert wins, so writer and reader agree on it. If it is ok, the
+// reader emits n. If it is not, either the write never happened, or it happened after the reader
+// decided — and then the writer, finding ok=false when it tries to commit, logs the write again
+// with a seq above every seq any reader has passed. A hole's seq can never be inserted later
+// without meeting its ok=false outcome the same way. Clocks only decide how long readers wait;
+// a wrong clock can make a reader give up on a live writer early, which costs a second entry, not
+// a lost change.
+//
+// Consequences for consumers: an entry re-logged after an abort arrives with a later seq than
+// the writes it raced with, so the versions of one document may arrive out of order across
+// writers; compare Version before acting on Scope. An entry can also be delivered for a version
+// that a later write then replaced — that is a change like any other.
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+
+	"github.com/vetfield/vetfield/domain"
+)
+
+// Store is the MongoDB implementation of domain.Store. It is safe for concurrent use, and any
+// number of Stores in any number of processes may share one database.
+type Store struct {
+	client   *mongo.Client
+	db       *mongo.Database
+	changes  *mongo.Collection
+	outcomes *mongo.Collection
+	counters *mongo.Collection
+	now      func() time.Time
+	pending  time.Duration
+
+	mu    sync.RWMutex
+	colls map[string]*collection
+
+	// Test hooks, set only by this package's tests: afterLog runs between inserting the pending
+	// entry and writing the document, afterWrite between writing the document and deciding the
+	// outcome. An error abandons the write there, as if the process had died.
+	afterLog, afterWrite func(ctx context.Context, seq int64) error
+}
+
+var _ domain.Store = (*Store)(nil)
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock injects the clock used for change-log times, pending timeouts and counter expiry, so
+// tests can move time.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// DefaultPendingTimeout is how long a reader of the change log waits for a writer that has taken
+// a seq but not committed it, before deciding for it. It is far longer than a healthy write takes
+// and short enough that a crashed writer does not hold back sync for long.
+const DefaultPendingTimeout = 10 * time.Second
+
+// WithPendingTimeout sets how long readers of the change log wait for an undecided entry before
+// deciding it themselves; see the package documentation.
+func WithPendingTimeout(d time.Duration) Option { return func(s *Store) { s.pending = d } }
+
+// Reserved collections. Declared names must start with a letter, so they cannot clash.
+const (
+	changesColl  = "_changes"
+	outcomesColl = "_outcomes"
+	countersColl = "_counters"
+)
+
+// Open connects to uri and uses database, or the database named in the URI's path when database
+// is "", or "vetfield". It checks that the server answers and creates the adapter's own
+// collections; the nouns' collections are created by Declare.
+func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, error) {
+	if database == "" {
+		if cs, err := connstring.ParseAndValidate(uri); err == nil {
+			database = cs.Database
+		}
+	}
+	if database == "" {
+		database = "vetfield"
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		return nil, fmt.Errorf("mongo: connect: %w", err)
+	}
+	// Majority writes: an entry or an outcome that a failover rolled back would undo a decision
+	// other processes have acted on.
+	db := client.Database(database, options.Database().SetWriteConcern(writeconcern.Majority()))
+	s := &Store{
+		client: client, db: db,
+		changes: db.Collection(changesColl), outcomes: db.Collection(outcomesColl), counters: db.Collection(countersColl),
+		now: time.Now, pending: DefaultPendingTimeout, colls: map[string]*collection{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := client.Ping(ctx, nil); err != nil {
+		client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongo: ping %s: %w", database, err)
+	}
+	for _, name := range []string{changesColl, outcomesColl, countersColl} {
+		if err := createCollection(ctx, db, name); err != nil {
+			client.Disconnect(context.Background())
+			return nil, fmt.Errorf("mongo: create %s: %w", name, err)
+		}
+	}
+	_, err = s.counters.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "k", Value: 1}, {Key: "n", Value: -1}}, Options: options.Index().SetName("k_n"),
+	})
+	if err != nil {
+		client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongo: index counters: %w", err)
+	}
+	return s, nil
+}
+
+func createCollection(ctx context.Context, db *mongo.Database, name string) error {
+	err := db.CreateCollection(ctx, name)
+	var ce mongo.CommandError
+	if errors.As(err, &ce) && (ce.Code == 48 || ce.Name == "NamespaceExists") {
+		return nil
+	}
+	return err
+}
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.client.Ping(ctx, nil); err != nil {
+		return domain.Internal("mongo: ping", err)
+	}
+	return nil
+}
+
+// Close disconnects from the server.
+func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.client.Disconnect(ctx)
+}
+
+// collection is a declared collection.
+type collection struct {
+	name    string
+	coll    *mongo.Collection
+	synced  bool
+	indexes map[string]*index
+	order   []*index // declaration order, for deterministic conflict reports
+}
+
+type index struct {
+	name   string
+	fields []string
+	unique bool
+}
+
+// keys is the index's key document: the fields, then _id for the order of a non-unique index.
+func (x *index) keys() bson.D {
+	d := bson.D{}
+	for _, f := range x.fields {
+		d = append(d, bson.E{Key: f, Value: int32(1)})
+	}
+	if !x.unique {
+		d = append(d, bson.E{Key: "_id", Value: int32(1)})
+	}
+	return d
+}
+
+// ident is what collection, index and field names must look like.
+var ident = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
+
+func (s *Store) newCollection(spec domain.CollectionSpec) (*collection, error) {
+	if !ident.MatchString(spec.Name) {
+		return nil, domain.Invalid("name", "collection name %q is not an identifier", spec.Name)
+	}
+	c := &collection{name: spec.Name, coll: s.db.Collection(spec.Name), synced: spec.Synced, indexes: map[string]*index{}}
+	for _, ix := range spec.Indexes {
+		if !ident.MatchString(ix.Name) {
+			return nil, domain.Invalid("indexes", "index name %q of %s is not an identifier", ix.Name, spec.Name)
+		}
+		if c.indexes[ix.Name] != nil {
+			return nil, domain.Invalid("indexes", "index %q of %s is declared twice", ix.Name, spec.Name)
+		}
+		if len(ix.Fields) == 0 {
+			return nil, domain.Invalid("indexes", "index %q of %s has no fields", ix.Name, spec.Name)
+		}
+		for _, f := range ix.Fields {
+			if !ident.MatchString(f) {
+				return nil, domain.Invalid("indexes", "field %q of index %q is not an identifier", f, ix.Name)
+			}
+		}
+		x := &index{name: ix.Name, fields: append([]string(nil), ix.Fields...), unique: ix.Unique}
+		c.indexes[ix.Name] = x
+		c.order = append(c.order, x)
+	}
+	return c, nil
+}
+
+// Declare creates the collections and their indexes if missing. An index whose declaration
+// changed is rebuilt; one no longer declared is left alone, since an older process may still use
+// it. Several processes may declare at once.
+func (s *Store) Declare(ctx context.Context, specs ...domain.CollectionSpec) error {
+	var colls []*collection
+	for _, spec := range specs {
+		c, err := s.newCollection(spec)
+		if err != nil {
+			return err
+		}
+		colls = append(colls, c)
+	}
+	for _, c := range colls {
+		if err := createCollection(ctx, s.db, c.name); err != nil {
+			return domain.Internal("mongo: declare "+c.name, err)
+		}
+		cur, err := c.coll.Indexes().List(ctx)
+		if err != nil {
+			return domain.Internal("mongo: declare "+c.name, err)
+		}
+		var have []struct {
+			Name   string `bson:"name"`
+			Key    bson.D `bson:"key"`
+			Unique bool   `bson:"unique"`
+		}
+		if err := cur.All(ctx, &have); err != nil {
+			return domain.Internal("mongo: declare "+c.name, err)
+		}
+		for _, x := range c.order {
+			want := x.keys()
+			exists, same := false, false
+			for _, h := range have {
+				if h.Name == x.name {
+					exists, same = true, h.Unique == x.unique && sameKeys(h.Key, want)
+				}
+			}
+			if same {
+				continue
+			}
+			if exists {
+				if err := c.coll.Indexes().DropOne(ctx, x.name); err != nil {
+					return domain.Internal("mongo: declare "+c.name, err)
+				}
+			}
+			_, err := c.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: want, Options: options.Index().SetName(x.name).SetUnique(x.unique)})
+			if err != nil {
+				return domain.Internal("mongo: declare "+c.name+" index "+x.name, err)
+			}
+		}
+	}
+	s.mu.Lock()
+	for _, c := range colls {
+		s.colls[c.name] = c
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+func sameKeys(a, b bson.D) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Key != b[i].Key || int64Of(a[i].Value) != int64Of(b[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// coll returns the declared collection, or EINVALID: using an undeclared collection is a bug that
+// should fail loudly rather than look like a missing document.
+func (s *Store) coll(name string) (*collection, error) {
+	s.mu.RLock()
+	c := s.colls[name]
+	s.mu.RUnlock()
+	if c == nil {
+		return nil, domain.Errorf(domain.EINVALID, "collection %q is not declared", name)
+	}
+	return c, nil
+}
