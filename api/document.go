@@ -171,7 +171,7 @@ func cursorProblem(err error) error {
 
 type qrInput struct {
 	ID   string `path:"id" maxLength:"64"`
-	Size int    `query:"size" minimum:"128" maximum:"1024" default:"256" doc:"width and height in pixels"`
+	Size int    `query:"size" minimum:"256" maximum:"1024" default:"256" doc:"width and height in pixels; at least 256 so every module of a version-10 code gets four pixels"`
 }
 
 type binaryOutput struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	"github.com/vetfield/vetfield/media"
+	vsync "github.com/vetfield/vetfield/sync"
 )
 
 // clock is a test clock that moves only when told.
@@ -65,7 +66,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	if err := store.Declare(t.Context(), domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec, domain.DocumentsSpec, domain.CalendarSpec); err != nil {
+	if err := store.Declare(t.Context(), domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec, domain.DocumentsSpec, domain.CalendarSpec,
+		vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec); err != nil {
 		t.Fatal(err)
 	}
 	objects, err := media.NewDisk(t.TempDir())
@@ -81,10 +83,12 @@ func newEnv(t *testing.T) *env {
 	if _, _, err := accounts.EnsureAdmin(t.Context(), adminPassword); err != nil {
 		t.Fatal(err)
 	}
+	documents := &domain.Documents{Store: store, Now: clk.Now, Keys: e.keys}
 	e.srv = api.New(api.Deps{
 		Store: store, Objects: objects, Keys: e.keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: clk.Now, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: domain.DefaultRefreshTTL},
-		Documents: &domain.Documents{Store: store, Now: clk.Now, Keys: e.keys},
+		Documents: documents,
+		Sync:      &vsync.Service{Store: store, Accounts: accounts, Now: clk.Now, Handlers: vsync.DocumentHandlers(documents)},
 		Calendar:  domain.NewCalendar(store, clk.Now),
 		Log:       slog.New(slog.NewJSONHandler(lockedWriter{e}, nil)),
 		Now:       clk.Now,

@@ -19,6 +19,7 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/media"
+	vsync "github.com/vetfield/vetfield/sync"
 )
 
 // Version is reported in the OpenAPI description.
@@ -38,8 +39,10 @@ type Deps struct {
 	Calendar *domain.Calendar
 	// Documents issues and verifies every paper; the nouns' services issue through it.
 	Documents *domain.Documents
-	Log       *slog.Logger
-	Now       domain.Clock
+	// Sync answers tablets' pulls and pushes.
+	Sync *vsync.Service
+	Log  *slog.Logger
+	Now  domain.Clock
 
 	// PublicURL is the address people and QR codes reach this service at.
 	PublicURL string
@@ -112,6 +115,7 @@ func (s *Server) routes() {
 	s.registerAuth()
 	s.registerUsers()
 	s.registerDocuments()
+	s.registerSync()
 	s.registerCalendar()
 }
 

@@ -129,3 +129,24 @@ func listEntities[T any, P entity[T]](ctx context.Context, s Store, coll string,
 	}
 	return out, page.Next, nil
 }
+
+// The exported forms below serve packages outside domain that keep nouns of their own through the
+// port (sync's devices and conflicts): T embeds Meta.
+
+// LoadEntity reads the noun with id from coll.
+func LoadEntity[T any, P entity[T]](ctx context.Context, s Store, coll, id string) (*T, error) {
+	return getEntity[T, P](ctx, s, coll, id)
+}
+
+// InsertEntity stores a new noun with the given scope.
+func InsertEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
+	return insertEntity[T, P](ctx, s, coll, v, scope)
+}
+
+// UpdateEntity writes a changed noun if its version did not move.
+func UpdateEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
+	return updateEntity[T, P](ctx, s, coll, v, scope)
+}
+
+// DecodeEntity turns a stored record into a noun.
+func DecodeEntity[T any, P entity[T]](rec Record) (*T, error) { return decode[T, P](rec) }

@@ -10,7 +10,7 @@ import (
 // (57 modules) gives modules of about 0.44 mm, which an ordinary phone camera still reads.
 const (
 	QRMaxVersion  = 10
-	QRMinSize     = 128
+	QRMinSize     = 256
 	QRMaxSize     = 1024
 	QRDefaultSize = 256
 )

@@ -18,6 +18,7 @@ import (
 	"github.com/vetfield/vetfield/domain/mongo"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	"github.com/vetfield/vetfield/media"
+	vsync "github.com/vetfield/vetfield/sync"
 )
 
 // Main wires vetfield together and runs it until its context ends. Tests start it on port 0 with a
@@ -36,6 +37,9 @@ var collections = []domain.CollectionSpec{
 	domain.LoginFailuresSpec,
 	domain.DocumentsSpec,
 	domain.CalendarSpec,
+	vsync.MutationsSpec,
+	vsync.ConflictsSpec,
+	vsync.DevicesSpec,
 }
 
 // Run starts the server and blocks until ctx is done, then shuts down gracefully: /readyz turns
@@ -77,10 +81,13 @@ func (m *Main) Run(ctx context.Context) error {
 		log.Info("created the account 'admin' with VETFIELD_ADMIN_PASSWORD")
 	}
 
+	documents := &domain.Documents{Store: store, Now: time.Now, Keys: keys}
 	srv := api.New(api.Deps{
 		Store: store, Objects: objects, Keys: keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: time.Now, Key: refreshKey, TTL: cfg.RefreshTTL},
-		Documents: &domain.Documents{Store: store, Now: time.Now, Keys: keys},
+		Documents: documents,
+		Sync: &vsync.Service{Store: store, Accounts: accounts, Now: time.Now,
+			Handlers: vsync.DocumentHandlers(documents)},
 		Calendar:  domain.NewCalendar(store, time.Now),
 		Log:       log,
 		Now:       time.Now,

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/vetfield/vetfield/domain"
+	vsync "github.com/vetfield/vetfield/sync"
+)
+
+func (s *Server) registerSync() {
+	register(s, huma.Operation{
+		OperationID: "syncPull", Method: http.MethodGet, Path: "/v1/sync/pull", Tags: []string{"sync"},
+		Summary: "Changes in the caller's scope since a checkpoint",
+		Description: "Pull until `more` is false, keeping the returned checkpoint after each page. A page never has more " +
+			"than `limit` items; an interrupted pull repeats from the last checkpoint. `resync: true` means the user's " +
+			"role or territory changed: drop the replica and pull from an empty checkpoint. Send Accept-Encoding: gzip.",
+	}, authenticated, s.syncPull)
+	register(s, huma.Operation{
+		OperationID: "syncPush", Method: http.MethodPost, Path: "/v1/sync/push", Tags: []string{"sync"},
+		Summary: "Apply a batch of offline mutations",
+		Description: "Each mutation gets its own result: applied, conflict (the server's record won; the tablet's change " +
+			"is kept for a supervisor) or rejected (with a problem). A mutation id seen before answers the same result " +
+			"and writes nothing. At most 1 MiB and 1000 mutations.",
+		MaxBodyBytes: vsync.MaxPushBytes,
+	}, authenticated, s.syncPush)
+	register(s, huma.Operation{
+		OperationID: "listDevices", Method: http.MethodGet, Path: "/v1/devices", Tags: []string{"sync"},
+		Summary: "Tablets: last pull and push, how far behind, open conflicts",
+	}, roles(domain.RoleAdmin, domain.RoleVet, domain.RoleInspector), s.listDevices)
+}
+
+type pullInput struct {
+	Checkpoint string `query:"checkpoint" maxLength:"512" doc:"From the previous page; empty for a first pull."`
+	Limit      int    `query:"limit" minimum:"1" maximum:"5000" default:"500"`
+	Device     string `header:"X-Device-ID" maxLength:"64" doc:"The tablet's own id, for supervision."`
+}
+
+type pullOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         *vsync.PullResult
+}
+
+// syncPull answers GET /v1/sync/pull.
+func (s *Server) syncPull(ctx context.Context, in *pullInput) (*pullOutput, error) {
+	u, err := s.Accounts.Get(ctx, principal(ctx).UserID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Sync.Pull(ctx, u, in.Device, in.Checkpoint, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return &pullOutput{CacheControl: "no-store", Body: res}, nil
+}
+
+type pushInput struct {
+	Device string `header:"X-Device-ID" maxLength:"64"`
+	Body   struct {
+		Mutations []vsync.Mutation `json:"mutations" maxItems:"1000"`
+	}
+}
+
+// PushResult is one mutation's outcome as the API shows it.
+type PushResult struct {
+	MutationID string           `json:"mutation_id"`
+	Status     string           `json:"status" enum:"applied,conflict,rejected"`
+	Record     *vsync.Item      `json:"record,omitempty"`
+	Problem    *huma.ErrorModel `json:"problem,omitempty"`
+}
+
+type pushOutput struct {
+	Body struct {
+		Results []PushResult `json:"results"`
+	}
+}
+
+// syncPush answers POST /v1/sync/push.
+func (s *Server) syncPush(ctx context.Context, in *pushInput) (*pushOutput, error) {
+	u, err := s.Accounts.Get(ctx, principal(ctx).UserID)
+	if err != nil {
+		return nil, err
+	}
+	results, err := s.Sync.Push(ctx, u, in.Device, in.Body.Mutations)
+	if err != nil {
+		return nil, err
+	}
+	out := &pushOutput{}
+	out.Body.Results = make([]PushResult, len(results))
+	for i, r := range results {
+		out.Body.Results[i] = PushResult{MutationID: r.MutationID, Status: r.Status, Record: r.Record}
+		if rj := r.Rejection; rj != nil {
+			status := statusOf[rj.Code]
+			if status == 0 {
+				status = http.StatusBadRequest
+			}
+			p := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: rj.Message}
+			if rj.Field != "" {
+				p.Errors = []*huma.ErrorDetail{{Message: rj.Message, Location: rj.Field}}
+			}
+			out.Body.Results[i].Problem = p
+		}
+	}
+	return out, nil
+}
+
+type devicesInput struct {
+	Cursor string `query:"cursor" maxLength:"512"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
+}
+
+type devicesOutput struct {
+	Body struct {
+		Items      []vsync.DeviceStatus `json:"items"`
+		NextCursor string               `json:"next_cursor,omitempty"`
+	}
+}
+
+// listDevices answers GET /v1/devices.
+func (s *Server) listDevices(ctx context.Context, in *devicesInput) (*devicesOutput, error) {
+	items, next, err := s.Sync.Devices(ctx, principal(ctx), in.Cursor, in.Limit)
+	if err != nil {
+		return nil, cursorProblem(err)
+	}
+	out := &devicesOutput{}
+	out.Body.Items, out.Body.NextCursor = items, next
+	return out, nil
+}

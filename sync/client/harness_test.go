@@ -1,0 +1,181 @@
+package client_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vetfield/vetfield/api"
+	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/keyring"
+	"github.com/vetfield/vetfield/domain/sqlite"
+	vsync "github.com/vetfield/vetfield/sync"
+	"github.com/vetfield/vetfield/sync/client"
+)
+
+// specs are the collections the sync tests declare.
+var specs = []domain.CollectionSpec{domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec,
+	domain.DocumentsSpec, vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec}
+
+// instance is one vetfield process: its own store handle and server over a shared database.
+type instance struct {
+	store    domain.Store
+	docs     *domain.Documents
+	accounts *domain.Accounts
+	base     string
+}
+
+// shared holds what every instance of one deployment shares: the keys.
+type shared struct {
+	keys       *keyring.Ring
+	refreshKey []byte
+}
+
+func newShared(t testing.TB) *shared {
+	key, err := keyring.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &shared{keys: keyring.New(key), refreshKey: domain.RandomToken(32)}
+}
+
+var fastPasswords = domain.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+// start serves an instance over store on a loopback port.
+func (sh *shared) start(t testing.TB, store domain.Store) *instance {
+	t.Helper()
+	if err := store.Declare(context.Background(), specs...); err != nil {
+		t.Fatal(err)
+	}
+	accounts := domain.NewAccounts(store, time.Now, fastPasswords)
+	docs := &domain.Documents{Store: store, Now: time.Now, Keys: sh.keys}
+	srv := api.New(api.Deps{
+		Store: store, Keys: sh.keys, Accounts: accounts, Documents: docs,
+		Sessions: &domain.Sessions{Store: store, Now: time.Now, Key: sh.refreshKey, TTL: time.Hour},
+		Sync:     &vsync.Service{Store: store, Accounts: accounts, Now: time.Now, Handlers: vsync.DocumentHandlers(docs)},
+		Log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Issuer:   "vetfield", Audience: "vetfield-api", PublicURL: "https://vet.example.kz",
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return &instance{store: store, docs: docs, accounts: accounts, base: "http://" + ln.Addr().String()}
+}
+
+func openSQLite(t testing.TB, path string) domain.Store {
+	t.Helper()
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Territories of the tests: the client's vet works in Bayzak; Shu is elsewhere.
+const (
+	bayzak = domain.Kato("313200000")
+	shu    = domain.Kato("314000000")
+)
+
+func (in *instance) user(t testing.TB, username string, role domain.Role, territory domain.Kato) *domain.User {
+	t.Helper()
+	u, err := in.accounts.Create(context.Background(), domain.NewUser{Username: username, Password: "test-password-1",
+		Role: role, Territory: string(territory)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// issue issues a passport for an animal in territory through the instance's domain.
+func (in *instance) issue(t testing.TB, territory domain.Kato) *domain.Document {
+	d, err := in.docs.Issue(context.Background(), domain.Draft{Type: domain.DocPassport,
+		Subject: domain.Subject{Kind: domain.SubjectAnimal, ID: domain.NewID(), Tag: "398012345678901", Species: "sheep", Territory: territory},
+		Issuer:  domain.Issuer{UserID: "vet", Unit: territory}, Content: map[string]any{"colour": "ақ"}})
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	return d
+}
+
+func newClient(t testing.TB, base, device, username string) *client.Client {
+	t.Helper()
+	c, err := client.Open(t.TempDir(), base, device, username, "test-password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// serverDocuments returns every document the store holds in territory, by id with its version.
+func serverDocuments(t testing.TB, store domain.Store, territory domain.Kato) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	after := ""
+	for {
+		page, err := store.List(context.Background(), domain.DocumentsSpec.Name, domain.Query{Index: "documents_subject", After: after, Limit: domain.MaxPageSize})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Records {
+			d, err := domain.DecodeEntity[domain.Document](r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if territory.Covers(d.Subject.Territory) {
+				out[d.ID] = r.Version
+			}
+		}
+		if page.Next == "" {
+			return out
+		}
+		after = page.Next
+	}
+}
+
+// assertReplica checks that the client's replica of documents equals the server's in territory:
+// the same records at the same versions, nothing missing, nothing extra.
+func assertReplica(t testing.TB, c *client.Client, store domain.Store, territory domain.Kato) {
+	t.Helper()
+	want := serverDocuments(t, store, territory)
+	got, err := c.Records(context.Background(), domain.DocumentsSpec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, stale, extra := 0, 0, 0
+	for id, v := range want {
+		r, ok := got[id]
+		switch {
+		case !ok:
+			missing++
+		case r.Version != v:
+			stale++
+		}
+	}
+	for id := range got {
+		if _, ok := want[id]; !ok {
+			extra++
+		}
+	}
+	if missing+stale+extra > 0 || len(want) == 0 {
+		t.Fatalf("replica differs from the server: %d records on the server, %d missing, %d stale, %d extra",
+			len(want), missing, stale, extra)
+	}
+	t.Logf("replica = server: %d documents", len(want))
+}
+
+var _ = filepath.Join

@@ -1,0 +1,144 @@
+package sync_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/sqlite"
+	vsync "github.com/vetfield/vetfield/sync"
+)
+
+// herds is a synced collection of the test's own: records that move between territories.
+var herds = domain.CollectionSpec{Name: "herds", Synced: true}
+
+func setup(t *testing.T) (*vsync.Service, domain.Store) {
+	t.Helper()
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "sync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.Declare(t.Context(), herds, vsync.DevicesSpec, vsync.MutationsSpec, vsync.ConflictsSpec); err != nil {
+		t.Fatal(err)
+	}
+	return &vsync.Service{Store: store}, store
+}
+
+func put(t *testing.T, store domain.Store, id string, version int64, scope ...string) int64 {
+	t.Helper()
+	rec := domain.Record{ID: id, Version: version, Scope: scope, Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, version))}
+	var out domain.Record
+	var err error
+	if version == 0 {
+		out, err = store.Insert(t.Context(), herds.Name, rec)
+	} else {
+		out, err = store.Update(t.Context(), herds.Name, rec)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Version
+}
+
+// pullAll pulls pages until done and returns the last state of each record (nil when removed).
+func pullAll(t *testing.T, s *vsync.Service, u *domain.User, cp string, limit int) (map[string]*vsync.Item, string) {
+	t.Helper()
+	got := map[string]*vsync.Item{}
+	for {
+		res, err := s.Pull(t.Context(), u, "dev", cp, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Items) > limit {
+			t.Fatalf("a page of %d items for a limit of %d", len(res.Items), limit)
+		}
+		for i := range res.Items {
+			it := res.Items[i]
+			got[it.ID] = &it
+		}
+		cp = res.Checkpoint
+		if !res.More {
+			return got, cp
+		}
+	}
+}
+
+func TestPullScope(t *testing.T) {
+	s, store := setup(t)
+	vet := &domain.User{Meta: domain.Meta{ID: "u1"}, Role: domain.RoleVet, Territory: "313200000"}
+	farmer := &domain.User{Meta: domain.Meta{ID: "u2"}, Role: domain.RoleFarmer, IIN: "880101300123"}
+
+	put(t, store, "a", 0, "t:313245100", "o:880101300123") // a settlement in the vet's district
+	put(t, store, "b", 0, "t:314000000")                   // another district
+	put(t, store, "c", 0, "all")                           // reference data
+	for i := range 7 {
+		put(t, store, fmt.Sprint("x", i), 0, "t:313200000")
+	}
+
+	got, cp := pullAll(t, s, vet, "", 3)
+	if len(got) != 9 || got["b"] != nil || got["a"] == nil || got["c"] == nil {
+		t.Fatalf("vet pulled %d records: %v", len(got), keys(got))
+	}
+	gotF, _ := pullAll(t, s, farmer, "", 100)
+	if len(gotF) != 2 || gotF["a"] == nil || gotF["c"] == nil {
+		t.Fatalf("farmer pulled %v", keys(gotF))
+	}
+
+	t.Run("Incremental", func(t *testing.T) {
+		put(t, store, "x0", 1, "t:313200000")
+		got, _ := pullAll(t, s, vet, cp, 100)
+		if len(got) != 1 || got["x0"] == nil || got["x0"].Version != 2 {
+			t.Fatalf("incremental pull: %v", keys(got))
+		}
+	})
+
+	t.Run("LeavingScopeIsARemoval", func(t *testing.T) {
+		// Animal "a" is sold to another district.
+		put(t, store, "a", 1, "t:314000000")
+		got, _ := pullAll(t, s, vet, cp, 100)
+		if it := got["a"]; it == nil || !it.Deleted || it.Data != nil {
+			t.Fatalf("the moved record reached the vet as %+v", it)
+		}
+		// The other district's vet gets it as an upsert.
+		other := &domain.User{Meta: domain.Meta{ID: "u3"}, Role: domain.RoleVet, Territory: "314000000"}
+		gotO, _ := pullAll(t, s, other, "", 100)
+		if it := gotO["a"]; it == nil || it.Deleted {
+			t.Fatalf("the new district did not get the record: %+v", it)
+		}
+	})
+
+	t.Run("ScopeChangeForcesResync", func(t *testing.T) {
+		moved := *vet
+		moved.ScopeEpoch++
+		res, err := s.Pull(t.Context(), &moved, "dev", cp, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Resync || len(res.Items) != 0 {
+			t.Fatalf("a changed territory did not ask for a resync: %+v", res)
+		}
+		stranger := &domain.User{Meta: domain.Meta{ID: "u9"}, Role: domain.RoleVet, Territory: "313200000"}
+		if res, _ := s.Pull(t.Context(), stranger, "dev", cp, 100); !res.Resync {
+			t.Fatal("another user's checkpoint was accepted")
+		}
+	})
+
+	t.Run("BadCheckpoint", func(t *testing.T) {
+		for _, bad := range []string{"!!", "e30", "bm90IGpzb24"} {
+			if _, err := s.Pull(t.Context(), vet, "dev", bad, 10); bad != "e30" && !domain.IsCode(err, domain.EINVALID) {
+				t.Errorf("checkpoint %q: %v", bad, err)
+			}
+		}
+	})
+}
+
+func keys(m map[string]*vsync.Item) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

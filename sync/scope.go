@@ -1,0 +1,41 @@
+// Package sync is delta sync for tablets that work offline for days: pull sends the changes in a
+// user's scope since a checkpoint, push applies batches of offline mutations exactly once.
+//
+// Pull reads the store's change log (domain.Store.Changes), which every write of a synced
+// collection feeds in the same step as the write itself, so no handler can change data without
+// tablets hearing of it. The log never hands out an entry while an earlier one may still commit,
+// so a client resuming from its checkpoint never misses a change, whatever order concurrent writes
+// committed in.
+package sync
+
+import (
+	"strings"
+
+	"github.com/vetfield/vetfield/domain"
+)
+
+// ScopeAll is the scope key of reference data every user receives (the calendar, territories,
+// diseases).
+const ScopeAll = "all"
+
+// inScope reports whether a record with scope keys is visible to p: admins see everything; staff
+// see records of territories their own covers; farmers see records keyed to their IIN or BIN.
+func inScope(p domain.Principal, keys []string) bool {
+	for _, k := range keys {
+		if k == ScopeAll || p.Role == domain.RoleAdmin {
+			return true
+		}
+		switch {
+		case strings.HasPrefix(k, "t:"):
+			if (p.Role == domain.RoleVet || p.Role == domain.RoleInspector) && p.Territory != "" &&
+				p.Territory.Covers(domain.Kato(k[2:])) {
+				return true
+			}
+		case strings.HasPrefix(k, "o:"):
+			if p.Role == domain.RoleFarmer && p.IIN != "" && k[2:] == string(p.IIN) {
+				return true
+			}
+		}
+	}
+	return false
+}
