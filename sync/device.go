@@ -13,7 +13,7 @@ type Device struct {
 	domain.Meta
 	UserID     string    `json:"user_id"`
 	Username   string    `json:"username"`
-	Device     string    `json:"device"`
+	DeviceID   string    `json:"device"`
 	Territory  string    `json:"territory,omitempty"`
 	LastPullAt time.Time `json:"last_pull_at,omitzero"`
 	LastPushAt time.Time `json:"last_push_at,omitzero"`
@@ -50,7 +50,7 @@ func (s *Service) noteDevice(ctx context.Context, u *domain.User, device string,
 			return err
 		}
 		if fresh {
-			d = &Device{Meta: domain.Meta{ID: key}, UserID: u.ID, Device: device}
+			d = &Device{Meta: domain.Meta{ID: key}, UserID: u.ID, DeviceID: device}
 		}
 		d.Username, d.Territory = u.Username, string(u.Territory)
 		change(d)

@@ -19,9 +19,9 @@ type Mutation struct {
 	// RecordID is the record the mutation creates or changes (a client-generated id on creates).
 	RecordID string `json:"record_id" minLength:"1" maxLength:"64"`
 	// BaseVersion is the version of the record the tablet changed; 0 for a create.
-	BaseVersion int64 `json:"base_version" minimum:"0"`
+	BaseVersion int64 `json:"base_version,omitempty" minimum:"0"`
 	// At is when the tablet made the change, by its own clock.
-	At   time.Time       `json:"at"`
+	At   time.Time       `json:"at,omitzero" required:"false"`
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
