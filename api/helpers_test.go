@@ -58,7 +58,7 @@ const adminPassword = "admin-password-1"
 // fastPasswords keeps argon2id real but cheap, so tests that log in often stay fast.
 var fastPasswords = domain.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)}
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "vetfield.db"), sqlite.WithClock(clk.Now))
@@ -67,6 +67,8 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	if err := store.Declare(t.Context(), domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec, domain.DocumentsSpec, domain.CalendarSpec,
+		domain.HoldingsSpec, domain.TagRangesSpec, domain.TagLedgerSpec, domain.TagsSpec, domain.AnimalsSpec, domain.AnimalEventsSpec, domain.ReissuesSpec,
+		domain.ObjectsSpec, domain.InspectionsSpec, domain.PhotosSpec, domain.UploadsSpec,
 		vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec); err != nil {
 		t.Fatal(err)
 	}
@@ -84,12 +86,15 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	documents := &domain.Documents{Store: store, Now: clk.Now, Keys: e.keys}
+	calendar := domain.NewCalendar(store, clk.Now)
+	field := newFieldWork(e, store, envObjects(t, objects, opts), documents, calendar, accounts)
 	e.srv = api.New(api.Deps{
 		Store: store, Objects: objects, Keys: e.keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: clk.Now, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: domain.DefaultRefreshTTL},
 		Documents: documents,
 		Sync:      &vsync.Service{Store: store, Accounts: accounts, Now: clk.Now, Handlers: vsync.DocumentHandlers(documents)},
-		Calendar:  domain.NewCalendar(store, clk.Now),
+		Calendar:  calendar, Identification: domain.NewIdentification(store, documents, calendar, clk.Now),
+		Register: field.Register, Inspections: field.Inspections, PhotoStore: field.PhotoStore,
 		Log:       slog.New(slog.NewJSONHandler(lockedWriter{e}, nil)),
 		Now:       clk.Now,
 		PublicURL: "https://vet.example.kz", Issuer: "vetfield", Audience: "vetfield-api",

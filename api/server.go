@@ -37,12 +37,20 @@ type Deps struct {
 	Sessions *domain.Sessions
 	// Calendar counts working days for every deadline.
 	Calendar *domain.Calendar
+	// Identification runs service 4: holdings, tag stock, animals with passports, reissues.
+	Identification *domain.Identification
 	// Documents issues and verifies every paper; the nouns' services issue through it.
 	Documents *domain.Documents
 	// Sync answers tablets' pulls and pushes.
 	Sync *vsync.Service
 	Log  *slog.Logger
 	Now  domain.Clock
+
+	// Register, Inspections and PhotoStore run service 1: production objects, inspections on
+	// site with their photos, and veterinary-sanitary conclusions.
+	Register    *domain.ObjectRegister
+	Inspections *domain.Inspections
+	PhotoStore  *media.PhotoStore
 
 	// PublicURL is the address people and QR codes reach this service at.
 	PublicURL string
@@ -83,14 +91,19 @@ func New(d Deps) *Server {
 		AppName:               "vetfield",
 		DisableStartupMessage: true,
 		ErrorHandler:          s.fiberErrors,
-		// Huma enforces each operation's own limit with a 413 problem; Fiber's limit only stops
-		// bodies far beyond any operation's before they are read.
+		// Bodies are streamed (below), so Fiber's limit no longer refuses one: huma enforces each
+		// operation's own limit (1 MiB for JSON) with a 413 problem, and drainBody keeps a
+		// connection clean after a body left unread.
 		BodyLimit:    MaxJSONBody + 64<<10,
 		ReadTimeout:  60 * time.Second,
 		WriteTimeout: 60 * time.Second,
 		IdleTimeout:  120 * time.Second,
+
+		// A photo upload keeps the bytes of a PATCH whose connection drops half-way (api/upload.go).
+		StreamRequestBody: true,
 	})
 	s.app.Use(s.observe)
+	s.app.Use(s.drainBody)
 	s.app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
 
 	cfg := huma.DefaultConfig("vetfield API", Version)
@@ -117,6 +130,11 @@ func (s *Server) routes() {
 	s.registerDocuments()
 	s.registerSync()
 	s.registerCalendar()
+	s.registerIdentification()
+	s.registerObjects()
+	s.registerInspections()
+	s.registerUploads()
+	s.registerPhotos()
 }
 
 // App returns the Fiber app, for tests that call it without a network.

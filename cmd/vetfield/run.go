@@ -37,9 +37,11 @@ var collections = []domain.CollectionSpec{
 	domain.LoginFailuresSpec,
 	domain.DocumentsSpec,
 	domain.CalendarSpec,
+	domain.HoldingsSpec, domain.TagRangesSpec, domain.TagLedgerSpec, domain.TagsSpec, domain.AnimalsSpec, domain.AnimalEventsSpec, domain.ReissuesSpec,
 	vsync.MutationsSpec,
 	vsync.ConflictsSpec,
 	vsync.DevicesSpec,
+	domain.ObjectsSpec, domain.InspectionsSpec, domain.PhotosSpec, domain.UploadsSpec,
 }
 
 // Run starts the server and blocks until ctx is done, then shuts down gracefully: /readyz turns
@@ -82,13 +84,16 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	documents := &domain.Documents{Store: store, Now: time.Now, Keys: keys}
+	calendar := domain.NewCalendar(store, time.Now) // one cache: a year set through the API counts at once everywhere
+	field := newFieldWork(store, objects, documents, calendar, accounts, log)
 	srv := api.New(api.Deps{
 		Store: store, Objects: objects, Keys: keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: time.Now, Key: refreshKey, TTL: cfg.RefreshTTL},
 		Documents: documents,
 		Sync: &vsync.Service{Store: store, Accounts: accounts, Now: time.Now,
 			Handlers: vsync.DocumentHandlers(documents)},
-		Calendar:  domain.NewCalendar(store, time.Now),
+		Calendar: calendar, Identification: domain.NewIdentification(store, documents, calendar, time.Now),
+		Register: field.Register, Inspections: field.Inspections, PhotoStore: field.PhotoStore,
 		Log:       log,
 		Now:       time.Now,
 		PublicURL: cfg.PublicURL, Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL,
@@ -105,6 +110,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	go sweep(ctx, store, log)
+	go sweepUploads(ctx, field.PhotoStore, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

@@ -83,14 +83,23 @@ func (s *Store) logged(ctx context.Context, e *entry, write func(w int64) error)
 }
 
 // appendEntry inserts e as the next entry of the log, pending, and sets e.Seq (and e.W for a
-// write's first entry). It tries the seq after the last one it saw and, when another writer took
-// that seq, the next: so entry n+1 is only ever inserted after entry n exists, and the log has no
-// holes except those a failover may cut.
+// write's first entry). It tries the seq after the last one this process saw and, when another
+// writer took that seq, the next, jumping to the end of the log after a few misses: so entry n+1
+// is only ever inserted after entry n exists, and the log has no holes except those a failover
+// may cut. Appends from one process take turns, so that they race only other processes.
 func (s *Store) appendEntry(ctx context.Context, e *entry) error {
-	first := e.W == 0
-	seq, err := s.lastSeq(ctx)
-	if err != nil {
+	if err := s.logGate.lock(ctx); err != nil {
 		return domain.Internal("mongo: log", err)
+	}
+	defer s.logGate.unlock()
+	first := e.W == 0
+	seq := s.seen.Load()
+	if seq == 0 {
+		last, err := s.lastSeq(ctx)
+		if err != nil {
+			return domain.Internal("mongo: log", err)
+		}
+		seq = last
 	}
 	for attempt := range maxAttempts {
 		seq++
@@ -100,6 +109,7 @@ func (s *Store) appendEntry(ctx context.Context, e *entry) error {
 		}
 		_, err := s.changes.InsertOne(ctx, e)
 		if err == nil {
+			s.see(seq)
 			return nil
 		}
 		if !mongo.IsDuplicateKeyError(err) {
@@ -107,12 +117,24 @@ func (s *Store) appendEntry(ctx context.Context, e *entry) error {
 		}
 		if attempt%4 == 3 { // far behind: jump to the end
 			backoff(ctx, attempt)
-			if seq, err = s.lastSeq(ctx); err != nil {
+			last, err := s.lastSeq(ctx)
+			if err != nil {
 				return domain.Internal("mongo: log", err)
 			}
+			seq = max(seq, last)
 		}
 	}
 	return domain.Internal("mongo: log", errors.New("too much contention on the change log"))
+}
+
+// see remembers that entry seq exists, so the next append can start after it.
+func (s *Store) see(seq int64) {
+	for {
+		old := s.seen.Load()
+		if seq <= old || s.seen.CompareAndSwap(old, seq) {
+			return
+		}
+	}
 }
 
 func (s *Store) lastSeq(ctx context.Context) (int64, error) {
@@ -175,6 +197,7 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]domain.C
 		if len(entries) == 0 {
 			return out, nil
 		}
+		s.see(entries[len(entries)-1].Seq)
 		outcomes, err := s.outcomesIn(ctx, after, entries[len(entries)-1].Seq)
 		if err != nil {
 			return partial(err)

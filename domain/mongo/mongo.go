@@ -19,9 +19,9 @@
 //
 // MongoDB would count with one findOneAndUpdate($inc), but FerretDB 1.24 loses increments under
 // concurrency (8 goroutines × 25 increments ended at 29 in a test). Incr therefore appends: a
-// counter is a run of documents {_id: key#n, k, n, v, exp}; the next increment reads the highest n
-// and inserts n+1 with v+delta, retrying when another process took n+1 first. Old slots are
-// pruned as it goes, and Sweep deletes the slots of expired counters.
+// counter is a run of documents {_id: key#n, k, n, v, exp, at}; the next increment reads the
+// highest n and inserts n+1 with v+delta, retrying when another process took n+1 first. Slots
+// older than ten minutes are pruned as it goes, and Sweep deletes the slots of expired counters.
 //
 // # The change log
 //
@@ -72,6 +72,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -93,6 +94,10 @@ type Store struct {
 	counters *mongo.Collection
 	now      func() time.Time
 	pending  time.Duration
+	seen     atomic.Int64 // the highest seq of the change log this process knows to exist
+	logGate  gate         // one append to the change log at a time from this process
+	stripes  [counterStripes]counterStripe
+	sweeps   atomic.Int64 // Sweeps begun and ended, to forget the stripes' latest slots
 
 	mu    sync.RWMutex
 	colls map[string]*collection
@@ -154,6 +159,10 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	s.logGate = make(gate, 1)
+	for i := range s.stripes {
+		s.stripes[i].gate = make(gate, 1)
 	}
 	if err := client.Ping(ctx, nil); err != nil {
 		client.Disconnect(context.Background())

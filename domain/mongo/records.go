@@ -228,19 +228,19 @@ func (s *Store) Update(ctx context.Context, coll string, rec domain.Record) (dom
 			Scope bson.A `bson:"_scope"`
 			Seq   int64  `bson:"_seq"`
 		}
-		err := c.coll.FindOne(ctx, bson.D{{Key: fID, Value: rec.ID}},
+		ferr := c.coll.FindOne(ctx, bson.D{{Key: fID, Value: rec.ID}},
 			options.FindOne().SetProjection(bson.D{{Key: fV, Value: 1}, {Key: fScope, Value: 1}, {Key: fSeq, Value: 1}})).Decode(&cur)
-		if errors.Is(err, mongo.ErrNoDocuments) {
+		if errors.Is(ferr, mongo.ErrNoDocuments) {
 			return domain.Record{}, notFound(coll)
-		} else if err != nil {
-			return domain.Record{}, domain.Internal("mongo: update", err)
+		} else if ferr != nil {
+			return domain.Record{}, domain.Internal("mongo: update", ferr)
 		}
 		if cur.V != rec.Version {
 			return domain.Record{}, versionConflict()
 		}
-		prevScope, err := scopeOf(cur.Scope)
-		if err != nil {
-			return domain.Record{}, domain.Internal("mongo: update", err)
+		prevScope, serr := scopeOf(cur.Scope)
+		if serr != nil {
+			return domain.Record{}, domain.Internal("mongo: update", serr)
 		}
 		e := &entry{Coll: c.name, ID: rec.ID, Version: next, Scope: rec.Scope, PrevScope: prevScope, Prev: cur.Seq}
 		err = s.logged(ctx, e, replace)

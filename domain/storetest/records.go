@@ -1,14 +1,12 @@
 package storetest
 
 import (
-	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/vetfield/vetfield/domain"
 )
-
-func errorAs(err error, target **domain.Error) bool { return errors.As(err, target) }
 
 type animal struct {
 	Tag   string `json:"tag"`
@@ -50,6 +48,25 @@ func testDeclare(t *testing.T, open func(t *testing.T) domain.Store) {
 		WantErr(t, err, domain.EINVALID, "")
 		err = s.Declare(ctx, domain.CollectionSpec{Name: "ok", Indexes: []domain.Index{{Name: "x", Fields: []string{"a'b"}}}})
 		WantErr(t, err, domain.EINVALID, "")
+	})
+	t.Run("ChangedIndex", func(t *testing.T) {
+		// A later release may change an index: Declare rebuilds it and the new definition holds.
+		herd := domain.CollectionSpec{Name: "herd", Indexes: []domain.Index{{Name: "by_x", Fields: []string{"x"}}}}
+		if err := s.Declare(ctx, herd); err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range []string{"b", "a", "b"} {
+			mustInsert(t, s, "herd", fmt.Sprint("h", i), nil, map[string]any{"x": x, "y": 2 - i})
+		}
+		herd.Indexes = []domain.Index{{Name: "by_x", Fields: []string{"x", "y"}, Unique: true}}
+		if err := s.Declare(ctx, herd); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := join(ids(AllPages(t, s, "herd", domain.Query{Index: "by_x", Limit: 1}))), "h1,h2,h0"; got != want {
+			t.Fatalf("order after the change: %s, want %s", got, want)
+		}
+		_, err := s.Insert(ctx, "herd", domain.Record{ID: "h9", Data: JSON(t, map[string]any{"x": "a", "y": 1})})
+		WantErr(t, err, domain.ECONFLICT, "by_x")
 	})
 	t.Run("ErrUndeclared", func(t *testing.T) {
 		_, err := s.Get(ctx, "nowhere", "x")

@@ -14,6 +14,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,8 +23,10 @@ import (
 	"github.com/vetfield/vetfield/domain"
 )
 
-// The collections the suite declares. Animals is synced and has a unique, a non-unique and a
-// boolean index; Accounts is not synced and has a two-field unique index.
+// The collections the suite declares, shaped like vetfield's nouns so that every kind of index is
+// exercised: Animals is synced and has a unique, a three-field and a boolean-led index; Accounts
+// is not synced and has a one-field and a two-field unique index. Adapters' own tests may declare
+// them too, to share the suite's vocabulary.
 var (
 	Animals = domain.CollectionSpec{
 		Name:   "animals",
@@ -110,7 +113,7 @@ func WantErr(t testing.TB, err error, code, key string) {
 		return
 	}
 	var e *domain.Error
-	if !errorAs(err, &e) || e.Key != key {
+	if !errors.As(err, &e) || e.Key != key {
 		t.Fatalf("got error %v with key %q, want key %q", err, keyOf(err), key)
 	}
 }
@@ -206,7 +209,7 @@ func lastSeq(t testing.TB, s domain.Store) int64 {
 
 func keyOf(err error) string {
 	var e *domain.Error
-	if errorAs(err, &e) {
+	if errors.As(err, &e) {
 		return e.Key
 	}
 	return ""

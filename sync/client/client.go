@@ -36,7 +36,7 @@ type Client struct {
 	// success, so some progress is made even when only small requests get through.
 	PageSize  int
 	BatchSize int
-	// Attempts bounds the tries of one request over a bad link.
+	// Attempts bounds the failed tries in a row before Push or Pull gives up.
 	Attempts int
 
 	db      *sql.DB
@@ -169,7 +169,7 @@ func (c *Client) Push(ctx context.Context) error {
 			size = max(1, size/2)
 			continue
 		}
-		size = min(size*2, c.BatchSize, vsync.MaxPushMutations)
+		size, failures = min(size*2, c.BatchSize, vsync.MaxPushMutations), 0
 		tx, err := c.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -216,7 +216,7 @@ func (c *Client) Pull(ctx context.Context) (int, error) {
 			limit = max(1, limit/2)
 			continue
 		}
-		limit = min(limit*2, c.PageSize)
+		limit, failures = min(limit*2, c.PageSize), 0
 		tx, err := c.db.BeginTx(ctx, nil)
 		if err != nil {
 			return total, err

@@ -1,0 +1,173 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ConclusionContent is what a veterinary-sanitary conclusion states besides its subject: the
+// outcome, the violations with their recommendations for a non-conformity, and the photos the act
+// relied on with their SHA-256, so the signed paper also pins the evidence.
+type ConclusionContent struct {
+	Service         string           `json:"service"`
+	Outcome         string           `json:"outcome"`
+	Application     string           `json:"application"`
+	ApplicationDate CivilDate        `json:"application_date"`
+	ObjectKind      ObjectKind       `json:"object_kind"`
+	Address         string           `json:"address"`
+	ActDate         CivilDate        `json:"act_date"`
+	Executor        string           `json:"executor"`
+	Violations      []ViolationEntry `json:"violations"`
+	Photos          []PhotoEntry     `json:"photos"`
+}
+
+// ViolationEntry is one violation as the conclusion lists it.
+type ViolationEntry struct {
+	Code           string `json:"code"`
+	Requirement    string `json:"requirement"`
+	Description    string `json:"description"`
+	Recommendation string `json:"recommendation"`
+}
+
+// PhotoEntry names one photo of the evidence.
+type PhotoEntry struct {
+	ID     string `json:"id"`
+	SHA256 string `json:"sha256"`
+}
+
+// Decide records the head's decision and issues the conclusion with its QR code. The outcome must
+// agree with the checklist (any violation makes it a non-conformity), and every photo of the
+// inspection, and every photo the act or the checklist names, must be in the object store with the
+// SHA-256 it was uploaded with; otherwise nothing is decided. Repeating the same decision after a
+// failure finishes issuing the same conclusion.
+func (s *Inspections) Decide(ctx context.Context, p Principal, id, outcome string) (*Inspection, error) {
+	if err := mustBeHead(p); err != nil {
+		return nil, err
+	}
+	if outcome != OutcomeConformity && outcome != OutcomeNonConformity {
+		return nil, Invalid("body.outcome", "the outcome is conformity or non_conformity")
+	}
+	cur, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	resume := cur.State == InspConcluded && cur.Decision != nil && cur.Decision.ConclusionNumber == "" &&
+		cur.Decision.Outcome == outcome
+	if !resume {
+		if err := mustBeIn(cur, "decide", InspActSubmitted); err != nil {
+			return nil, err
+		}
+		if err := cur.agrees(outcome); err != nil {
+			return nil, err
+		}
+		if _, err := s.evidence(ctx, cur, true); err != nil {
+			return nil, err
+		}
+		cur, err = s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
+			if err := mustBeIn(in, "decide", InspActSubmitted); err != nil {
+				return err
+			}
+			in.Decision = &Decision{Outcome: outcome, At: now, By: p.UserID, ConclusionID: derivedID(in.ID, "conclusion")}
+			in.done(StepDecision, now)
+			in.State = InspConcluded
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	photos, err := s.evidence(ctx, cur, false)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := s.Documents.Issue(ctx, Draft{Type: DocConclusion, ID: cur.Decision.ConclusionID,
+		Subject: cur.subject(), Issuer: s.issuer(ctx, p, cur), Content: cur.conclusion(photos)})
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, p, id, func(in *Inspection, _ time.Time) error {
+		in.Decision.ConclusionNumber = doc.Number
+		return nil
+	})
+}
+
+// agrees checks the head's outcome against the checklist.
+func (in *Inspection) agrees(outcome string) error {
+	n := len(in.Violations())
+	switch {
+	case n > 0 && outcome == OutcomeConformity:
+		return Invalid("body.outcome", "the checklist records %d violation(s): the conclusion is non_conformity", n)
+	case n == 0 && outcome == OutcomeNonConformity:
+		return Invalid("body.outcome", "the checklist records no violation: the conclusion is conformity")
+	}
+	return nil
+}
+
+// evidence returns the photos of the inspection after checking that every photo the act and the
+// checklist name has been uploaded and, with verify, that each photo's bytes are still in the object
+// store as uploaded.
+func (s *Inspections) evidence(ctx context.Context, in *Inspection, verify bool) ([]*Photo, error) {
+	photos, err := s.Photos.OfInspection(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, ph := range photos {
+		have[ph.ID] = true
+	}
+	for _, id := range in.referencedPhotos() {
+		if !have[id] {
+			return nil, Errorf(EPRECONDITION, "photo %s, named by the act or the checklist, has not finished uploading", id)
+		}
+	}
+	if !verify {
+		return photos, nil
+	}
+	if s.Evidence == nil {
+		return nil, Internal("inspections: evidence", errors.New("no evidence checker is wired"))
+	}
+	for _, ph := range photos {
+		if err := s.Evidence.VerifyPhoto(ctx, ph); err != nil {
+			return nil, err
+		}
+	}
+	return photos, nil
+}
+
+// subject is what the papers of an application are about: the object, as registered.
+func (in *Inspection) subject() Subject {
+	return Subject{Kind: SubjectObject, ID: in.ObjectID, RegNumber: in.Object.RegNumber, Name: in.Object.Name,
+		OwnerIIN: in.OwnerIIN, Territory: in.Territory}
+}
+
+// issuer is p, on behalf of the district department of the object's territory.
+func (s *Inspections) issuer(ctx context.Context, p Principal, in *Inspection) Issuer {
+	name := p.Username
+	if u, err := s.Users.Get(ctx, p.UserID); err == nil && u.FullName != "" {
+		name = u.FullName
+	}
+	return Issuer{UserID: p.UserID, Name: name, Unit: Kato(areaOf(in.Territory).District)}
+}
+
+// conclusion is the content of the conclusion paper.
+func (in *Inspection) conclusion(photos []*Photo) ConclusionContent {
+	c := ConclusionContent{Service: "veterinary-sanitary conclusion (service 1)", Outcome: in.Decision.Outcome,
+		Application: in.Receipt.Number, ApplicationDate: CivilDateOf(in.Receipt.RegisteredAt),
+		ObjectKind: in.Object.Kind, Address: in.Object.Address,
+		Violations: []ViolationEntry{}, Photos: make([]PhotoEntry, 0, len(photos))}
+	if in.Act != nil {
+		c.ActDate = CivilDateOf(in.Act.At)
+	}
+	if in.Assignment != nil {
+		c.Executor = in.Assignment.ExecutorName
+	}
+	for _, it := range in.Violations() {
+		c.Violations = append(c.Violations, ViolationEntry{Code: it.Code, Requirement: it.Requirement,
+			Description: it.Violation.Description, Recommendation: it.Violation.Recommendation})
+	}
+	for _, ph := range photos {
+		c.Photos = append(c.Photos, PhotoEntry{ID: ph.ID, SHA256: ph.SHA256})
+	}
+	return c
+}

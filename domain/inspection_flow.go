@@ -1,0 +1,359 @@
+package domain
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"time"
+)
+
+// The steps of service 1 after registration; see inspection.go for the whole path.
+
+// Assign names the executor: a vet or inspector whose territory covers the object. Only the head
+// assigns; a new assignment replaces the old one while the documents are not yet checked.
+func (s *Inspections) Assign(ctx context.Context, p Principal, id, executorID string) (*Inspection, error) {
+	if err := mustBeHead(p); err != nil {
+		return nil, err
+	}
+	u, err := s.Users.Get(ctx, executorID)
+	if IsCode(err, ENOTFOUND) || (err == nil && u.Disabled) {
+		return nil, Invalid("body.executor_id", "no such active account")
+	} else if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
+		if err := mustBeIn(in, "assign an executor", InspRegistered, InspAssigned); err != nil {
+			return err
+		}
+		if !u.Role.IsStaff() || !u.Principal().CanSeeTerritory(in.Territory) {
+			return Invalid("body.executor_id", "the executor must be a vet or inspector whose territory covers %s", in.Territory)
+		}
+		name := u.FullName
+		if name == "" {
+			name = u.Username
+		}
+		in.Assignment = &Assignment{ExecutorID: u.ID, ExecutorName: name, At: now, By: p.UserID}
+		if in.State == InspRegistered {
+			// "The same day": the executor checks the documents by the end of the day they got them.
+			due, err := s.Calendar.DueAfter(ctx, now, 0)
+			if err != nil {
+				return err
+			}
+			in.done(StepAssign, now)
+			in.addDeadline(StepCompleteness, due)
+		}
+		in.State = InspAssigned
+		return nil
+	})
+}
+
+// CompletenessCheck is the executor's finding on the documents handed in.
+type CompletenessCheck struct {
+	Complete bool
+	// Missing lists what is missing; Ground is the refusal's ground as the paper states it.
+	Missing []string
+	Ground  string
+}
+
+// CheckCompleteness records the executor's check. Complete documents start the three working days
+// of the visit; incomplete ones end the application with a motivated refusal citing the ground.
+// Repeating an incomplete finding after a failure finishes issuing the same refusal.
+func (s *Inspections) CheckCompleteness(ctx context.Context, p Principal, id string, c CompletenessCheck) (*Inspection, error) {
+	var ground string
+	var missing []string
+	if !c.Complete {
+		var err error
+		if ground, err = text("body.ground", c.Ground, 1, MaxLongText); err != nil {
+			return nil, err
+		}
+		if missing, err = cleanList("body.missing", c.Missing, 0, MaxApplicationDocs, MaxDocName); err != nil {
+			return nil, err
+		}
+	}
+	in, err := s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
+		if err := mustBeExecutor(p, in); err != nil {
+			return err
+		}
+		if in.State == InspRefused && !c.Complete && in.Completeness.RefusalNumber == "" {
+			return nil // an earlier attempt stopped before the refusal was issued: issue it below
+		}
+		if err := mustBeIn(in, "check completeness", InspAssigned); err != nil {
+			return err
+		}
+		in.Completeness = &Completeness{Complete: c.Complete, Missing: missing, Ground: ground, At: now, By: p.UserID}
+		in.done(StepCompleteness, now)
+		if !c.Complete {
+			in.State = InspRefused
+			in.Completeness.RefusalID = derivedID(in.ID, "refusal")
+			in.dropPending()
+			return nil
+		}
+		actDue, err := s.Calendar.DueAfter(ctx, now, 3)
+		if err != nil {
+			return err
+		}
+		// The visit may be on the last of the three days at the latest, and the notice must be a
+		// day before it: so the notice is due by the start of that last day.
+		in.addDeadline(StepNotice, CivilDateOf(actDue).AddDays(-1).Start())
+		in.addDeadline(StepAct, actDue)
+		in.State = InspAccepted
+		return nil
+	})
+	if err != nil || in.State != InspRefused {
+		return in, err
+	}
+	// The state moved first, so a refusal is only ever issued for an application that is refused.
+	doc, err := s.Documents.Issue(ctx, Draft{
+		Type: DocRefusal, ID: in.Completeness.RefusalID, Subject: in.subject(),
+		Issuer: s.issuer(ctx, p, in),
+		Content: map[string]any{
+			"service":          "veterinary-sanitary conclusion (service 1)",
+			"application":      in.Receipt.Number,
+			"application_date": CivilDateOf(in.Receipt.RegisteredAt),
+			"ground":           in.Completeness.Ground,
+			"missing":          in.Completeness.Missing,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, p, id, func(in *Inspection, _ time.Time) error {
+		in.Completeness.RefusalNumber = doc.Number
+		return nil
+	})
+}
+
+// NoticeInput is the notice to the legal-statistics body.
+type NoticeInput struct {
+	Addressee  string
+	Reference  string
+	PlannedFor CivilDate
+}
+
+// RecordNotice records that the legal-statistics body was notified of the inspection planned for a
+// day at least one day after today. Recording again (a new date) replaces the notice, until the
+// visit starts.
+func (s *Inspections) RecordNotice(ctx context.Context, p Principal, id string, n NoticeInput) (*Inspection, error) {
+	addressee, err := text("body.addressee", n.Addressee, 1, MaxDocName)
+	if err != nil {
+		return nil, err
+	}
+	reference, err := text("body.reference", n.Reference, 1, 100)
+	if err != nil {
+		return nil, err
+	}
+	if n.PlannedFor.IsZero() {
+		return nil, Invalid("body.planned_for", "give the day the inspection is planned for")
+	}
+	return s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
+		if err := mustBeExecutor(p, in); err != nil {
+			return err
+		}
+		if err := mustBeIn(in, "record the notice", InspAccepted); err != nil {
+			return err
+		}
+		if earliest := CivilDateOf(now).AddDays(1); n.PlannedFor.Compare(earliest) < 0 {
+			return Invalid("body.planned_for", "the legal-statistics body is notified at least one day before the inspection: "+
+				"notified today, the inspection can be planned for %s at the earliest", earliest)
+		}
+		in.Notice = &Notice{Addressee: addressee, Reference: reference, PlannedFor: n.PlannedFor, At: now, By: p.UserID}
+		in.done(StepNotice, now)
+		return nil
+	})
+}
+
+// Start records that the executor began the inspection on site, with the tablet's GPS. It is
+// refused without a notice, and earlier than the day after the notice or the planned day.
+func (s *Inspections) Start(ctx context.Context, p Principal, id string, fix Fix) (*Inspection, error) {
+	if fix.GPS == nil {
+		return nil, Invalid("body.gps", "an inspection on site starts with the inspector's position")
+	}
+	return s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
+		if err := mustBeExecutor(p, in); err != nil {
+			return err
+		}
+		if err := mustBeIn(in, "start the inspection", InspAccepted); err != nil {
+			return err
+		}
+		if err := fix.validate("body", now); err != nil {
+			return err
+		}
+		if in.Notice == nil {
+			return Errorf(EPRECONDITION, "the legal-statistics body has not been notified: record the notice first; "+
+				"the inspection may start from the day after it")
+		}
+		noticeDay := CivilDateOf(in.Notice.At)
+		from := noticeDay.AddDays(1)
+		if in.Notice.PlannedFor.Compare(from) > 0 {
+			from = in.Notice.PlannedFor
+		}
+		if now.Before(from.Start()) {
+			return Errorf(EPRECONDITION, "the legal-statistics body was notified on %s for an inspection on %s: "+
+				"the inspection may start from %s (Asia/Almaty), at least one day after the notice", noticeDay, in.Notice.PlannedFor, from)
+		}
+		in.Visit = &Visit{StartedAt: now, By: p.UserID, Fix: fix}
+		in.State = InspOnSite
+		return nil
+	})
+}
+
+var itemCodePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
+
+// SetChecklist replaces the checklist of a visit in progress. Every item is conform, or a violation
+// with its description and recommendation.
+func (s *Inspections) SetChecklist(ctx context.Context, p Principal, id string, items []ChecklistItem) (*Inspection, error) {
+	clean, err := checkItems(items)
+	if err != nil {
+		return nil, err
+	}
+	return s.change(ctx, p, id, func(in *Inspection, _ time.Time) error {
+		if err := mustBeExecutor(p, in); err != nil {
+			return err
+		}
+		if err := mustBeIn(in, "record the checklist", InspOnSite); err != nil {
+			return err
+		}
+		in.Checklist = clean
+		return nil
+	})
+}
+
+func checkItems(items []ChecklistItem) ([]ChecklistItem, error) {
+	if len(items) == 0 || len(items) > MaxChecklistItems {
+		return nil, Invalid("body.items", "a checklist has 1 to %d requirements", MaxChecklistItems)
+	}
+	out := make([]ChecklistItem, 0, len(items))
+	seen := map[string]bool{}
+	for i, it := range items {
+		f := fmt.Sprintf("body.items[%d].", i)
+		if !itemCodePattern.MatchString(it.Code) {
+			return nil, Invalid(f+"code", "a code has 1 to 32 letters, digits, '.', '_' or '-'")
+		}
+		if seen[it.Code] {
+			return nil, Invalid(f+"code", "code %s appears twice", it.Code)
+		}
+		seen[it.Code] = true
+		req, err := text(f+"requirement", it.Requirement, 1, MaxDocName*3)
+		if err != nil {
+			return nil, err
+		}
+		c := ChecklistItem{Code: it.Code, Requirement: req, Conform: it.Conform}
+		switch {
+		case it.Conform && it.Violation != nil:
+			return nil, Invalid(f+"violation", "a requirement that is met has no violation")
+		case !it.Conform && it.Violation == nil:
+			return nil, Invalid(f+"violation", "a requirement not met needs the violation's description and recommendation")
+		case !it.Conform:
+			v := Violation{}
+			if v.Description, err = text(f+"violation.description", it.Violation.Description, 1, MaxLongText); err != nil {
+				return nil, err
+			}
+			if v.Recommendation, err = text(f+"violation.recommendation", it.Violation.Recommendation, 1, MaxLongText); err != nil {
+				return nil, err
+			}
+			c.Violation = &v
+		}
+		if len(it.Photos) > MaxItemPhotos {
+			return nil, Invalid(f+"photos", "at most %d photos per requirement", MaxItemPhotos)
+		}
+		for j, ph := range it.Photos {
+			if !isUUID(ph) {
+				return nil, Invalid(fmt.Sprintf("%sphotos[%d]", f, j), "a photo id is a UUID")
+			}
+		}
+		c.Photos = slices.Compact(slices.Sorted(slices.Values(it.Photos)))
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// ActInput is the inspection act.
+type ActInput struct {
+	Summary string
+	Fix     Fix
+	Photos  []string
+}
+
+// SubmitAct closes the visit with the inspection act and starts the head's working day to decide.
+// Every photo the act or the checklist names must be a photo of this inspection, uploaded or still
+// uploading; a conclusion waits until each is stored and verified.
+func (s *Inspections) SubmitAct(ctx context.Context, p Principal, id string, a ActInput) (*Inspection, error) {
+	summary, err := text("body.summary", a.Summary, 1, MaxLongText)
+	if err != nil {
+		return nil, err
+	}
+	if a.Fix.GPS == nil {
+		return nil, Invalid("body.gps", "the act records the inspector's position")
+	}
+	if len(a.Photos) > MaxActPhotos {
+		return nil, Invalid("body.photos", "at most %d photos", MaxActPhotos)
+	}
+	cur, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	for i, ph := range a.Photos {
+		if err := s.Photos.known(ctx, cur.ID, ph); IsCode(err, EINVALID) {
+			return nil, Invalid(fmt.Sprintf("body.photos[%d]", i), "%s", err.(*Error).Message)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	for _, it := range cur.Checklist {
+		for _, ph := range it.Photos {
+			if err := s.Photos.known(ctx, cur.ID, ph); IsCode(err, EINVALID) {
+				return nil, Errorf(EPRECONDITION, "checklist item %s: %s", it.Code, err.(*Error).Message)
+			} else if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
+		if err := mustBeExecutor(p, in); err != nil {
+			return err
+		}
+		if err := mustBeIn(in, "submit the act", InspOnSite); err != nil {
+			return err
+		}
+		if err := a.Fix.validate("body", now); err != nil {
+			return err
+		}
+		if len(in.Checklist) == 0 {
+			return Errorf(EPRECONDITION, "record the checklist before the act")
+		}
+		due, err := s.Calendar.DueAfter(ctx, now, 1)
+		if err != nil {
+			return err
+		}
+		in.Act = &Act{Summary: summary, At: now, By: p.UserID, Fix: a.Fix,
+			Photos: slices.Compact(slices.Sorted(slices.Values(a.Photos)))}
+		in.done(StepAct, now)
+		in.addDeadline(StepDecision, due)
+		in.State = InspActSubmitted
+		return nil
+	})
+}
+
+// Violations returns the checklist's violations in checklist order.
+func (in *Inspection) Violations() []ChecklistItem {
+	var out []ChecklistItem
+	for _, it := range in.Checklist {
+		if !it.Conform {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// referencedPhotos lists the photos the act and the checklist name.
+func (in *Inspection) referencedPhotos() []string {
+	var ids []string
+	if in.Act != nil {
+		ids = append(ids, in.Act.Photos...)
+	}
+	for _, it := range in.Checklist {
+		ids = append(ids, it.Photos...)
+	}
+	return slices.Compact(slices.Sorted(slices.Values(ids)))
+}

@@ -1,0 +1,191 @@
+package domain
+
+import (
+	"context"
+	"strings"
+)
+
+// Veterinary passports are documents (document.go) about an animal. An animal has one valid
+// passport at a time — the one issued at identification, a duplicate of it, or the new passport
+// of a reissue — and the animal record points at it; each replaces the previous one through
+// Draft.Supersedes. Extracts are copies that replace nothing.
+
+// passportContent is the animal's description as its papers print it. Keys are the ones the
+// print page labels in Kazakh and Russian; the number and species are the document's subject.
+type passportContent struct {
+	IDMeans     string    `json:"id_means"`
+	Sex         Sex       `json:"sex"`
+	BirthDate   CivilDate `json:"birth_date"`
+	Breed       string    `json:"breed"`
+	Colour      string    `json:"colour"`
+	Nickname    string    `json:"nickname,omitempty"`
+	Holding     string    `json:"holding"`
+	Owner       string    `json:"owner"`
+	PreviousTag string    `json:"previous_tag,omitempty"`
+	// Passport is, on an extract, the number of the passport it is taken from.
+	Passport string `json:"passport,omitempty"`
+}
+
+// passportContent describes a as of now.
+func (as *Animals) passportContent(ctx context.Context, a *Animal) (passportContent, error) {
+	c := passportContent{Sex: a.Sex, BirthDate: a.BirthDate, Breed: a.Breed, Colour: a.Colour, Nickname: a.Nickname}
+	var means []string
+	for _, x := range a.Identifiers {
+		if x.Status == IdentActive {
+			means = append(means, string(x.Means)+" "+x.Number)
+		}
+	}
+	c.IDMeans = strings.Join(means, "; ")
+	h, err := getEntity[Holding](ctx, as.Store, HoldingsSpec.Name, a.HoldingID)
+	if err != nil {
+		return c, err
+	}
+	c.Holding = h.Name + ", " + h.Address + " (" + string(h.Territory) + ")"
+	c.Owner = h.OwnerName
+	return c, nil
+}
+
+// issuePassport issues a paper about a under id (derived from the request, so a retry finds it).
+// A paper that supersedes another also makes sure the other is marked superseded: Issue answers a
+// retried id without looking at the old paper, and a crash between its two writes would leave the
+// old one valid.
+func (as *Animals) issuePassport(ctx context.Context, a *Animal, id string, t DocType, supersedes string, iss Issuer, c passportContent) (*Document, error) {
+	doc, err := as.Documents.Issue(ctx, Draft{ID: id, Type: t, Subject: a.subject(), Issuer: iss, Content: c, Supersedes: supersedes})
+	if err != nil || doc.Supersedes == "" {
+		return doc, err
+	}
+	old, err := as.Documents.Get(ctx, doc.Supersedes)
+	if err != nil {
+		return nil, err
+	}
+	if old.Status == DocValid {
+		if err := as.Documents.markSuperseded(ctx, old.ID, doc); err != nil {
+			return nil, err
+		}
+	}
+	return doc, nil
+}
+
+// vetIssuer is the vet by as a paper names its issuer.
+func (as *Animals) vetIssuer(ctx context.Context, by Principal) Issuer {
+	return Issuer{UserID: by.UserID, Name: as.staffName(ctx, by), Unit: by.Territory}
+}
+
+// currentPassport returns the animal's valid passport. If the identification never finished
+// issuing it, it finishes that first.
+func (as *Animals) currentPassport(ctx context.Context, a *Animal) (*Document, error) {
+	d, err := as.Documents.Get(ctx, a.PassportID)
+	if IsCode(err, ENOTFOUND) && a.PassportID == identPassportID(a.ID) {
+		_, d, err = as.finishIdentification(ctx, a)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != DocValid {
+		return nil, Errorf(EPRECONDITION, "the animal's passport %s is %s: it cannot be copied", d.Number, d.Status)
+	}
+	return d, nil
+}
+
+// DuplicatePassport issues a duplicate of the animal's passport, which supersedes it, and makes it
+// the animal's current passport. requestID (a client UUID) makes the call idempotent.
+func (as *Animals) DuplicatePassport(ctx context.Context, by Principal, animalID, requestID string) (*Animal, *Document, error) {
+	return as.copyPassport(ctx, by, animalID, requestID, DocPassportDuplicate, EventPassportDuplicate)
+}
+
+// ExtractPassport issues an extract from the animal's passport; the passport stays valid.
+// requestID (a client UUID) makes the call idempotent.
+func (as *Animals) ExtractPassport(ctx context.Context, by Principal, animalID, requestID string) (*Animal, *Document, error) {
+	return as.copyPassport(ctx, by, animalID, requestID, DocPassportExtract, EventPassportExtract)
+}
+
+func (as *Animals) copyPassport(ctx context.Context, by Principal, animalID, requestID string, t DocType, kind EventKind) (*Animal, *Document, error) {
+	if by.Role != RoleVet {
+		return nil, nil, Errorf(EFORBIDDEN, "only vets issue passports")
+	}
+	reqID, err := parseClientID(requestID, "body.id")
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := as.Get(ctx, by, animalID)
+	if err != nil {
+		return nil, nil, err
+	}
+	docID := derivedUUID(string(t), reqID)
+	doc, err := as.Documents.Get(ctx, docID)
+	switch {
+	case err == nil && doc.Subject.ID != a.ID:
+		return nil, nil, &Error{Code: ECONFLICT, Field: "body.id", Message: "this id was used for another animal's paper"}
+	case IsCode(err, ENOTFOUND):
+		cur, err := as.currentPassport(ctx, a)
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := as.passportContent(ctx, a)
+		if err != nil {
+			return nil, nil, err
+		}
+		supersedes := ""
+		if t == DocPassportDuplicate {
+			supersedes = cur.ID
+		} else {
+			c.Passport = cur.Number
+		}
+		if doc, err = as.issuePassport(ctx, a, docID, t, supersedes, as.vetIssuer(ctx, by), c); err != nil {
+			return nil, nil, err
+		}
+	case err != nil:
+		return nil, nil, err
+	}
+	if t == DocPassportDuplicate {
+		if a, err = as.pointPassport(ctx, a.ID, doc); err != nil {
+			return nil, nil, err
+		}
+	}
+	_, err = as.RecordEvent(ctx, a, AnimalEvent{Meta: Meta{ID: derivedUUID("event", doc.ID)}, Kind: kind,
+		By: by.UserID, Unit: by.Territory, Tag: string(a.Tag), DocumentID: doc.ID,
+		Details: mustJSON(map[string]string{"number": doc.Number})})
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, doc, nil
+}
+
+// pointPassport makes doc the animal's current passport if it replaced the current one; a retry
+// of an older request leaves a newer passport in place.
+func (as *Animals) pointPassport(ctx context.Context, animalID string, doc *Document) (*Animal, error) {
+	return as.change(ctx, animalID, func(a *Animal) (bool, error) {
+		if a.PassportID != doc.Supersedes || a.PassportID == doc.ID {
+			return false, nil
+		}
+		a.PassportID = doc.ID
+		return true, nil
+	})
+}
+
+// change applies fn to the animal with compare-and-swap retries; fn says whether it changed
+// anything.
+func (as *Animals) change(ctx context.Context, id string, fn func(*Animal) (bool, error)) (*Animal, error) {
+	for range casRetries {
+		a, err := as.load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		changed, err := fn(a)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			return a, nil
+		}
+		a.UpdatedAt = as.Now().UTC()
+		err = updateEntity(ctx, as.Store, AnimalsSpec.Name, a, a.scope())
+		if err == nil {
+			return a, nil
+		}
+		if !IsCode(err, ECONFLICT) {
+			return nil, err
+		}
+	}
+	return nil, Errorf(ECONFLICT, "the animal is changing concurrently; try again")
+}

@@ -1,0 +1,150 @@
+package domain_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/vetfield/vetfield/domain"
+)
+
+func TestAllocate(t *testing.T) {
+	e := newIdentEnv(t) // holds 398000000000001–1000 (Bayzak) and 398000000100001–101000 (Korday)
+
+	t.Run("OK", func(t *testing.T) {
+		r, err := e.id.Stock.Allocate(t.Context(), e.admin, domain.NewTagRange{Unit: string(kzBayzak),
+			First: "398000000001001", Last: "398000000011000", Means: domain.MeansBolus})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Size() != 10000 || r.FirstTag() != "398000000001001" || r.LastTag() != "398000000011000" || r.Means != domain.MeansBolus {
+			t.Errorf("range %+v", r)
+		}
+		if got := e.tagStatus("398000000005000"); got != domain.TagInStock {
+			t.Errorf("a number of the range is %s", got)
+		}
+	})
+
+	for _, c := range []struct{ name, first, last string }{
+		{"ErrOverlapStart", "398000000000990", "398000000001000"},
+		{"ErrOverlapEnd", "398000000000000", "398000000000001"},
+		{"ErrOverlapInside", "398000000000500", "398000000000501"},
+		{"ErrOverlapAround", "398000000000000", "398000000020000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := e.id.Stock.Allocate(t.Context(), e.admin, domain.NewTagRange{Unit: string(kzKorday), First: c.first, Last: c.last})
+			if !domain.IsCode(err, domain.ECONFLICT) {
+				t.Fatalf("err = %v, want ECONFLICT", err)
+			}
+		})
+	}
+
+	t.Run("RetryAnswersTheRange", func(t *testing.T) {
+		in := domain.NewTagRange{ID: uuid.NewString(), Unit: string(kzKorday), First: "398000000200001", Count: 50}
+		r1, err := e.id.Stock.Allocate(t.Context(), e.admin, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := e.id.Stock.Allocate(t.Context(), e.admin, in)
+		if err != nil || r2.ID != r1.ID || r2.Version != r1.Version {
+			t.Fatalf("retry: %+v, %v", r2, err)
+		}
+		in.Count = 60
+		if _, err := e.id.Stock.Allocate(t.Context(), e.admin, in); !domain.IsCode(err, domain.ECONFLICT) {
+			t.Fatalf("the id for another range: %v", err)
+		}
+	})
+
+	for _, c := range []struct {
+		name  string
+		in    domain.NewTagRange
+		field string
+	}{
+		{"ErrTooLarge", domain.NewTagRange{Unit: string(kzBayzak), First: "398000001000000", Count: domain.MaxRangeSize + 1}, "body.count"},
+		{"ErrPastTheEnd", domain.NewTagRange{Unit: string(kzBayzak), First: "398999999999990", Count: 20}, "body.count"},
+		{"ErrLastBeforeFirst", domain.NewTagRange{Unit: string(kzBayzak), First: "398000001000000", Last: "398000000999999"}, "body.last"},
+		{"ErrCountry", domain.NewTagRange{Unit: string(kzBayzak), First: "643000001000000", Count: 5}, "body.first"},
+		{"ErrUnit", domain.NewTagRange{Unit: "31320000", First: "398000001000000", Count: 5}, "body.unit"},
+		{"ErrMarks", domain.NewTagRange{Unit: string(kzBayzak), Means: domain.MeansBrand, First: "398000001000000", Count: 5}, "body.means"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := e.id.Stock.Allocate(t.Context(), e.admin, c.in)
+			var de *domain.Error
+			if !errors.As(err, &de) || de.Code != domain.EINVALID || de.Field != c.field {
+				t.Fatalf("err = %v, want EINVALID at %s", err, c.field)
+			}
+		})
+	}
+
+	t.Run("ErrNotAdmin", func(t *testing.T) {
+		_, err := e.id.Stock.Allocate(t.Context(), e.vet, domain.NewTagRange{Unit: string(kzBayzak), First: "398000001000000", Count: 5})
+		if !domain.IsCode(err, domain.EFORBIDDEN) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+
+	t.Run("LookupIsScoped", func(t *testing.T) {
+		if _, err := e.id.Stock.Lookup(t.Context(), e.vetKorday, "398000000000001"); !domain.IsCode(err, domain.ENOTFOUND) {
+			t.Errorf("another district's number: %v", err)
+		}
+		if _, err := e.id.Stock.Lookup(t.Context(), e.vet2, "398000000000001"); err != nil {
+			t.Errorf("a vet within the unit: %v", err)
+		}
+	})
+}
+
+// TestAllocateConcurrent allocates from several goroutines at once: of overlapping ranges exactly
+// one is stored; ranges that do not overlap are all stored.
+func TestAllocateConcurrent(t *testing.T) {
+	e := newIdentEnv(t)
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, 2*n)
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = e.id.Stock.Allocate(t.Context(), e.admin, domain.NewTagRange{Unit: string(kzBayzak),
+				First: fmt.Sprintf("3980000100%05d", i*10), Count: 100})
+		})
+		wg.Go(func() {
+			_, errs[n+i] = e.id.Stock.Allocate(t.Context(), e.admin, domain.NewTagRange{Unit: string(kzKorday),
+				First: fmt.Sprintf("3980000200%05d", i*100), Count: 100})
+		})
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs[:n] {
+		if err == nil {
+			won++
+		} else if !domain.IsCode(err, domain.ECONFLICT) {
+			t.Errorf("overlapping allocation %d: %v", i, err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of the overlapping ranges were stored, want 1", won)
+	}
+	for i, err := range errs[n:] {
+		if err != nil {
+			t.Errorf("disjoint allocation %d: %v", i, err)
+		}
+	}
+}
+
+// TestAllocateResumesPending crashes an allocation after it reserved its range in the ledger: the
+// next allocation finishes it before its own.
+func TestAllocateResumesPending(t *testing.T) {
+	e := newIdentEnv(t)
+	e.id.Stock.Store = &failingStore{Store: e.store, coll: domain.TagRangesSpec.Name}
+	_, err := e.id.Stock.Allocate(t.Context(), e.admin, domain.NewTagRange{Unit: string(kzBayzak), First: "398000030000001", Count: 10})
+	if !errors.Is(err, errCrash) {
+		t.Fatalf("first allocation: %v, want the simulated crash", err)
+	}
+	if _, err := e.id.Stock.Allocate(t.Context(), e.admin, domain.NewTagRange{Unit: string(kzBayzak), First: "398000030000005", Count: 10}); !domain.IsCode(err, domain.ECONFLICT) {
+		t.Fatalf("a range overlapping the crashed one: %v, want ECONFLICT", err)
+	}
+	if got := e.tagStatus("398000030000010"); got != domain.TagInStock {
+		t.Errorf("a number of the crashed allocation is %s, want in_stock", got)
+	}
+}
