@@ -88,12 +88,14 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	documents := &domain.Documents{Store: store, Now: clk.Now, Keys: e.keys}
 	calendar := domain.NewCalendar(store, clk.Now)
 	field := newFieldWork(e, store, envObjects(t, objects, opts), documents, calendar, accounts)
+	identification := domain.NewIdentification(store, documents, calendar, clk.Now)
 	e.srv = api.New(api.Deps{
 		Store: store, Objects: objects, Keys: e.keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: clk.Now, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: domain.DefaultRefreshTTL},
 		Documents: documents,
-		Sync:      &vsync.Service{Store: store, Accounts: accounts, Now: clk.Now, Handlers: vsync.DocumentHandlers(documents)},
-		Calendar:  calendar, Identification: domain.NewIdentification(store, documents, calendar, clk.Now),
+		Sync: &vsync.Service{Store: store, Accounts: accounts, Now: clk.Now,
+			Handlers: vsync.Merge(vsync.DocumentHandlers(documents), vsync.IdentificationHandlers(identification))},
+		Calendar: calendar, Identification: identification,
 		Register: field.Register, Inspections: field.Inspections, PhotoStore: field.PhotoStore,
 		Log:       slog.New(slog.NewJSONHandler(lockedWriter{e}, nil)),
 		Now:       clk.Now,

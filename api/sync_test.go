@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"strings"
+
+	"github.com/google/uuid"
 	"testing"
 
 	vsync "github.com/vetfield/vetfield/sync"
@@ -82,4 +84,105 @@ func TestSyncAPI(t *testing.T) {
 			t.Errorf("another district sees %d devices", len(devs.Items))
 		}
 	})
+}
+
+// TestSyncAnimalsOffline: a vet identifies animals offline and corrects one; the push applies
+// them once, a second tablet's stale correction loses and is kept for a supervisor, and the pull
+// brings the animals and their passports.
+func TestSyncAnimalsOffline(t *testing.T) {
+	h := newHerd(t)
+	cow := h.cow("398000000000007")
+	animalID := cow["id"].(string)
+	delete(cow, "id")
+	push := func(token, device string, muts ...map[string]any) []struct {
+		MutationID string          `json:"mutation_id"`
+		Status     string          `json:"status"`
+		Record     *vsync.Item     `json:"record"`
+		Problem    json.RawMessage `json:"problem"`
+	} {
+		var ans struct {
+			Results []struct {
+				MutationID string          `json:"mutation_id"`
+				Status     string          `json:"status"`
+				Record     *vsync.Item     `json:"record"`
+				Problem    json.RawMessage `json:"problem"`
+			} `json:"results"`
+		}
+		h.do("POST", "/v1/sync/push", token, map[string]any{"mutations": muts}, "X-Device-ID", device).expect(t, 200).JSON(t, &ans)
+		return ans.Results
+	}
+	m1, m2, m3, m4 := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	identify := map[string]any{"id": m1, "kind": "animal.identify", "record_id": animalID, "data": cow}
+	bad := map[string]any{"id": m2, "kind": "animal.identify", "record_id": "01a20000-0000-7000-8000-000000000002",
+		"data": map[string]any{"holding_id": h.holding.ID, "species": "unicorn"}}
+	fix := map[string]any{"id": m3, "kind": "animal.update", "record_id": animalID, "base_version": 1,
+		"data": map[string]any{"colour": "ала"}}
+	res := push(h.vet, "tab-1", identify, bad, fix)
+	if res[0].Status != "applied" || res[1].Status != "rejected" || res[2].Status != "applied" {
+		t.Fatalf("push: %+v", res)
+	}
+	// The same batch again, as after a lost answer: same results, nothing written twice.
+	before := h.lastSeq()
+	again := push(h.vet, "tab-1", identify, bad, fix)
+	for i := range res {
+		if again[i].Status != res[i].Status {
+			t.Errorf("repeat of %s: %s, first %s", res[i].MutationID, again[i].Status, res[i].Status)
+		}
+	}
+	if after := h.lastSeq(); after != before {
+		t.Errorf("the repeated push wrote %d log entries", after-before)
+	}
+	// Another tablet corrected the same animal from version 1 too: it loses, and its change waits.
+	stale := map[string]any{"id": m4, "kind": "animal.update", "record_id": animalID, "base_version": 1,
+		"data": map[string]any{"colour": "қара"}}
+	res = push(h.vet2, "tab-2", stale)
+	if res[0].Status != "conflict" || res[0].Record == nil || !strings.Contains(string(res[0].Record.Data), "ала") {
+		t.Fatalf("stale update: %+v", res)
+	}
+	var devs struct {
+		Items []vsync.DeviceStatus `json:"items"`
+	}
+	h.do("GET", "/v1/devices", h.admin, nil).expect(t, 200).JSON(t, &devs)
+	conflicts := 0
+	for _, d := range devs.Items {
+		if d.DeviceID == "tab-2" {
+			conflicts = d.Conflicts
+		}
+	}
+	if conflicts != 1 {
+		t.Errorf("tab-2 has %d open conflicts, want 1", conflicts)
+	}
+	// The pull brings the animal, at its latest version, and its passport.
+	var page vsync.PullResult
+	h.do("GET", "/v1/sync/pull?limit=1000", h.vet, nil).expect(t, 200).JSON(t, &page)
+	var gotAnimal, gotPassport bool
+	for _, it := range page.Items {
+		if it.Collection == "animals" && it.ID == animalID && it.Version == 2 {
+			gotAnimal = true
+		}
+		if it.Collection == "documents" && strings.Contains(string(it.Data), animalID) {
+			gotPassport = true
+		}
+	}
+	if !gotAnimal || !gotPassport {
+		t.Errorf("pull: animal %v, passport %v", gotAnimal, gotPassport)
+	}
+	// The farmer who owns it pulls it too; a vet of Korday does not.
+	h.do("GET", "/v1/sync/pull?limit=1000", h.farmer, nil).expect(t, 200).JSON(t, &page)
+	if !containsID(page.Items, animalID) {
+		t.Error("the owner's pull lacks the animal")
+	}
+	h.do("GET", "/v1/sync/pull?limit=1000", h.korday, nil).expect(t, 200).JSON(t, &page)
+	if containsID(page.Items, animalID) {
+		t.Error("a vet of another district pulled the animal")
+	}
+}
+
+func containsID(items []vsync.Item, id string) bool {
+	for _, it := range items {
+		if it.ID == id && !it.Deleted {
+			return true
+		}
+	}
+	return false
 }

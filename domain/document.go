@@ -243,6 +243,12 @@ func (ds *Documents) Issue(ctx context.Context, d Draft) (*Document, error) {
 	}
 	if d.ID != "" {
 		if existing, err := ds.Get(ctx, d.ID); err == nil {
+			// A retry: finish what a crash may have cut short, marking the old paper superseded.
+			if existing.Supersedes != "" && existing.Status == DocValid {
+				if err := ds.supersede(ctx, existing); err != nil {
+					return nil, err
+				}
+			}
 			return existing, nil
 		} else if !IsCode(err, ENOTFOUND) {
 			return nil, err
@@ -308,12 +314,38 @@ func (ds *Documents) Issue(ctx context.Context, d Draft) (*Document, error) {
 	}
 	if d.Supersedes != "" {
 		// The new document is stored first: a crash between the two writes leaves two valid
-		// papers for a moment (the old one still genuine), never none.
-		if err := ds.markSuperseded(ctx, d.Supersedes, doc); err != nil {
+		// papers for a moment (the old one still genuine), never none; a retry finishes it.
+		if err := ds.supersede(ctx, doc); err != nil {
 			return nil, err
 		}
 	}
 	return doc, nil
+}
+
+// supersede marks the paper doc replaces as superseded by it. If another paper superseded it
+// first (two corrections at the same moment), doc must not stay valid beside that one: it is
+// revoked, and the caller gets ECONFLICT.
+func (ds *Documents) supersede(ctx context.Context, doc *Document) error {
+	err := ds.markSuperseded(ctx, doc.Supersedes, doc)
+	if !IsCode(err, EPRECONDITION) {
+		return err
+	}
+	old, gerr := ds.Get(ctx, doc.Supersedes)
+	if gerr != nil {
+		return gerr
+	}
+	reason := "issued at the same time as " + old.SupersededByNo + ", which replaces " + old.Number
+	if rerr := ds.changeStatus(ctx, doc.ID, func(d *Document) error {
+		if d.Status != DocValid {
+			return errUnchanged
+		}
+		now := ds.Now().UTC()
+		d.Status, d.RevokedAt, d.RevokedBy, d.RevokeReason = DocRevoked, &now, doc.Issuer.UserID, reason
+		return nil
+	}); rerr != nil {
+		return rerr
+	}
+	return Errorf(ECONFLICT, "document %s was replaced by %s at the same moment; use that one", old.Number, old.SupersededByNo)
 }
 
 // hash is the SHA-256 of the facts a document was issued with.

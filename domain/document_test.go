@@ -268,3 +268,47 @@ func FuzzParseToken(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrentSupersede: two duplicates of one passport requested at the same moment leave
+// exactly one valid successor.
+func TestConcurrentSupersede(t *testing.T) {
+	docs, _ := newDocuments(t)
+	first, err := docs.Issue(t.Context(), passportDraft())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	results := make([]error, 6)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dup := passportDraft()
+			dup.Type, dup.Subject, dup.Supersedes = domain.DocPassportDuplicate, first.Subject, first.ID
+			_, results[i] = docs.Issue(t.Context(), dup)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range results {
+		switch {
+		case err == nil:
+			ok++
+		case !domain.IsCode(err, domain.ECONFLICT) && !domain.IsCode(err, domain.EPRECONDITION):
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	page, _, err := docs.List(t.Context(), domain.DocumentFilter{SubjectID: first.Subject.ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := 0
+	for _, d := range page {
+		if d.Status == domain.DocValid {
+			valid++
+		}
+	}
+	if ok != 1 || valid != 1 {
+		t.Errorf("%d duplicates succeeded and %d papers are valid; want exactly one of each", ok, valid)
+	}
+}

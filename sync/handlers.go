@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 
@@ -44,4 +45,94 @@ func Merge(sets ...map[string]Handler) map[string]Handler {
 		}
 	}
 	return out
+}
+
+// decodeData reads a mutation's data strictly: an unknown field is a mistake of the tablet's, not
+// something to ignore.
+func decodeData(m Mutation, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(m.Data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return domain.Invalid("data", "the data of %s does not fit: %v", m.Kind, err)
+	}
+	return nil
+}
+
+// IdentificationHandlers are the mutations of field identification a vet makes offline: new
+// holdings, animals identified (their passports are issued when the mutation reaches the
+// server), and corrections of an animal's description.
+func IdentificationHandlers(id *domain.Identification) map[string]Handler {
+	return map[string]Handler{
+		"holding.create": func(ctx context.Context, p domain.Principal, m Mutation) (string, string, error) {
+			var in struct {
+				Kind      domain.HoldingKind `json:"kind"`
+				Name      string             `json:"name"`
+				OwnerIIN  string             `json:"owner_iin"`
+				OwnerName string             `json:"owner_name"`
+				Address   string             `json:"address"`
+				Territory string             `json:"territory"`
+				GPS       *struct{ Lat, Lon float64 }
+			}
+			if err := decodeData(m, &in); err != nil {
+				return "", "", err
+			}
+			nh := domain.NewHolding{ID: m.RecordID, Kind: in.Kind, Name: in.Name, OwnerIIN: in.OwnerIIN,
+				OwnerName: in.OwnerName, Address: in.Address, Territory: in.Territory}
+			if in.GPS != nil {
+				nh.Lat, nh.Lon = &in.GPS.Lat, &in.GPS.Lon
+			}
+			h, err := id.Holdings.Create(ctx, p, nh)
+			if err != nil {
+				return "", "", err
+			}
+			return domain.HoldingsSpec.Name, h.ID, nil
+		},
+		"animal.identify": func(ctx context.Context, p domain.Principal, m Mutation) (string, string, error) {
+			var in struct {
+				HoldingID   string           `json:"holding_id"`
+				Species     domain.Species   `json:"species"`
+				Sex         domain.Sex       `json:"sex"`
+				BirthDate   domain.CivilDate `json:"birth_date"`
+				Breed       string           `json:"breed"`
+				Colour      string           `json:"colour"`
+				Nickname    string           `json:"nickname"`
+				Identifiers []struct {
+					Means  domain.IDMeans `json:"means"`
+					Number string         `json:"number"`
+				} `json:"identifiers"`
+			}
+			if err := decodeData(m, &in); err != nil {
+				return "", "", err
+			}
+			na := domain.NewAnimal{ID: m.RecordID, HoldingID: in.HoldingID, Species: in.Species, Sex: in.Sex,
+				BirthDate: in.BirthDate, Breed: in.Breed, Colour: in.Colour, Nickname: in.Nickname}
+			for _, x := range in.Identifiers {
+				na.Identifiers = append(na.Identifiers, domain.IdentifierInput{Means: x.Means, Number: x.Number})
+			}
+			a, _, err := id.Animals.Identify(ctx, p, na)
+			if err != nil {
+				return "", "", err
+			}
+			return domain.AnimalsSpec.Name, a.ID, nil
+		},
+		"animal.update": func(ctx context.Context, p domain.Principal, m Mutation) (string, string, error) {
+			var in struct {
+				Sex       *domain.Sex       `json:"sex"`
+				BirthDate *domain.CivilDate `json:"birth_date"`
+				Breed     *string           `json:"breed"`
+				Colour    *string           `json:"colour"`
+				Nickname  *string           `json:"nickname"`
+			}
+			if err := decodeData(m, &in); err != nil {
+				return "", "", err
+			}
+			_, err := id.Animals.Update(ctx, p, m.RecordID, domain.AnimalChange{BaseVersion: m.BaseVersion, MutationID: m.ID,
+				Sex: in.Sex, BirthDate: in.BirthDate, Breed: in.Breed, Colour: in.Colour, Nickname: in.Nickname})
+			if err != nil && !domain.IsCode(err, domain.ECONFLICT) {
+				return "", "", err
+			}
+			// A conflict names the record, so the push answers the server's current animal.
+			return domain.AnimalsSpec.Name, m.RecordID, err
+		},
+	}
 }

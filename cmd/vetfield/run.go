@@ -86,13 +86,14 @@ func (m *Main) Run(ctx context.Context) error {
 	documents := &domain.Documents{Store: store, Now: time.Now, Keys: keys}
 	calendar := domain.NewCalendar(store, time.Now) // one cache: a year set through the API counts at once everywhere
 	field := newFieldWork(store, objects, documents, calendar, accounts, log)
+	identification := domain.NewIdentification(store, documents, calendar, time.Now)
 	srv := api.New(api.Deps{
 		Store: store, Objects: objects, Keys: keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: time.Now, Key: refreshKey, TTL: cfg.RefreshTTL},
 		Documents: documents,
 		Sync: &vsync.Service{Store: store, Accounts: accounts, Now: time.Now,
-			Handlers: vsync.DocumentHandlers(documents)},
-		Calendar: calendar, Identification: domain.NewIdentification(store, documents, calendar, time.Now),
+			Handlers: vsync.Merge(vsync.DocumentHandlers(documents), vsync.IdentificationHandlers(identification))},
+		Calendar: calendar, Identification: identification,
 		Register: field.Register, Inspections: field.Inspections, PhotoStore: field.PhotoStore,
 		Log:       log,
 		Now:       time.Now,
