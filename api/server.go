@@ -108,6 +108,7 @@ func New(d Deps) *Server {
 
 	cfg := huma.DefaultConfig("vetfield API", Version)
 	cfg.CreateHooks = nil // no $schema links in every response
+	cfg.DocsPath = ""     // /docs is our own page, readable without internet (docs.go)
 	cfg.Info.Description = "The JSON API behind the tablets of district veterinarians and inspectors in Kazakhstan."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
@@ -124,6 +125,7 @@ func (s *Server) routes() {
 	s.app.Get("/livez", s.livez)
 	s.app.Get("/readyz", s.readyz)
 	s.app.Get("/metrics", s.serveMetrics)
+	s.app.Get("/docs", s.docsPage)
 
 	s.registerAuth()
 	s.registerUsers()
