@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -136,4 +137,43 @@ type Change struct {
 	Scope      []string
 	PrevScope  []string
 	At         time.Time
+}
+
+// IndexValue normalises a value given for an index field (GetBy, Query.Eq, From, To) to the forms
+// both adapters compare: a string, a bool or an int64; nil stays nil (a missing field). Any other
+// integer type, an integral float and a json.Number become int64; anything else is refused.
+func IndexValue(v any) (any, bool) {
+	switch v := v.(type) {
+	case nil, string, bool, int64:
+		return v, true
+	case int:
+		return int64(v), true
+	case int8:
+		return int64(v), true
+	case int16:
+		return int64(v), true
+	case int32:
+		return int64(v), true
+	case uint:
+		return int64(v), v <= math.MaxInt64
+	case uint8:
+		return int64(v), true
+	case uint16:
+		return int64(v), true
+	case uint32:
+		return int64(v), true
+	case uint64:
+		return int64(v), v <= math.MaxInt64
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1<<63 {
+			return int64(v), true
+		}
+	case float32:
+		return IndexValue(float64(v))
+	case json.Number:
+		if n, err := v.Int64(); err == nil {
+			return n, true
+		}
+	}
+	return nil, false
 }

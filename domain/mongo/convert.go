@@ -232,43 +232,7 @@ func checkIndexed(c *collection, d bson.D) error {
 
 // queryValue turns a query value into what MongoDB compares with a stored field: strings, booleans
 // and integers (as int64; MongoDB compares numbers across types); nil is a missing field.
-func queryValue(v any) (any, bool) {
-	switch v := v.(type) {
-	case nil, string, bool:
-		return v, true
-	case int:
-		return int64(v), true
-	case int8:
-		return int64(v), true
-	case int16:
-		return int64(v), true
-	case int32:
-		return int64(v), true
-	case int64:
-		return v, true
-	case uint:
-		return int64(v), v <= math.MaxInt64
-	case uint8:
-		return int64(v), true
-	case uint16:
-		return int64(v), true
-	case uint32:
-		return int64(v), true
-	case uint64:
-		return int64(v), v <= math.MaxInt64
-	case float64:
-		if v == math.Trunc(v) && math.Abs(v) < 1<<63 {
-			return int64(v), true
-		}
-	case float32:
-		return queryValue(float64(v))
-	case json.Number:
-		if n, err := v.Int64(); err == nil {
-			return n, true
-		}
-	}
-	return nil, false
-}
+func queryValue(v any) (any, bool) { return domain.IndexValue(v) }
 
 // encodeCursor makes Page.Next: base64url of the JSON array of the last record's index values
 // (null for a missing field) and its id. It is opaque to callers.

@@ -171,45 +171,13 @@ func sqlValue(v any) (any, bool) {
 	switch v := v.(type) {
 	case nil, missing:
 		return missingValue, true
-	case string:
-		return v, true
 	case bool:
 		if v {
 			return int64(1), true
 		}
 		return int64(0), true
-	case int:
-		return int64(v), true
-	case int8:
-		return int64(v), true
-	case int16:
-		return int64(v), true
-	case int32:
-		return int64(v), true
-	case int64:
-		return v, true
-	case uint:
-		return int64(v), v <= math.MaxInt64
-	case uint8:
-		return int64(v), true
-	case uint16:
-		return int64(v), true
-	case uint32:
-		return int64(v), true
-	case uint64:
-		return int64(v), v <= math.MaxInt64
-	case float64:
-		if v == math.Trunc(v) && math.Abs(v) < 1<<63 {
-			return int64(v), true
-		}
-	case float32:
-		return sqlValue(float64(v))
-	case json.Number:
-		if n, err := v.Int64(); err == nil {
-			return n, true
-		}
 	}
-	return nil, false
+	return domain.IndexValue(v)
 }
 
 // encodeCursor makes Page.Next: base64url of the JSON array of the last record's index values and
