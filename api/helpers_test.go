@@ -69,7 +69,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err := store.Declare(t.Context(), domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec, domain.DocumentsSpec, domain.CalendarSpec,
 		domain.HoldingsSpec, domain.TagRangesSpec, domain.TagLedgerSpec, domain.TagsSpec, domain.AnimalsSpec, domain.AnimalEventsSpec, domain.ReissuesSpec,
 		domain.ObjectsSpec, domain.InspectionsSpec, domain.PhotosSpec, domain.UploadsSpec,
-		vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec); err != nil {
+		vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec,
+		domain.TerritoriesSpec, domain.RestrictionsSpec, domain.ReferencesSpec, domain.ReferenceApplicationsSpec); err != nil {
 		t.Fatal(err)
 	}
 	objects, err := media.NewDisk(t.TempDir())
@@ -89,14 +90,16 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	calendar := domain.NewCalendar(store, clk.Now)
 	field := newFieldWork(e, store, envObjects(t, objects, opts), documents, calendar, accounts)
 	identification := domain.NewIdentification(store, documents, calendar, clk.Now)
+	epizootic := domain.NewEpizootic(store, documents, identification, clk.Now)
 	e.srv = api.New(api.Deps{
 		Store: store, Objects: objects, Keys: e.keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: clk.Now, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: domain.DefaultRefreshTTL},
 		Documents: documents,
 		Sync: &vsync.Service{Store: store, Accounts: accounts, Now: clk.Now,
-			Handlers: vsync.Merge(vsync.DocumentHandlers(documents), vsync.IdentificationHandlers(identification))},
+			Handlers: vsync.Merge(vsync.DocumentHandlers(documents), vsync.IdentificationHandlers(identification), vsync.ReferenceHandlers(epizootic))},
 		Calendar: calendar, Identification: identification,
 		Register: field.Register, Inspections: field.Inspections, PhotoStore: field.PhotoStore,
+		Epizootic: epizootic,
 		Log:       slog.New(slog.NewJSONHandler(lockedWriter{e}, nil)),
 		Now:       clk.Now,
 		PublicURL: "https://vet.example.kz", Issuer: "vetfield", Audience: "vetfield-api",

@@ -51,6 +51,8 @@ type Deps struct {
 	Register    *domain.ObjectRegister
 	Inspections *domain.Inspections
 	PhotoStore  *media.PhotoStore
+	// Epizootic runs service 2: territories, restrictions, references and farmers' applications.
+	Epizootic *domain.Epizootic
 
 	// PublicURL is the address people and QR codes reach this service at.
 	PublicURL string
@@ -137,6 +139,7 @@ func (s *Server) routes() {
 	s.registerInspections()
 	s.registerUploads()
 	s.registerPhotos()
+	s.registerEpizootic()
 }
 
 // App returns the Fiber app, for tests that call it without a network.

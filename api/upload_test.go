@@ -184,6 +184,36 @@ func testPhotoUpload(t *testing.T, b *backend) {
 		}
 	})
 
+	t.Run("OKHEIC", func(t *testing.T) {
+		// An ISO base media file with a HEIC brand is taken as a photo; the server cannot decode it,
+		// so it has no thumbnail and no EXIF read, only the tablet's own fix.
+		data := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), bytes.Repeat([]byte{1, 2, 3}, 3000)...)
+		var u api.UploadView
+		e.createUpload(in.Inspector, in.ID, len(data), hexSHA(data), "image/heic").expect(t, 201).JSON(t, &u)
+		e.patch(in.Inspector, u.ID, 0, data).expect(t, 200).JSON(t, &u)
+		if u.Photo == nil || u.Photo.ContentType != "image/heic" || u.Photo.Thumbnail || u.Photo.Device.GPS == nil {
+			t.Fatalf("HEIC photo %+v", u.Photo)
+		}
+		p := e.do("GET", "/v1/photos/"+u.ID+"/thumbnail", in.Inspector, nil).expectProblem(t, 404)
+		if !strings.Contains(p.Detail, "image/heic") {
+			t.Errorf("detail %q does not say why", p.Detail)
+		}
+	})
+
+	t.Run("OKClientID", func(t *testing.T) {
+		data := photo(t, 64, 48, 9)
+		id := domain.NewID()
+		body := map[string]any{"id": id, "size": len(data), "sha256": hexSHA(data), "content_type": "image/jpeg"}
+		e.do("POST", "/v1/inspections/"+in.ID+"/photos", in.Inspector, body).expect(t, 201)
+		var u api.UploadView
+		e.do("POST", "/v1/inspections/"+in.ID+"/photos", in.Inspector, body).expect(t, 200).JSON(t, &u)
+		if u.ID != id {
+			t.Errorf("a retried creation answered upload %s, want %s", u.ID, id)
+		}
+		body["size"] = len(data) + 1
+		e.do("POST", "/v1/inspections/"+in.ID+"/photos", in.Inspector, body).expectProblem(t, 409)
+	})
+
 	t.Run("OKChunks", func(t *testing.T) {
 		data := photo(t, 1400, 1050, 3)
 		if len(data) < 2*testSegment {

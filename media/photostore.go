@@ -131,6 +131,9 @@ func (s *PhotoStore) finish(ctx context.Context, u *domain.Upload) error {
 	if u.State != domain.UploadComplete || u.Photo == nil {
 		return nil
 	}
+	if _, err := s.Photos.Photo(ctx, u.ID); !domain.IsCode(err, domain.ENOTFOUND) {
+		return err
+	}
 	_, err := s.Photos.RecordPhoto(ctx, u.Photo)
 	return err
 }
@@ -327,7 +330,9 @@ func (s *PhotoStore) thumbnail(ctx context.Context, ph *domain.Photo, data []byt
 }
 
 // thumbnailLater makes a thumbnail in the background if a slot is free, then calls release (which
-// gives data's buffer back). With no free slot the thumbnail is made when first asked for.
+// gives data's buffer back). With no free slot the thumbnail is made when first asked for. The work
+// runs at the lowest CPU priority: decoding a 12-megapixel JPEG costs about a quarter of a second of
+// CPU, which must never slow down the uploads themselves.
 func (s *PhotoStore) thumbnailLater(ph *domain.Photo, data []byte, release func()) {
 	if ph.ThumbKey == "" {
 		release()
@@ -341,6 +346,7 @@ func (s *PhotoStore) thumbnailLater(ph *domain.Photo, data []byte, release func(
 	}
 	s.pending.Add(1)
 	go func() {
+		lowerPriority()
 		defer s.pending.Done()
 		defer func() { <-s.thumbs }()
 		defer release()

@@ -77,7 +77,13 @@ func (s *PhotoStore) Write(ctx context.Context, p domain.Principal, id string, c
 	}
 	w := &chunkWriter{s: s, u: u, h: h, head: u.Head, ct: u.ContentType, start: u.Offset}
 	w.buf, w.putBack = s.buffer(c.Length)
-	readErr := w.read(ctx, c.Body, c.Length)
+	defer w.dropStream() // no path leaves a write to the final key half-done
+	var readErr error
+	if u.Offset == 0 && c.Length == u.Size && c.Length <= int64(cap(w.buf)) {
+		readErr = w.readStreaming(ctx, c.Body)
+	} else {
+		readErr = w.read(ctx, c.Body, c.Length)
+	}
 	// From here on the client may be gone; what arrived is saved regardless.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
@@ -93,7 +99,7 @@ func (s *PhotoStore) Write(ctx context.Context, p domain.Principal, id string, c
 	if w.got == 0 {
 		w.putBack()
 		if readErr != nil {
-			return nil, nil, domain.Errorf(domain.EINVALID, "no bytes arrived: %v", readErr)
+			return nil, nil, domain.Errorf(domain.EINVALID, "the connection broke off before any byte arrived")
 		}
 		return u, nil, nil
 	}
@@ -132,7 +138,7 @@ func (s *PhotoStore) takeBody(ctx context.Context) error {
 
 // buffer returns an empty buffer for up to n bytes (at most SegmentSize) and how to give it back.
 func (s *PhotoStore) buffer(n int64) ([]byte, func()) {
-	if n <= smallBody {
+	if n <= min(smallBody, int64(s.cfg.SegmentSize)) {
 		return make([]byte, 0, n), func() {}
 	}
 	bp := s.pool.Get().(*[]byte)
@@ -153,6 +159,9 @@ type chunkWriter struct {
 	flushed []domain.Segment
 	err     error // a refusal decided while reading
 	whole   bool  // the photo arrived whole in this request and is all in buf
+	// st is the write of a photo sent whole to its final key while it arrives (upload_stream.go).
+	st       *stream
+	noStream bool
 }
 
 // read takes length bytes unless the body breaks off first, hashing them, telling the type from
@@ -274,6 +283,7 @@ func (w *chunkWriter) complete(ctx context.Context) (*domain.Photo, error) {
 	u, s := w.u, w.s
 	if sum := hex.EncodeToString(w.h.Sum(nil)); sum != u.SHA256 {
 		err := domain.Invalid("body", "the photo's SHA-256 is %s, not the %s declared: nothing was kept; upload it again", sum, u.SHA256)
+		w.dropStream()
 		s.abandon(ctx, u, w.flushed, err)
 		return nil, err
 	}
@@ -309,15 +319,6 @@ func (w *chunkWriter) complete(ctx context.Context) (*domain.Photo, error) {
 	}
 	s.deleteAll(ctx, segs)
 	return done, nil
-}
-
-// storeWhole checks and stores a photo that arrived whole in this request, from memory.
-func (w *chunkWriter) storeWhole(ctx context.Context, ph *domain.Photo) error {
-	if err := describe(ph, w.buf, true); err != nil {
-		return err
-	}
-	_, err := w.s.Objects.Put(ctx, ph.Key, bytes.NewReader(w.buf), int64(len(w.buf)), ph.ContentType)
-	return err
 }
 
 // assemble streams the upload's segments and this request's remaining bytes into the final object,

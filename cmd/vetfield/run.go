@@ -42,6 +42,7 @@ var collections = []domain.CollectionSpec{
 	vsync.ConflictsSpec,
 	vsync.DevicesSpec,
 	domain.ObjectsSpec, domain.InspectionsSpec, domain.PhotosSpec, domain.UploadsSpec,
+	domain.TerritoriesSpec, domain.RestrictionsSpec, domain.ReferencesSpec, domain.ReferenceApplicationsSpec,
 }
 
 // Run starts the server and blocks until ctx is done, then shuts down gracefully: /readyz turns
@@ -87,14 +88,19 @@ func (m *Main) Run(ctx context.Context) error {
 	calendar := domain.NewCalendar(store, time.Now) // one cache: a year set through the API counts at once everywhere
 	field := newFieldWork(store, objects, documents, calendar, accounts, log)
 	identification := domain.NewIdentification(store, documents, calendar, time.Now)
+	epizootic := domain.NewEpizootic(store, documents, identification, time.Now)
+	if err := epizootic.Seed(ctx); err != nil {
+		return fmt.Errorf("seed the territories: %w", err)
+	}
 	srv := api.New(api.Deps{
 		Store: store, Objects: objects, Keys: keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: time.Now, Key: refreshKey, TTL: cfg.RefreshTTL},
 		Documents: documents,
 		Sync: &vsync.Service{Store: store, Accounts: accounts, Now: time.Now,
-			Handlers: vsync.Merge(vsync.DocumentHandlers(documents), vsync.IdentificationHandlers(identification))},
+			Handlers: vsync.Merge(vsync.DocumentHandlers(documents), vsync.IdentificationHandlers(identification), vsync.ReferenceHandlers(epizootic))},
 		Calendar: calendar, Identification: identification,
 		Register: field.Register, Inspections: field.Inspections, PhotoStore: field.PhotoStore,
+		Epizootic: epizootic,
 		Log:       log,
 		Now:       time.Now,
 		PublicURL: cfg.PublicURL, Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL,

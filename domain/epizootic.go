@@ -1,0 +1,63 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Epizootic bundles service 2 of REGULATIONS.md — the veterinary reference, issued "taking into
+// account the epizootic situation in the administrative-territorial unit at the moment of
+// application" — with what that situation is made of: the catalogue of territories and the
+// restrictions declared over them. Each noun keeps its own service and file.
+type Epizootic struct {
+	Territories  *Territories
+	Restrictions *Restrictions
+	References   *References
+	Applications *ReferenceApplications
+}
+
+// NewEpizootic wires the services over one store. References are issued through docs and check
+// animals against the identification database of ident.
+func NewEpizootic(store Store, docs *Documents, ident *Identification, now Clock) *Epizootic {
+	t := &Territories{Store: store, Now: now}
+	r := &Restrictions{Store: store, Now: now, Territories: t}
+	refs := &References{Store: store, Now: now, Documents: docs, Identification: ident, Restrictions: r, Territories: t}
+	apps := &ReferenceApplications{Store: store, Now: now, Identification: ident, References: refs}
+	return &Epizootic{Territories: t, Restrictions: r, References: refs, Applications: apps}
+}
+
+// EpizooticSpecs are the collections of service 2 and the epizootic situation, for Declare.
+var EpizooticSpecs = []CollectionSpec{TerritoriesSpec, RestrictionsSpec, ReferencesSpec, ReferenceApplicationsSpec}
+
+// Seed adds the territorial units vetfield starts with, if missing; run it at start-up.
+func (e *Epizootic) Seed(ctx context.Context) error { return e.Territories.Seed(ctx) }
+
+// Situation is the epizootic situation of a territory at an instant: every restriction in force
+// over it, whether declared on the territory itself or on a unit above it.
+type Situation struct {
+	Territory    Kato
+	NameKK       string
+	NameRU       string
+	At           time.Time
+	Restrictions []*Restriction
+}
+
+// Situation answers the epizootic situation of territory at instant at (now when zero). The
+// territory need not be catalogued: it is named after the nearest unit above it that is.
+func (e *Epizootic) Situation(ctx context.Context, territory string, at time.Time) (*Situation, error) {
+	k, err := ParseKato(territory)
+	if err != nil {
+		return nil, atField("query.territory", err)
+	}
+	if at.IsZero() {
+		at = e.Restrictions.Now()
+	}
+	s := &Situation{Territory: k, At: at.UTC()}
+	if s.NameKK, s.NameRU, err = e.Territories.Names(ctx, k); err != nil {
+		return nil, err
+	}
+	if s.Restrictions, err = e.Restrictions.InForce(ctx, k, at); err != nil {
+		return nil, err
+	}
+	return s, nil
+}

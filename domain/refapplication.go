@@ -1,0 +1,241 @@
+package domain
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// Application statuses.
+const (
+	AppPending = "pending"
+	AppIssued  = "issued"
+	AppRefused = "refused"
+)
+
+// ReferenceApplication is a farmer's application for a reference for their own animals or
+// products. It waits in the queue of the vets of the holding's territory, who examine the animals
+// and decide; the decision is a Reference, whose time of application is the application's.
+type ReferenceApplication struct {
+	Meta
+	HoldingID   string             `json:"holding_id"`
+	Territory   Kato               `json:"territory"`
+	OwnerIIN    IIN                `json:"owner_iin"`
+	AnimalIDs   []string           `json:"animal_ids"`
+	Products    []ReferenceProduct `json:"products"`
+	Purpose     ReferencePurpose   `json:"purpose"`
+	Destination string             `json:"destination"`
+	AppliedAt   time.Time          `json:"applied_at"`
+	AppliedBy   string             `json:"applied_by"`
+	Status      string             `json:"status"`
+	ReferenceID string             `json:"reference_id,omitempty"`
+	DecidedAt   *time.Time         `json:"decided_at,omitempty"`
+	DecidedBy   string             `json:"decided_by,omitempty"`
+	CreateHash  string             `json:"create_hash"`
+	AppliedAtMS int64              `json:"applied_at_ms"`
+}
+
+// ReferenceApplicationsSpec declares the applications. Synced to the territory's staff (their
+// queue, offline) and to the applicant.
+var ReferenceApplicationsSpec = CollectionSpec{
+	Name:   "reference_applications",
+	Synced: true,
+	Indexes: []Index{
+		{Name: "refapps_status", Fields: []string{"status", "territory", "applied_at_ms"}},
+		{Name: "refapps_owner", Fields: []string{"owner_iin", "applied_at_ms"}},
+	},
+}
+
+func (a *ReferenceApplication) scope() []string { return ownedScope(a.Territory, a.OwnerIIN) }
+
+// ReferenceApplications registers farmers' applications and has vets decide them.
+type ReferenceApplications struct {
+	Store          Store
+	Now            Clock
+	Identification *Identification
+	References     *References
+}
+
+// NewReferenceApplication is what a farmer gives to apply.
+type NewReferenceApplication struct {
+	// ID is client-generated (a UUID): a retry answers the same application.
+	ID          string
+	HoldingID   string
+	AnimalIDs   []string
+	Products    []ReferenceProduct
+	Purpose     ReferencePurpose
+	Destination string
+}
+
+// Apply registers a farmer's application for their own animals or products.
+func (ra *ReferenceApplications) Apply(ctx context.Context, by Principal, in NewReferenceApplication) (*ReferenceApplication, error) {
+	if by.Role != RoleFarmer || by.IIN == "" {
+		return nil, Errorf(EFORBIDDEN, "farmers apply for references for their own animals; vets issue them directly")
+	}
+	// The reference's own rules check the common fields, with a placeholder examination.
+	probe := NewReference{ID: in.ID, HoldingID: in.HoldingID, Products: in.Products, Purpose: in.Purpose,
+		Destination: in.Destination, ExamResult: ExamHealthy}
+	for _, id := range in.AnimalIDs {
+		probe.Animals = append(probe.Animals, ReferenceAnimalInput{ID: id})
+	}
+	if err := probe.normalize(); err != nil {
+		if e, ok := err.(*Error); ok && e.Field == "body.animals" {
+			e.Field = "body.animal_ids"
+		}
+		return nil, err
+	}
+	if old, err := ra.load(ctx, probe.ID); err == nil {
+		return ra.retry(by, old, in)
+	} else if !IsCode(err, ENOTFOUND) {
+		return nil, err
+	}
+	h, err := ra.Identification.Holdings.Get(ctx, by, in.HoldingID)
+	if IsCode(err, ENOTFOUND) {
+		return nil, Invalid("body.holding_id", "no holding of yours with this id")
+	} else if err != nil {
+		return nil, err
+	}
+	for i, id := range in.AnimalIDs {
+		a, err := ra.Identification.Animals.Get(ctx, by, id)
+		if IsCode(err, ENOTFOUND) || (err == nil && a.HoldingID != h.ID) {
+			return nil, Invalid(fmt.Sprintf("body.animal_ids[%d]", i), "no animal of yours on this holding with this id")
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	now := ra.Now().UTC()
+	a := &ReferenceApplication{Meta: Meta{ID: probe.ID}, HoldingID: h.ID, Territory: h.Territory, OwnerIIN: h.OwnerIIN,
+		AnimalIDs: in.AnimalIDs, Products: probe.Products, Purpose: probe.Purpose, Destination: probe.Destination,
+		AppliedAt: now, AppliedBy: by.UserID, Status: AppPending, CreateHash: applicationHash(in), AppliedAtMS: now.UnixMilli()}
+	if a.AnimalIDs == nil {
+		a.AnimalIDs = []string{}
+	}
+	if a.Products == nil {
+		a.Products = []ReferenceProduct{}
+	}
+	if err := insertEntity(ctx, ra.Store, ReferenceApplicationsSpec.Name, a, a.scope()); IsCode(err, ECONFLICT) {
+		old, lerr := ra.load(ctx, a.ID)
+		if lerr != nil {
+			return nil, lerr
+		}
+		return ra.retry(by, old, in)
+	} else if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func applicationHash(in NewReferenceApplication) string {
+	sum := sha256.Sum256(mustJSON([]any{in.HoldingID, in.AnimalIDs, in.Products, in.Purpose, in.Destination}))
+	return hex.EncodeToString(sum[:])
+}
+
+func (ra *ReferenceApplications) retry(by Principal, old *ReferenceApplication, in NewReferenceApplication) (*ReferenceApplication, error) {
+	if old.OwnerIIN != by.IIN || old.CreateHash != applicationHash(in) {
+		return nil, &Error{Code: ECONFLICT, Field: "body.id", Key: "_id", Message: "this id names another application; generate a new one"}
+	}
+	return old, nil
+}
+
+func (ra *ReferenceApplications) load(ctx context.Context, id string) (*ReferenceApplication, error) {
+	return getEntity[ReferenceApplication](ctx, ra.Store, ReferenceApplicationsSpec.Name, id)
+}
+
+// Get returns the application if by may see it: the applicant, staff of its territory, admins.
+func (ra *ReferenceApplications) Get(ctx context.Context, by Principal, id string) (*ReferenceApplication, error) {
+	a, err := ra.load(ctx, id)
+	if IsCode(err, ENOTFOUND) || (err == nil && !by.canSeeOwned(a.Territory, a.OwnerIIN)) {
+		return nil, Errorf(ENOTFOUND, "no such application")
+	}
+	return a, err
+}
+
+// List pages through the applications by may see, oldest first (the queue's order), optionally of
+// one status: a farmer's own, a territory's for staff.
+func (ra *ReferenceApplications) List(ctx context.Context, by Principal, status, after string, limit int) ([]*ReferenceApplication, string, error) {
+	if status != "" && status != AppPending && status != AppIssued && status != AppRefused {
+		return nil, "", Invalid("query.status", "the status is pending, issued or refused")
+	}
+	var q Query
+	switch {
+	case by.Role == RoleFarmer:
+		q = Query{Index: "refapps_owner", Eq: []any{string(by.IIN)}, After: after, Limit: limit}
+	case status == "":
+		return nil, "", Invalid("query.status", "give the status of the applications to list (pending for the queue)")
+	default:
+		q = Query{Index: "refapps_status", Eq: []any{status}, After: after, Limit: limit}
+		if by.Role.IsStaff() {
+			q.From, q.To = territoryRange(by.Territory)
+		}
+	}
+	all, next, err := listEntities[ReferenceApplication](ctx, ra.Store, ReferenceApplicationsSpec.Name, q)
+	if err != nil {
+		return nil, "", err
+	}
+	out := all[:0]
+	for _, a := range all {
+		if by.canSeeOwned(a.Territory, a.OwnerIIN) && (status == "" || a.Status == status) {
+			out = append(out, a)
+		}
+	}
+	return out, next, nil
+}
+
+// ApplicationDecision is what the examining vet gives: the id of the reference (a UUID made by the
+// tablet, so a retry answers the same one) and the examination.
+type ApplicationDecision struct {
+	ReferenceID  string
+	ExamResult   string
+	ExamNote     string
+	RefuseReason string
+}
+
+// Decide examines an application and issues the reference or a refusal, checked as of the moment
+// the farmer applied (and of now). A vet of another territory gets ENOTFOUND.
+func (ra *ReferenceApplications) Decide(ctx context.Context, by Principal, id string, d ApplicationDecision) (*ReferenceApplication, *Reference, *Document, error) {
+	if by.Role != RoleVet {
+		return nil, nil, nil, Errorf(EFORBIDDEN, "only vets decide applications")
+	}
+	a, err := ra.Get(ctx, by, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if a.Status != AppPending && a.ReferenceID != d.ReferenceID {
+		return nil, nil, nil, Errorf(EPRECONDITION, "the application was already decided (%s)", a.Status)
+	}
+	applied := a.AppliedAt
+	in := NewReference{ID: d.ReferenceID, HoldingID: a.HoldingID, Products: a.Products, Purpose: a.Purpose,
+		Destination: a.Destination, ExamResult: d.ExamResult, ExamNote: d.ExamNote, RefuseReason: d.RefuseReason,
+		AppliedAt: &applied, applicationID: a.ID}
+	for _, x := range a.AnimalIDs {
+		in.Animals = append(in.Animals, ReferenceAnimalInput{ID: x})
+	}
+	ref, doc, err := ra.References.Issue(ctx, by, in)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for range casRetries {
+		cur, err := ra.load(ctx, id)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if cur.Status != AppPending {
+			return cur, ref, doc, nil
+		}
+		now := ra.Now().UTC()
+		cur.Status, cur.ReferenceID, cur.DecidedAt, cur.DecidedBy = AppIssued, ref.ID, &now, by.UserID
+		if ref.Outcome == RefRefused {
+			cur.Status = AppRefused
+		}
+		err = updateEntity(ctx, ra.Store, ReferenceApplicationsSpec.Name, cur, cur.scope())
+		if err == nil {
+			return cur, ref, doc, nil
+		}
+		if !IsCode(err, ECONFLICT) {
+			return nil, nil, nil, err
+		}
+	}
+	return nil, nil, nil, Errorf(ECONFLICT, "the application is changing concurrently; try again")
+}
