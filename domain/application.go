@@ -38,7 +38,7 @@ func (s *Inspections) Register(ctx context.Context, p Principal, a NewApplicatio
 		return nil, false, Errorf(EFORBIDDEN, "applications are registered by staff")
 	}
 	if a.ID != "" {
-		if !isUUID(a.ID) {
+		if !isCanonicalUUID(a.ID) {
 			return nil, false, Invalid("body.id", "an id made by the client is a UUID")
 		}
 		if old, err := s.Get(ctx, p, a.ID); err == nil {
@@ -54,7 +54,7 @@ func (s *Inspections) Register(ctx context.Context, p Principal, a NewApplicatio
 		}
 		return nil, false, err
 	}
-	docs, err := cleanList("body.documents", a.Documents, 1, MaxApplicationDocs, MaxDocName)
+	docs, err := inspList("body.documents", a.Documents, 1, MaxApplicationDocs, MaxDocName)
 	if err != nil {
 		return nil, false, err
 	}

@@ -68,7 +68,7 @@ func (s *Inspections) Decide(ctx context.Context, p Principal, id, outcome strin
 			if err := mustBeIn(in, "decide", InspActSubmitted); err != nil {
 				return err
 			}
-			in.Decision = &Decision{Outcome: outcome, At: now, By: p.UserID, ConclusionID: derivedID(in.ID, "conclusion")}
+			in.Decision = &Decision{Outcome: outcome, At: now, By: p.UserID, ConclusionID: inspectionDocID(in.ID, "conclusion")}
 			in.done(StepDecision, now)
 			in.State = InspConcluded
 			return nil

@@ -411,14 +411,14 @@ func mustBeIn(in *Inspection, step string, states ...InspectionState) error {
 	return Errorf(EPRECONDITION, "cannot %s: the inspection is %s", step, in.State)
 }
 
-// derivedID gives the document an application issues at a step a fixed id, so a retried or
+// inspectionDocID gives the document an application issues at a step a fixed id, so a retried or
 // concurrent request issues the same paper instead of a second one.
-func derivedID(inspectionID, what string) string {
+func inspectionDocID(inspectionID, what string) string {
 	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("vetfield:inspection:"+inspectionID+":"+what)).String()
 }
 
-// cleanList trims a list of short texts and checks its length and each item's.
-func cleanList(field string, items []string, minItems, maxItems, maxLen int) ([]string, error) {
+// inspList trims a list of short texts and checks its length and each item's.
+func inspList(field string, items []string, minItems, maxItems, maxLen int) ([]string, error) {
 	if len(items) < minItems || len(items) > maxItems {
 		return nil, Invalid(field, "give %d to %d items", minItems, maxItems)
 	}
@@ -433,8 +433,8 @@ func cleanList(field string, items []string, minItems, maxItems, maxLen int) ([]
 	return out, nil
 }
 
-// text trims s and checks its length.
-func text(field, s string, minLen, maxLen int) (string, error) {
+// inspText trims s and checks its length.
+func inspText(field, s string, minLen, maxLen int) (string, error) {
 	s = strings.TrimSpace(s)
 	if n := utf8.RuneCountInString(s); n < minLen || n > maxLen {
 		if minLen > 0 {

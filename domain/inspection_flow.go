@@ -64,10 +64,10 @@ func (s *Inspections) CheckCompleteness(ctx context.Context, p Principal, id str
 	var missing []string
 	if !c.Complete {
 		var err error
-		if ground, err = text("body.ground", c.Ground, 1, MaxLongText); err != nil {
+		if ground, err = inspText("body.ground", c.Ground, 1, MaxLongText); err != nil {
 			return nil, err
 		}
-		if missing, err = cleanList("body.missing", c.Missing, 0, MaxApplicationDocs, MaxDocName); err != nil {
+		if missing, err = inspList("body.missing", c.Missing, 0, MaxApplicationDocs, MaxDocName); err != nil {
 			return nil, err
 		}
 	}
@@ -85,7 +85,7 @@ func (s *Inspections) CheckCompleteness(ctx context.Context, p Principal, id str
 		in.done(StepCompleteness, now)
 		if !c.Complete {
 			in.State = InspRefused
-			in.Completeness.RefusalID = derivedID(in.ID, "refusal")
+			in.Completeness.RefusalID = inspectionDocID(in.ID, "refusal")
 			in.dropPending()
 			return nil
 		}
@@ -135,11 +135,11 @@ type NoticeInput struct {
 // day at least one day after today. Recording again (a new date) replaces the notice, until the
 // visit starts.
 func (s *Inspections) RecordNotice(ctx context.Context, p Principal, id string, n NoticeInput) (*Inspection, error) {
-	addressee, err := text("body.addressee", n.Addressee, 1, MaxDocName)
+	addressee, err := inspText("body.addressee", n.Addressee, 1, MaxDocName)
 	if err != nil {
 		return nil, err
 	}
-	reference, err := text("body.reference", n.Reference, 1, 100)
+	reference, err := inspText("body.reference", n.Reference, 1, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func checkItems(items []ChecklistItem) ([]ChecklistItem, error) {
 			return nil, Invalid(f+"code", "code %s appears twice", it.Code)
 		}
 		seen[it.Code] = true
-		req, err := text(f+"requirement", it.Requirement, 1, MaxDocName*3)
+		req, err := inspText(f+"requirement", it.Requirement, 1, MaxDocName*3)
 		if err != nil {
 			return nil, err
 		}
@@ -246,10 +246,10 @@ func checkItems(items []ChecklistItem) ([]ChecklistItem, error) {
 			return nil, Invalid(f+"violation", "a requirement not met needs the violation's description and recommendation")
 		case !it.Conform:
 			v := Violation{}
-			if v.Description, err = text(f+"violation.description", it.Violation.Description, 1, MaxLongText); err != nil {
+			if v.Description, err = inspText(f+"violation.description", it.Violation.Description, 1, MaxLongText); err != nil {
 				return nil, err
 			}
-			if v.Recommendation, err = text(f+"violation.recommendation", it.Violation.Recommendation, 1, MaxLongText); err != nil {
+			if v.Recommendation, err = inspText(f+"violation.recommendation", it.Violation.Recommendation, 1, MaxLongText); err != nil {
 				return nil, err
 			}
 			c.Violation = &v
@@ -258,7 +258,7 @@ func checkItems(items []ChecklistItem) ([]ChecklistItem, error) {
 			return nil, Invalid(f+"photos", "at most %d photos per requirement", MaxItemPhotos)
 		}
 		for j, ph := range it.Photos {
-			if !isUUID(ph) {
+			if !isCanonicalUUID(ph) {
 				return nil, Invalid(fmt.Sprintf("%sphotos[%d]", f, j), "a photo id is a UUID")
 			}
 		}
@@ -279,7 +279,7 @@ type ActInput struct {
 // Every photo the act or the checklist names must be a photo of this inspection, uploaded or still
 // uploading; a conclusion waits until each is stored and verified.
 func (s *Inspections) SubmitAct(ctx context.Context, p Principal, id string, a ActInput) (*Inspection, error) {
-	summary, err := text("body.summary", a.Summary, 1, MaxLongText)
+	summary, err := inspText("body.summary", a.Summary, 1, MaxLongText)
 	if err != nil {
 		return nil, err
 	}

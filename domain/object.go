@@ -125,7 +125,7 @@ type ObjectRegister struct {
 // It answers created = false when ID names an object that already exists (a retried request).
 func (r *ObjectRegister) Create(ctx context.Context, p Principal, in NewObject) (o *ProductionObject, created bool, err error) {
 	if in.ID != "" {
-		if !isUUID(in.ID) {
+		if !isCanonicalUUID(in.ID) {
 			return nil, false, Invalid("body.id", "an id made by the client is a UUID")
 		}
 		if old, err := r.Get(ctx, p, in.ID); err == nil {
@@ -279,8 +279,8 @@ func (r *ObjectRegister) List(ctx context.Context, p Principal, f ObjectFilter) 
 	return out, next, nil
 }
 
-// isUUID reports whether s is a UUID in its canonical lower-case form, as clients make ids.
-func isUUID(s string) bool {
+// isCanonicalUUID reports whether s is a UUID in its canonical lower-case form, as clients make ids.
+func isCanonicalUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}

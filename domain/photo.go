@@ -194,7 +194,7 @@ func (ps *Photos) CreateUpload(ctx context.Context, p Principal, in *Inspection,
 	}
 	now := ps.Now().UTC()
 	switch {
-	case nu.ID != "" && !isUUID(nu.ID):
+	case nu.ID != "" && !isCanonicalUUID(nu.ID):
 		return nil, false, Invalid("body.id", "an id made by the client is a UUID")
 	case nu.Size <= 0:
 		return nil, false, Invalid("body.size", "give the photo's size in bytes")

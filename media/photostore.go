@@ -230,10 +230,24 @@ func (s *PhotoStore) VerifyPhoto(ctx context.Context, ph *domain.Photo) error {
 	return nil
 }
 
+// incompleteUploads is implemented by stores that can leave parts of an unfinished multipart
+// upload behind (S3).
+type incompleteUploads interface {
+	AbortIncompleteUploads(ctx context.Context, prefix string, before time.Time) (int, error)
+}
+
 // Cleanup ends open uploads idle past their expiry at now: their segments and any half-assembled
 // object are deleted and the upload is marked expired, so an abandoned upload leaves nothing
-// visible. It is safe to run from several processes; cmd/vetfield's sweep calls it.
+// visible. On S3 it also aborts multipart uploads of photos and segments left by a process that
+// died half-way. It is safe to run from several processes; cmd/vetfield's sweep calls it.
 func (s *PhotoStore) Cleanup(ctx context.Context, now time.Time) (int, error) {
+	if iu, ok := s.Objects.(incompleteUploads); ok {
+		for _, prefix := range []string{"photos/", "uploads/"} {
+			if _, err := iu.AbortIncompleteUploads(ctx, prefix, now.Add(-s.Photos.TTL())); err != nil {
+				return 0, err
+			}
+		}
+	}
 	const batch = 100
 	n := 0
 	for {
