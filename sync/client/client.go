@@ -38,6 +38,8 @@ type Client struct {
 	BatchSize int
 	// Attempts bounds the failed tries in a row before Push or Pull gives up.
 	Attempts int
+	// Log, if set, hears of every failed try, for a person watching a sync over a bad link.
+	Log func(format string, args ...any)
 
 	db      *sql.DB
 	access  string
@@ -136,9 +138,9 @@ const maxBatchBytes = 900 << 10
 // Push sends queued mutations in batches until none is queued. A batch whose answer is lost is
 // sent again as it was: the server answers repeats from its record of mutation ids.
 func (c *Client) Push(ctx context.Context) error {
-	size, failures := min(c.BatchSize, vsync.MaxPushMutations), 0
+	count, failures := min(c.BatchSize, vsync.MaxPushMutations), 0
 	for {
-		rows, err := c.db.QueryContext(ctx, `SELECT id, mutation FROM queue WHERE state = 'queued' ORDER BY n LIMIT ?`, size)
+		rows, err := c.db.QueryContext(ctx, `SELECT id, mutation FROM queue WHERE state = 'queued' ORDER BY n LIMIT ?`, count)
 		if err != nil {
 			return err
 		}
@@ -163,13 +165,14 @@ func (c *Client) Push(ctx context.Context) error {
 		body, _ := json.Marshal(map[string]any{"mutations": batch})
 		var ans pushAnswer
 		if err := c.callOnce(ctx, http.MethodPost, "/v1/sync/push", body, &ans); err != nil {
+			c.logf("push of %d mutations failed (%d in a row): %v", len(batch), failures+1, err)
 			if failures++; !errors.Is(err, errRetry) || failures >= c.Attempts {
 				return err
 			}
-			size = max(1, size/2)
+			count = max(1, count/2)
 			continue
 		}
-		size, failures = min(size*2, c.BatchSize, vsync.MaxPushMutations), 0
+		count, failures = min(count*2, c.BatchSize, vsync.MaxPushMutations), 0
 		tx, err := c.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -210,6 +213,7 @@ func (c *Client) Pull(ctx context.Context) (int, error) {
 		}
 		var page vsync.PullResult
 		if err := c.callOnce(ctx, http.MethodGet, "/v1/sync/pull?"+q.Encode(), nil, &page); err != nil {
+			c.logf("pull of %d failed (%d in a row): %v", limit, failures+1, err)
 			if failures++; !errors.Is(err, errRetry) || failures >= c.Attempts {
 				return total, err
 			}
@@ -293,6 +297,12 @@ func (c *Client) Records(ctx context.Context, coll string) (map[string]Record, e
 
 // errRetry marks a failure worth trying again: the link dropped, or the server was busy.
 var errRetry = errors.New("retry")
+
+func (c *Client) logf(format string, args ...any) {
+	if c.Log != nil {
+		c.Log(format, args...)
+	}
+}
 
 // tries is how often callOnce repeats a request unchanged before the caller shrinks it.
 const tries = 3

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
@@ -101,7 +102,7 @@ func TestFaultyLink(t *testing.T) {
 		docs = append(docs, srv.issue(t, territory))
 	}
 	proxy, err := faultproxy.Start(srv.base[len("http://"):], faultproxy.Faults{
-		Latency: time.Millisecond, BytesPerSecond: 512 << 10, ResetMeanBytes: 16 << 10})
+		Latency: time.Millisecond, BytesPerSecond: 512 << 10, ResetMeanBytes: 3 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +111,15 @@ func TestFaultyLink(t *testing.T) {
 	c.PageSize = 40
 	c.HTTP.Timeout = 10 * time.Second
 	c.Attempts = 200
+	var trail []string
+	c.Log = func(format string, args ...any) {
+		trail = append(trail, fmt.Sprintf(format, args...))
+	}
+	defer func() {
+		if t.Failed() && len(trail) > 0 {
+			t.Logf("last failed tries:\n%s", strings.Join(trail[max(0, len(trail)-15):], "\n"))
+		}
+	}()
 	if _, err := c.Pull(t.Context()); err != nil {
 		t.Fatal(err)
 	}
