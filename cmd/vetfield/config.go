@@ -29,6 +29,9 @@ type Config struct {
 	S3UseSSL    bool
 	S3Region    string
 
+	// MaxPhotoMiB limits one photo's size.
+	MaxPhotoMiB int
+
 	Issuer          string
 	Audience        string
 	AccessTTL       time.Duration
@@ -61,6 +64,16 @@ func (c *Config) settings() []setting {
 			return nil
 		}
 	}
+	integer := func(p *int, lo, hi int) binder {
+		return func(fs *flag.FlagSet, n, d, u string) error {
+			v, err := strconv.Atoi(d)
+			if err != nil || v < lo || v > hi {
+				return fmt.Errorf("%q is not a whole number from %d to %d", d, lo, hi)
+			}
+			fs.IntVar(p, n, v, u)
+			return nil
+		}
+	}
 	boolean := func(p *bool) binder {
 		return func(fs *flag.FlagSet, n, d, u string) error {
 			v, err := strconv.ParseBool(d)
@@ -86,6 +99,7 @@ func (c *Config) settings() []setting {
 		{flag: "s3-bucket", env: "VETFIELD_S3_BUCKET", def: "vetfield", usage: "bucket for photos; created if missing, never public", bind: str(&c.S3Bucket)},
 		{flag: "s3-use-ssl", env: "VETFIELD_S3_USE_SSL", def: "false", usage: "reach MinIO/S3 over TLS", bind: boolean(&c.S3UseSSL)},
 		{flag: "s3-region", env: "VETFIELD_S3_REGION", def: "", usage: "S3 region, if the service needs one", bind: str(&c.S3Region)},
+		{flag: "max-photo-mib", env: "VETFIELD_MAX_PHOTO_MIB", def: "20", usage: "largest photo accepted, in MiB (1 to 200)", bind: integer(&c.MaxPhotoMiB, 1, 200)},
 		{flag: "issuer", env: "VETFIELD_ISSUER", def: "vetfield", usage: "the 'iss' of access tokens", bind: str(&c.Issuer)},
 		{flag: "audience", env: "VETFIELD_AUDIENCE", def: "vetfield-api", usage: "the 'aud' of access tokens", bind: str(&c.Audience)},
 		{flag: "access-ttl", env: "VETFIELD_ACCESS_TTL", def: "15m", usage: "life of an access token", bind: dur(&c.AccessTTL)},

@@ -20,9 +20,9 @@ type fieldWork struct {
 }
 
 func newFieldWork(store domain.Store, objects media.Objects, documents *domain.Documents, calendar *domain.Calendar,
-	accounts *domain.Accounts, log *slog.Logger) fieldWork {
+	accounts *domain.Accounts, log *slog.Logger, maxPhoto int64) fieldWork {
 	register := &domain.ObjectRegister{Store: store, Now: time.Now}
-	photos := &domain.Photos{Store: store, Now: time.Now}
+	photos := &domain.Photos{Store: store, Now: time.Now, MaxSize: maxPhoto}
 	inspections := &domain.Inspections{Store: store, Now: time.Now, Calendar: calendar, Documents: documents,
 		Objects: register, Users: accounts, Photos: photos}
 	ps := media.NewPhotoStore(photos, inspections, objects, log, media.PhotoConfig{})

@@ -86,7 +86,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	documents := &domain.Documents{Store: store, Now: time.Now, Keys: keys}
 	calendar := domain.NewCalendar(store, time.Now) // one cache: a year set through the API counts at once everywhere
-	field := newFieldWork(store, objects, documents, calendar, accounts, log)
+	field := newFieldWork(store, objects, documents, calendar, accounts, log, int64(cfg.MaxPhotoMiB)<<20)
 	identification := domain.NewIdentification(store, documents, calendar, time.Now)
 	epizootic := domain.NewEpizootic(store, documents, identification, time.Now)
 	if err := epizootic.Seed(ctx); err != nil {
