@@ -36,7 +36,7 @@ func writeConcurrently(t *testing.T, instances []*instance, writers, perWriter i
 			for i := range perWriter {
 				territory := bayzak
 				if i%3 == 2 {
-					territory = shu
+					territory = korday
 				}
 				if d := in.issue(t, territory); d != nil {
 					mine = append(mine, d)
@@ -97,7 +97,7 @@ func TestFaultyLink(t *testing.T) {
 	for i := range n {
 		territory := bayzak
 		if i%4 == 3 {
-			territory = shu
+			territory = korday
 		}
 		docs = append(docs, srv.issue(t, territory))
 	}
@@ -184,7 +184,7 @@ func TestPush(t *testing.T) {
 	sh := newShared(t)
 	srv := sh.start(t, openSQLite(t, filepath.Join(t.TempDir(), "push.db")))
 	srv.user(t, "vet.bayzak", domain.RoleVet, bayzak)
-	here, here2, there := srv.issue(t, bayzak), srv.issue(t, bayzak), srv.issue(t, shu)
+	here, here2, there := srv.issue(t, bayzak), srv.issue(t, bayzak), srv.issue(t, korday)
 	c := newClient(t, srv.base, "tablet-1", "vet.bayzak")
 	muts := []vsync.Mutation{
 		{ID: "1", Kind: "document.revoke", RecordID: here.ID, BaseVersion: 1, Data: []byte(`{"reason":"died"}`)},
@@ -268,21 +268,21 @@ func TestResync(t *testing.T) {
 	srv := sh.start(t, openSQLite(t, filepath.Join(t.TempDir(), "resync.db")))
 	u := srv.user(t, "vet.moving", domain.RoleVet, bayzak)
 	for i := range 10 {
-		srv.issue(t, []domain.Kato{bayzak, shu}[i%2])
+		srv.issue(t, []domain.Kato{bayzak, korday}[i%2])
 	}
 	c := newClient(t, srv.base, "tablet-1", "vet.moving")
 	if _, err := c.Pull(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	assertReplica(t, c, srv.store, bayzak)
-	shuStr := string(shu)
+	shuStr := string(korday)
 	if _, err := srv.accounts.Update(t.Context(), u.ID, domain.UserChange{Territory: &shuStr}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Pull(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	assertReplica(t, c, srv.store, shu)
+	assertReplica(t, c, srv.store, korday)
 }
 
 var _ = fmt.Sprint
