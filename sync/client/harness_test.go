@@ -86,7 +86,7 @@ func openSQLite(t testing.TB, path string) domain.Store {
 // Territories of the tests: the client's vet works in Bayzak; Korday is elsewhere.
 const (
 	bayzak = domain.Kato("313200000")
-	korday    = domain.Kato("314800000")
+	korday = domain.Kato("314800000")
 )
 
 func (in *instance) user(t testing.TB, username string, role domain.Role, territory domain.Kato) *domain.User {
