@@ -15,6 +15,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
@@ -105,6 +106,9 @@ func New(d Deps) *Server {
 		StreamRequestBody: true,
 	})
 	s.app.Use(s.observe)
+	// A panic in a handler answers 500 through fiberErrors (logged with the request id) instead of
+	// ending the process for every district.
+	s.app.Use(recover.New())
 	s.app.Use(s.drainBody)
 	s.app.Use(compress.New(compress.Config{Level: compress.LevelBestSpeed}))
 

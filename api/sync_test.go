@@ -186,3 +186,43 @@ func containsID(items []vsync.Item, id string) bool {
 	}
 	return false
 }
+
+// TestSyncPushRefusals: a push cannot reach a document outside the caller's scope, and a
+// refusal names the field at fault without a word of Go.
+func TestSyncPushRefusals(t *testing.T) {
+	e := newEnv(t)
+	e.createUser(map[string]any{"username": "neighbour", "password": "farmer-password", "role": "farmer", "iin": "781214200010"})
+	farmer := e.login("neighbour", "farmer-password").AccessToken
+	doc := e.issuePassport("880101300123") // someone else's animal
+	var ans struct {
+		Results []struct {
+			Status  string   `json:"status"`
+			Problem *problem `json:"problem"`
+		} `json:"results"`
+	}
+	body := map[string]any{"mutations": []map[string]any{
+		{"id": uuid.NewString(), "kind": "document.revoke", "record_id": doc.ID, "base_version": 7, "data": map[string]string{"reason": "x"}},
+		{"id": uuid.NewString(), "kind": "animal.update", "record_id": uuid.NewString(), "base_version": 1, "data": map[string]any{"colour": 5}},
+		{"id": uuid.NewString(), "kind": "animal.update", "record_id": uuid.NewString(), "base_version": 1, "data": map[string]any{"horns": "long"}},
+	}}
+	r := e.do("POST", "/v1/sync/push", farmer, body, "X-Device-ID", "phone")
+	r.expect(t, 200).JSON(t, &ans)
+	if got := ans.Results[0]; got.Status != "rejected" || got.Problem == nil || got.Problem.Status != 404 {
+		t.Errorf("revoking another's document: %+v", got)
+	}
+	for i, field := range map[int]string{1: "data.colour", 2: "data.horns"} {
+		got := ans.Results[i]
+		if got.Status != "rejected" || got.Problem == nil || len(got.Problem.Errors) == 0 || got.Problem.Errors[0].Location != field {
+			t.Errorf("mutation %d: %+v, want a problem naming %s", i, got, field)
+		}
+	}
+	if strings.Contains(string(r.Body), "Go struct") || strings.Contains(string(r.Body), "domain.") {
+		t.Errorf("a refusal speaks Go: %s", r.Body)
+	}
+	if _, err := e.store.Get(t.Context(), vsync.ConflictsSpec.Name, "x"); err == nil {
+		t.Error("unexpected conflict record")
+	}
+	if v, _ := e.srv.Documents.Get(t.Context(), doc.ID); v.Status != "valid" {
+		t.Errorf("the document became %s", v.Status)
+	}
+}

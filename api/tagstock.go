@@ -129,7 +129,14 @@ func (s *Server) getTag(ctx context.Context, in *tagInput) (*tagOutput, error) {
 	v := TagView{Number: string(info.Number), Status: info.Status(), Means: info.Range.Means,
 		Unit: string(info.Range.Unit), RangeID: info.Range.ID}
 	if r := info.Record; r != nil {
-		v.Means, v.AnimalID, v.FittedAt, v.EndedAt, v.ReplacedBy = r.Means, r.AnimalID, r.FittedAt, r.EndedAt, r.ReplacedBy
+		v.Means = r.Means
+		// A unit's stock may serve several districts: which animal carries a number, and when it
+		// was fitted, is shown only to whoever may see that animal.
+		if _, err := s.Identification.Animals.Get(ctx, principal(ctx), r.AnimalID); err == nil {
+			v.AnimalID, v.FittedAt, v.EndedAt, v.ReplacedBy = r.AnimalID, r.FittedAt, r.EndedAt, r.ReplacedBy
+		} else if !domain.IsCode(err, domain.ENOTFOUND) {
+			return nil, err
+		}
 	}
 	return &tagOutput{Body: v}, nil
 }

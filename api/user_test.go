@@ -109,6 +109,13 @@ func TestUsers(t *testing.T) {
 			t.Errorf("a rename changed the scope: %+v", renamed)
 		}
 		e.do("PATCH", "/v1/users/"+u.ID, e.admin, map[string]any{"role": "farmer"}).expectProblem(t, 422)
+		// A farmer's IIN decides what their phone holds: changing it forces a resync too.
+		f := e.createUser(map[string]any{"username": "farmer.iin", "password": "long-enough-1", "role": "farmer", "iin": "880101300123"})
+		var fixed api.UserView
+		e.do("PATCH", "/v1/users/"+f.ID, e.admin, map[string]any{"iin": "781214200010"}).expect(t, 200).JSON(t, &fixed)
+		if fixed.ScopeEpoch != f.ScopeEpoch+1 {
+			t.Errorf("changing the IIN left scope_epoch at %d", fixed.ScopeEpoch)
+		}
 		e.do("PATCH", "/v1/users/no-such-id", e.admin, map[string]any{"disabled": true}).expectProblem(t, 404)
 		e.do("PATCH", "/v1/users/"+u.ID, e.admin, map[string]any{"password": "new-password-1"}).expect(t, 200)
 		e.login("inspector1", "new-password-1")

@@ -47,8 +47,8 @@ type User struct {
 	IIN      IIN    `json:"iin,omitempty"`
 	FullName string `json:"full_name,omitempty"`
 	Disabled bool   `json:"disabled"`
-	// ScopeEpoch grows whenever the role or territory changes, so a tablet syncing under the old
-	// scope is told to start over.
+	// ScopeEpoch grows whenever the role, territory or IIN changes (any of which decides what the
+	// user's tablet may hold), so a tablet syncing under the old scope is told to start over.
 	ScopeEpoch int64     `json:"scope_epoch"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
@@ -242,7 +242,7 @@ func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User,
 		if err != nil {
 			return nil, err
 		}
-		oldRole, oldTerritory := u.Role, u.Territory
+		oldRole, oldTerritory, oldIIN := u.Role, u.Territory, u.IIN
 		if ch.Disabled != nil {
 			u.Disabled = *ch.Disabled
 		}
@@ -271,7 +271,7 @@ func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User,
 			}
 			u.PasswordHash = HashPassword(*ch.Password, a.Password)
 		}
-		if u.Role != oldRole || u.Territory != oldTerritory {
+		if u.Role != oldRole || u.Territory != oldTerritory || u.IIN != oldIIN {
 			u.ScopeEpoch++
 		}
 		u.UpdatedAt = a.Now().UTC()

@@ -360,6 +360,11 @@ func (s *PhotoStore) thumbnailLater(ph *domain.Photo, data []byte, release func(
 	}
 	s.pending.Add(1)
 	go func() {
+		defer func() {
+			if r := recover(); r != nil { // a decoder bug must not take the server down
+				s.Log.Error("media: thumbnail panicked", "photo", ph.ID, "panic", fmt.Sprint(r))
+			}
+		}()
 		lowerPriority()
 		defer s.pending.Done()
 		defer func() { <-s.thumbs }()

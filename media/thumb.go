@@ -20,6 +20,11 @@ import (
 // machine, which is why thumbnails are made after the upload is acknowledged (see PhotoStore).
 // HEIC photos get no thumbnail: there is no pure-Go HEVC decoder, and vetfield builds without cgo.
 
+// MaxPhotoPixels bounds the pixels of a photo the server will decode: 64 megapixels is more than
+// any tablet or phone camera makes, and a bound is what stops a tiny file that declares a huge
+// image from exhausting memory.
+const MaxPhotoPixels = 64 << 20
+
 // DefaultThumbSide is the longer side of a thumbnail in pixels.
 const DefaultThumbSide = 320
 
@@ -29,15 +34,33 @@ var errNoThumbnail = errors.New("media: no decoder for this type")
 // makeThumbnail decodes a photo of type ct, scales it so its longer side is at most side pixels,
 // turns it upright by its EXIF orientation and encodes it as a JPEG.
 func makeThumbnail(r io.Reader, ct string, orientation, side int) ([]byte, error) {
-	var img image.Image
+	// Read the header first: a few bytes can declare billions of pixels, and decoding them would
+	// take the memory of the whole server.
+	var head bytes.Buffer
+	var cfg image.Config
 	var err error
+	tee := io.TeeReader(r, &head)
+	switch ct {
+	case "image/jpeg":
+		cfg, err = jpeg.DecodeConfig(tee)
+	case "image/png":
+		cfg, err = png.DecodeConfig(tee)
+	default:
+		return nil, errNoThumbnail
+	}
+	if err != nil {
+		return nil, &domain.Error{Code: domain.EUNSUPPORTED, Message: "the photo does not decode", Err: err}
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxPhotoPixels {
+		return nil, &domain.Error{Code: domain.EUNSUPPORTED, Message: "the photo has too many pixels for a thumbnail"}
+	}
+	r = io.MultiReader(&head, r)
+	var img image.Image
 	switch ct {
 	case "image/jpeg":
 		img, err = jpeg.Decode(r)
 	case "image/png":
 		img, err = png.Decode(r)
-	default:
-		return nil, errNoThumbnail
 	}
 	if err != nil {
 		return nil, &domain.Error{Code: domain.EUNSUPPORTED, Message: "the photo does not decode", Err: err}

@@ -351,6 +351,9 @@ func describe(ph *domain.Photo, head []byte, complete bool) error {
 	if err != nil {
 		return &domain.Error{Code: domain.EUNSUPPORTED, Message: "the bytes start like a " + ph.ContentType + " image but do not parse as one; nothing was kept", Err: err}
 	}
+	if int64(w)*int64(h) > MaxPhotoPixels {
+		return &domain.Error{Code: domain.EUNSUPPORTED, Message: fmt.Sprintf("the photo has %d×%d pixels, more than any camera makes; nothing was kept", w, h)}
+	}
 	ph.Width, ph.Height = w, h
 	ph.Exif = readExif(head[:min(len(head), exifHeadLen)], ph.ContentType)
 	return nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 
 	"github.com/vetfield/vetfield/domain"
 )
@@ -20,7 +22,11 @@ func DocumentHandlers(docs *domain.Documents) map[string]Handler {
 				return "", "", domain.Invalid("data", "document.revoke takes {\"reason\": \"…\"}")
 			}
 			d, err := docs.Get(ctx, m.RecordID)
-			if err == nil && d.Status == domain.DocRevoked && d.RevokedBy == p.UserID && d.RevokeReason == body.Reason {
+			if err == nil && !p.CanSeeDocument(d) {
+				return "", "", domain.Errorf(domain.ENOTFOUND, "no such document")
+			}
+			reason := strings.TrimSpace(body.Reason)
+			if err == nil && d.Status == domain.DocRevoked && d.RevokedBy == p.UserID && d.RevokeReason == reason {
 				return domain.DocumentsSpec.Name, d.ID, nil // this very revocation, applied before
 			}
 			if err == nil && m.BaseVersion > 0 && d.Version != m.BaseVersion {
@@ -52,10 +58,20 @@ func Merge(sets ...map[string]Handler) map[string]Handler {
 func decodeData(m Mutation, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(m.Data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return domain.Invalid("data", "the data of %s does not fit: %v", m.Kind, err)
+	err := dec.Decode(v)
+	if err == nil {
+		return nil
 	}
-	return nil
+	// Name the field at fault without passing on the decoder's text, which speaks of Go types.
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return domain.Invalid("data."+typeErr.Field, "data.%s of %s has the wrong type", typeErr.Field, m.Kind)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return domain.Invalid("data."+field, "%s takes no field %q", m.Kind, field)
+	}
+	return domain.Invalid("data", "the data of %s is not the JSON object it takes", m.Kind)
 }
 
 // IdentificationHandlers are the mutations of field identification a vet makes offline: new

@@ -1,0 +1,51 @@
+package media
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"testing"
+
+	"github.com/vetfield/vetfield/domain"
+)
+
+// pngDeclaring returns a PNG of a few dozen bytes whose header declares w×h RGBA pixels: the
+// shape of a decompression bomb.
+func pngDeclaring(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		crc := crc32.NewIEEE()
+		crc.Write([]byte(typ))
+		crc.Write(data)
+		binary.Write(&b, binary.BigEndian, crc.Sum32())
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	chunk("IHDR", ihdr)
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	chunk("IEND", nil)
+	return b.Bytes()
+}
+
+// TestDecompressionBomb: a tiny file declaring billions of pixels is refused when it is uploaded
+// and never decoded for a thumbnail, instead of crashing or starving the server.
+func TestDecompressionBomb(t *testing.T) {
+	bomb := pngDeclaring(1<<28, 1<<28)
+	ph := &domain.Photo{ContentType: "image/png", Size: int64(len(bomb))}
+	if err := describe(ph, bomb, true); !domain.IsCode(err, domain.EUNSUPPORTED) {
+		t.Fatalf("describe accepted a %d-byte PNG declaring 2^56 pixels: %v", len(bomb), err)
+	}
+	if _, err := makeThumbnail(bytes.NewReader(bomb), "image/png", 1, DefaultThumbSide); !domain.IsCode(err, domain.EUNSUPPORTED) {
+		t.Fatalf("makeThumbnail tried to decode the bomb: %v", err)
+	}
+	// A large but honest photo is still fine as far as the bound goes.
+	if err := describe(&domain.Photo{ContentType: "image/png"}, pngDeclaring(4000, 3000), true); domain.IsCode(err, domain.EUNSUPPORTED) && bytes.Contains([]byte(err.Error()), []byte("pixels")) {
+		t.Fatalf("a 12 MP header was refused for its size: %v", err)
+	}
+}
