@@ -469,7 +469,7 @@ func (c *Calendar) SetYear(ctx context.Context, year int, ch CalendarChange, by 
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the calendar of %d changed while it was being set; try again", year)
+	return nil, Busy("the calendar of %d changed while it was being set; try again", year)
 }
 
 // DaysOff lists the days off of a year with their reasons, in date order.

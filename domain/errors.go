@@ -36,6 +36,10 @@ type Error struct {
 	Key string
 	// RetryAfterSeconds is set with ETOOMANY.
 	RetryAfterSeconds int
+	// Temporary marks a failure that says nothing about the request: it lost a race with
+	// concurrent writers (see Busy). Repeating the very same request may succeed, so a record of
+	// its outcome must not be kept as final.
+	Temporary bool
 	Err               error
 }
 
@@ -55,6 +59,18 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf builds an Error with a formatted, client-safe message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Busy reports that a write lost to concurrent writers several times running: ECONFLICT, marked
+// Temporary, with a message that asks to try again.
+func Busy(format string, args ...any) *Error {
+	return &Error{Code: ECONFLICT, Message: fmt.Sprintf(format, args...), Temporary: true}
+}
+
+// IsTemporary reports whether err is marked Temporary.
+func IsTemporary(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Temporary
 }
 
 // Invalid reports that field breaks a rule.

@@ -296,7 +296,7 @@ func (rs *Restrictions) change(ctx context.Context, by Principal, id string, ver
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the restriction is changing concurrently; try again")
+	return nil, Busy("the restriction is changing concurrently; try again")
 }
 
 // Change corrects a restriction that is still in force (a mistyped decision number, a start moved

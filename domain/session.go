@@ -137,7 +137,7 @@ func (s *Sessions) Refresh(ctx context.Context, token string) (userID, next stri
 			return "", "", errBadRefresh
 		}
 	}
-	return "", "", Errorf(ECONFLICT, "the session is being refreshed concurrently; try again")
+	return "", "", Busy("the session is being refreshed concurrently; try again")
 }
 
 // Logout revokes the family of token. An invalid token is EUNAUTHORIZED.
@@ -166,5 +166,5 @@ func (s *Sessions) revoke(ctx context.Context, family, reason string) error {
 			return err
 		}
 	}
-	return Errorf(ECONFLICT, "the session is changing concurrently; try again")
+	return Busy("the session is changing concurrently; try again")
 }

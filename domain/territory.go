@@ -208,7 +208,7 @@ func (ts *Territories) Rename(ctx context.Context, by Principal, code string, ch
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the unit is changing concurrently; try again")
+	return nil, Busy("the unit is changing concurrently; try again")
 }
 
 // seedUnit is a unit vetfield starts with.

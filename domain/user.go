@@ -283,7 +283,7 @@ func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User,
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the account changed while it was being updated; try again")
+	return nil, Busy("the account changed while it was being updated; try again")
 }
 
 // EnsureAdmin creates the account "admin" if it does not exist. It returns the password it set

@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -141,4 +142,28 @@ func keys(m map[string]*vsync.Item) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestPushTemporaryIsNotFinal: a mutation that lost a race with concurrent writers is not answered
+// as rejected for ever; the push fails, nothing is recorded, and the repeat is applied.
+func TestPushTemporaryIsNotFinal(t *testing.T) {
+	s, store := setup(t)
+	busy := true
+	s.Handlers = map[string]vsync.Handler{"herd.touch": func(ctx context.Context, p domain.Principal, m vsync.Mutation) (string, string, error) {
+		if busy {
+			return "", "", domain.Busy("the herd is changing concurrently; try again")
+		}
+		put(t, store, m.RecordID, 0, "t:313200000")
+		return herds.Name, m.RecordID, nil
+	}}
+	vet := &domain.User{Meta: domain.Meta{ID: "u1"}, Role: domain.RoleVet, Territory: "313200000"}
+	m := vsync.Mutation{ID: "m1", Kind: "herd.touch", RecordID: "h1"}
+	if _, err := s.Push(t.Context(), vet, "dev", []vsync.Mutation{m}); !domain.IsTemporary(err) {
+		t.Fatalf("a busy handler answered %v", err)
+	}
+	busy = false
+	res, err := s.Push(t.Context(), vet, "dev", []vsync.Mutation{m})
+	if err != nil || res[0].Status != vsync.Applied {
+		t.Fatalf("the repeat: %+v, %v", res, err)
+	}
 }

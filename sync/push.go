@@ -156,7 +156,8 @@ func (s *Service) pushOne(ctx context.Context, p domain.Principal, device string
 		if err := s.keepConflict(ctx, p, device, m, res.Record); err != nil {
 			return Result{}, err
 		}
-	case code == domain.EINTERNAL || code == domain.EUNAVAILABLE:
+	case code == domain.EINTERNAL || code == domain.EUNAVAILABLE || domain.IsTemporary(err):
+		// Not an answer about the mutation: the batch fails and the tablet sends it again.
 		return Result{}, err
 	default:
 		res.Status = Rejected
