@@ -224,6 +224,11 @@ type Draft struct {
 	// Supersedes is the id of a valid document this one replaces (a duplicate passport, a
 	// correction, a new passport after reissue).
 	Supersedes string
+	// RevokeReason, when set, issues the document already revoked with this reason: it is stored
+	// revoked (at its issue time, by its issuer) in the one insert, so a paper that must not be
+	// trusted — a reference a tablet issued offline that the server's checks refuse — is never
+	// genuine, not even for a moment. It cannot be combined with Supersedes.
+	RevokeReason string
 }
 
 // unitCode is the six digits of a unit's KATO code that go into document numbers.
@@ -257,6 +262,20 @@ func (ds *Documents) Issue(ctx context.Context, d Draft) (*Document, error) {
 	content, err := json.Marshal(d.Content)
 	if err != nil {
 		return nil, Internal("document content", err)
+	}
+	revokeReason := strings.TrimSpace(d.RevokeReason)
+	if revokeReason != "" && (d.Supersedes != "" || len([]rune(revokeReason)) > MaxRevokeReason) {
+		return nil, Errorf(EINVALID, "a document issued revoked has a reason of up to %d characters and supersedes nothing", MaxRevokeReason)
+	}
+	// Every check comes before the counter, so a refused draft uses up no number.
+	if d.Supersedes != "" {
+		old, err := ds.Get(ctx, d.Supersedes)
+		if err != nil {
+			return nil, err
+		}
+		if old.Status != DocValid {
+			return nil, Errorf(EPRECONDITION, "document %s is %s and cannot be superseded", old.Number, old.Status)
+		}
 	}
 	now := ds.Now()
 	local := now.In(Almaty)
@@ -296,15 +315,9 @@ func (ds *Documents) Issue(ctx context.Context, d Draft) (*Document, error) {
 	}
 	doc.KeyID = kid
 	doc.ContentHash = doc.hash()
-
-	if d.Supersedes != "" {
-		old, err := ds.Get(ctx, d.Supersedes)
-		if err != nil {
-			return nil, err
-		}
-		if old.Status != DocValid {
-			return nil, Errorf(EPRECONDITION, "document %s is %s and cannot be superseded", old.Number, old.Status)
-		}
+	if revokeReason != "" {
+		at := now.UTC()
+		doc.Status, doc.RevokedAt, doc.RevokedBy, doc.RevokeReason = DocRevoked, &at, d.Issuer.UserID, revokeReason
 	}
 	if err := insertEntity(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope()); err != nil {
 		if IsCode(err, ECONFLICT) && d.ID != "" {

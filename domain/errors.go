@@ -40,7 +40,7 @@ type Error struct {
 	// concurrent writers (see Busy). Repeating the very same request may succeed, so a record of
 	// its outcome must not be kept as final.
 	Temporary bool
-	Err               error
+	Err       error
 }
 
 func (e *Error) Error() string {

@@ -31,10 +31,14 @@ type ReferenceApplication struct {
 	AppliedBy   string             `json:"applied_by"`
 	Status      string             `json:"status"`
 	ReferenceID string             `json:"reference_id,omitempty"`
-	DecidedAt   *time.Time         `json:"decided_at,omitempty"`
-	DecidedBy   string             `json:"decided_by,omitempty"`
-	CreateHash  string             `json:"create_hash"`
-	AppliedAtMS int64              `json:"applied_at_ms"`
+	// DecidingReferenceID claims a pending application for the decision that will issue that
+	// reference (by DecidingBy), so two vets cannot both decide it.
+	DecidingReferenceID string     `json:"deciding_reference_id,omitempty"`
+	DecidingBy          string     `json:"deciding_by,omitempty"`
+	DecidedAt           *time.Time `json:"decided_at,omitempty"`
+	DecidedBy           string     `json:"decided_by,omitempty"`
+	CreateHash          string     `json:"create_hash"`
+	AppliedAtMS         int64      `json:"applied_at_ms"`
 }
 
 // ReferenceApplicationsSpec declares the applications. Synced to the territory's staff (their
@@ -194,6 +198,12 @@ type ApplicationDecision struct {
 
 // Decide examines an application and issues the reference or a refusal, checked as of the moment
 // the farmer applied (and of now). A vet of another territory gets ENOTFOUND.
+//
+// Two vets may open the same pending application at once, each with a reference id of their own.
+// So a decision first claims the application for its reference id (a CAS on the pending record);
+// only the decision holding the claim issues, and then sets the final status. Another decision
+// finds the claim and is refused (ECONFLICT); a retry of the same decision (same reference id)
+// resumes it at whatever step it stopped, and answers the same result.
 func (ra *ReferenceApplications) Decide(ctx context.Context, by Principal, id string, d ApplicationDecision) (*ReferenceApplication, *Reference, *Document, error) {
 	if by.Role != RoleVet {
 		return nil, nil, nil, Errorf(EFORBIDDEN, "only vets decide applications")
@@ -202,18 +212,35 @@ func (ra *ReferenceApplications) Decide(ctx context.Context, by Principal, id st
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if a.Status != AppPending && a.ReferenceID != d.ReferenceID {
+	refID, err := parseClientID(d.ReferenceID, "body.reference_id")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if a.Status != AppPending && a.ReferenceID != refID {
 		return nil, nil, nil, Errorf(EPRECONDITION, "the application was already decided (%s)", a.Status)
 	}
 	applied := a.AppliedAt
-	in := NewReference{ID: d.ReferenceID, HoldingID: a.HoldingID, Products: a.Products, Purpose: a.Purpose,
+	in := NewReference{ID: refID, HoldingID: a.HoldingID, Products: a.Products, Purpose: a.Purpose,
 		Destination: a.Destination, ExamResult: d.ExamResult, ExamNote: d.ExamNote, RefuseReason: d.RefuseReason,
 		AppliedAt: &applied, applicationID: a.ID}
 	for _, x := range a.AnimalIDs {
 		in.Animals = append(in.Animals, ReferenceAnimalInput{ID: x})
 	}
+	// A decision that cannot be valid does not claim the application.
+	probe := in
+	if err := probe.normalize(); err != nil {
+		return nil, nil, nil, err
+	}
+	if a.Status == AppPending {
+		if a, err = ra.claim(ctx, id, refID, by); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	ref, doc, err := ra.References.Issue(ctx, by, in)
 	if err != nil {
+		if a.Status == AppPending && (IsCode(err, EINVALID) || IsCode(err, ENOTFOUND) || IsCode(err, EFORBIDDEN)) {
+			ra.release(ctx, id, refID)
+		}
 		return nil, nil, nil, err
 	}
 	for range casRetries {
@@ -222,10 +249,16 @@ func (ra *ReferenceApplications) Decide(ctx context.Context, by Principal, id st
 			return nil, nil, nil, err
 		}
 		if cur.Status != AppPending {
+			if cur.ReferenceID != ref.ID {
+				return nil, nil, nil, Errorf(ECONFLICT, "the application was decided by another reference meanwhile")
+			}
 			return cur, ref, doc, nil
 		}
+		if cur.DecidingReferenceID != ref.ID {
+			return nil, nil, nil, Errorf(ECONFLICT, "another vet is deciding this application")
+		}
 		now := ra.Now().UTC()
-		cur.Status, cur.ReferenceID, cur.DecidedAt, cur.DecidedBy = AppIssued, ref.ID, &now, by.UserID
+		cur.Status, cur.ReferenceID, cur.DecidedAt, cur.DecidedBy = AppIssued, ref.ID, &now, ref.IssuedBy
 		if ref.Outcome == RefRefused {
 			cur.Status = AppRefused
 		}
@@ -238,4 +271,54 @@ func (ra *ReferenceApplications) Decide(ctx context.Context, by Principal, id st
 		}
 	}
 	return nil, nil, nil, Errorf(ECONFLICT, "the application is changing concurrently; try again")
+}
+
+// claim reserves a pending application for the decision that will issue reference refID. The
+// claim is a field of its own, not ReferenceID: until the reference exists, no record names it.
+func (ra *ReferenceApplications) claim(ctx context.Context, id, refID string, by Principal) (*ReferenceApplication, error) {
+	for range casRetries {
+		cur, err := ra.load(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case cur.Status != AppPending:
+			if cur.ReferenceID == refID {
+				return cur, nil // this very decision finished meanwhile
+			}
+			return nil, Errorf(EPRECONDITION, "the application was already decided (%s)", cur.Status)
+		case cur.DecidingReferenceID == refID:
+			return cur, nil // a retry: resume
+		case cur.DecidingReferenceID != "":
+			return nil, &Error{Code: ECONFLICT, Field: "body.reference_id",
+				Message: "another vet is deciding this application; reload it"}
+		}
+		cur.DecidingReferenceID, cur.DecidingBy = refID, by.UserID
+		err = updateEntity(ctx, ra.Store, ReferenceApplicationsSpec.Name, cur, cur.scope())
+		if err == nil {
+			return cur, nil
+		}
+		if !IsCode(err, ECONFLICT) {
+			return nil, err
+		}
+	}
+	return nil, Errorf(ECONFLICT, "the application is changing concurrently; try again")
+}
+
+// release gives up the claim of a decision the references refused before issuing anything (an
+// input error), so the application goes back to the queue. It is best effort: a claim that stays
+// only means the same decision must be retried, corrected, to finish.
+func (ra *ReferenceApplications) release(ctx context.Context, id, refID string) {
+	if _, err := ra.References.load(ctx, refID); !IsCode(err, ENOTFOUND) {
+		return // the reference exists (or the store fails): keep the claim
+	}
+	if _, err := ra.References.Documents.Get(ctx, derivedUUID("reference-document", refID)); !IsCode(err, ENOTFOUND) {
+		return // its paper exists: only this decision may finish it
+	}
+	cur, err := ra.load(ctx, id)
+	if err != nil || cur.Status != AppPending || cur.DecidingReferenceID != refID {
+		return
+	}
+	cur.DecidingReferenceID, cur.DecidingBy = "", ""
+	_ = updateEntity(ctx, ra.Store, ReferenceApplicationsSpec.Name, cur, cur.scope())
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 	"unicode/utf8"
 )
@@ -316,6 +318,18 @@ func (rf *References) decide(ctx context.Context, by Principal, in NewReference,
 		r.SyncedAt = &now
 	}
 	r.Late = CivilDateOf(r.IssuedAt) != CivilDateOf(r.AppliedAt)
+	// The paper is issued before the record that names it, under an id derived from the
+	// reference's so that issuing is idempotent: a crash in between leaves a paper that no
+	// reference names yet — which the retry adopts below — and never a reference whose
+	// document_id names nothing (readers and sync would see that dangling id).
+	doc, err := rf.issuePaper(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := r.adopt(doc); err != nil {
+		return nil, nil, err
+	}
+	r.DocumentNumber = doc.Number
 	if err := insertEntity(ctx, rf.Store, ReferencesSpec.Name, r, r.scope()); IsCode(err, ECONFLICT) {
 		old, lerr := rf.load(ctx, in.ID) // a concurrent retry stored it first
 		if lerr != nil {
@@ -352,13 +366,12 @@ func (rf *References) resume(ctx context.Context, by Principal, old *Reference, 
 // each animal's history and notes the paper's number. Every step is idempotent, so it runs again
 // on every retry.
 func (rf *References) finish(ctx context.Context, r *Reference) (*Reference, *Document, error) {
-	doc, err := rf.Documents.Issue(ctx, Draft{ID: r.DocumentID, Type: r.DocumentType, Subject: r.subject(),
-		Issuer:  Issuer{UserID: r.IssuedBy, Name: r.IssuedByName, Unit: r.Unit, UnitName: rf.Territories.UnitName(ctx, r.Unit)},
-		Content: r.content()})
+	doc, err := rf.issuePaper(ctx, r)
 	if err != nil {
 		return nil, nil, err
 	}
 	if r.ReviewRequired && doc.Status == DocValid {
+		// Only a paper issued before papers could be issued revoked gets here.
 		staff := Principal{UserID: r.IssuedBy, Role: RoleVet, Territory: r.Unit}
 		if doc, err = rf.Documents.Revoke(ctx, doc.ID, staff, r.revokeReason()); err != nil {
 			return nil, nil, err
@@ -392,6 +405,55 @@ func (rf *References) finish(ctx context.Context, r *Reference) (*Reference, *Do
 		}
 	}
 	return r, doc, nil
+}
+
+// issuePaper issues r's paper under its derived id; a retry answers the paper already issued. The
+// paper of a reference that waits for review is issued already revoked with the reason, in the one
+// insert, so it is never valid, not even for a moment.
+func (rf *References) issuePaper(ctx context.Context, r *Reference) (*Document, error) {
+	d := Draft{ID: r.DocumentID, Type: r.DocumentType, Subject: r.subject(),
+		Issuer:  Issuer{UserID: r.IssuedBy, Name: r.IssuedByName, Unit: r.Unit, UnitName: rf.Territories.UnitName(ctx, r.Unit)},
+		Content: r.content()}
+	if r.ReviewRequired {
+		d.RevokeReason = r.revokeReason()
+	}
+	return rf.Documents.Issue(ctx, d)
+}
+
+// adopt makes r the decision its paper states. The paper is issued before the reference is
+// stored, so when an earlier attempt stopped in between, the paper already exists with the
+// decision of that attempt: it is numbered and signed (and on a tablet's printout for an offline
+// one), so it is the decision, even if the situation changed since. A paper of another request
+// that reused the id is a conflict.
+func (r *Reference) adopt(doc *Document) error {
+	var c referenceContent
+	if err := json.Unmarshal(doc.Content, &c); err != nil {
+		return Internal("reference content", err)
+	}
+	mine := r.content()
+	sameProducts := (len(c.Products) == 0 && len(mine.Products) == 0) || reflect.DeepEqual(c.Products, mine.Products)
+	if c.Reference != r.ID || c.Purpose != mine.Purpose || c.Destination != mine.Destination ||
+		c.Examination != mine.Examination || c.Offline != mine.Offline || !sameProducts ||
+		doc.Subject.Territory != r.Territory || doc.Subject.OwnerIIN != r.OwnerIIN {
+		return &Error{Code: ECONFLICT, Field: "body.id", Key: "_id",
+			Message: "this id names another reference; generate a new id for a new reference"}
+	}
+	r.Outcome, r.DocumentType = c.Result, doc.Type
+	r.Grounds, r.Animals, r.Checked = c.Grounds, c.Animals, c.Checked
+	if r.Grounds == nil {
+		r.Grounds = []Ground{}
+	}
+	if r.Animals == nil {
+		r.Animals = []ReferenceAnimal{}
+	}
+	if r.Checked == nil {
+		r.Checked = []SituationCheck{}
+	}
+	r.AppliedAt, r.IssuedAt, r.IssuedAtMS = c.AppliedAt.UTC(), c.DecidedAt.UTC(), c.DecidedAt.UnixMilli()
+	r.ReviewRequired, r.ReviewOpen = c.ReviewRequired, c.ReviewRequired
+	r.IssuedBy, r.IssuedByName, r.Unit = doc.Issuer.UserID, doc.Issuer.Name, doc.Issuer.Unit
+	r.Late = CivilDateOf(r.IssuedAt) != CivilDateOf(r.AppliedAt)
+	return nil
 }
 
 // revokeReason is what a buyer scanning a reference under review reads.
