@@ -72,11 +72,17 @@ func TestInspectionToConformity(t *testing.T) {
 	if ver.Status != "genuine" || ver.Number != v.Decision.ConclusionNumber || ver.ObjectName != in.Object.Name {
 		t.Errorf("the QR code verifies as %+v", ver)
 	}
-	// The owner sees the application and its conclusion; deciding again is refused.
+	// The owner sees the application and its conclusion. Repeating the decision (a lost answer)
+	// answers the same conclusion; deciding otherwise is refused.
 	farmer, _ := e.staff("farmer-a", domain.RoleFarmer, ownerA)
 	e.do("GET", "/v1/inspections/"+in.ID, farmer, nil).expect(t, 200)
 	e.do("GET", "/v1/documents/"+doc.ID, farmer, nil).expect(t, 200)
-	e.do("POST", "/v1/inspections/"+in.ID+"/decision", e.admin, map[string]any{"outcome": "conformity"}).expectProblem(t, 409)
+	var again api.InspectionView
+	e.do("POST", "/v1/inspections/"+in.ID+"/decision", e.admin, map[string]any{"outcome": "conformity"}).expect(t, 200).JSON(t, &again)
+	if again.Decision == nil || again.Decision.ConclusionNumber != v.Decision.ConclusionNumber {
+		t.Errorf("the repeated decision answered %+v", again.Decision)
+	}
+	e.do("POST", "/v1/inspections/"+in.ID+"/decision", e.admin, map[string]any{"outcome": "non_conformity"}).expectProblem(t, 409)
 }
 
 func TestInspectionToNonConformity(t *testing.T) {

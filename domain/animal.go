@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -164,8 +165,17 @@ func (as *Animals) Identify(ctx context.Context, by Principal, in NewAnimal) (*A
 	}
 	for i, f := range fits {
 		if err := as.Stock.claim(ctx, f, a.ID, "", by.UserID); err != nil {
+			if !refusedFit(err) {
+				return nil, nil, err // the claims stay with the id: a retry resumes them
+			}
 			// Another vet fitted this number a moment ago: give back what this request took,
-			// so a refused request leaves the stock as it found it.
+			// so a refused request leaves the stock as it found it — unless a concurrent retry
+			// of this very request stored the animal meanwhile: then the numbers are on it.
+			if old, lerr := as.load(ctx, a.ID); lerr == nil {
+				return as.resume(ctx, old, a)
+			} else if !IsCode(lerr, ENOTFOUND) {
+				return nil, nil, lerr
+			}
 			for _, g := range fits[:i] {
 				if rerr := as.Stock.release(ctx, g.tag, a.ID); rerr != nil {
 					return nil, nil, rerr
@@ -184,6 +194,13 @@ func (as *Animals) Identify(ctx context.Context, by Principal, in NewAnimal) (*A
 		return nil, nil, err // the claims stay with the id: a retry resumes them
 	}
 	return as.finishIdentification(ctx, a)
+}
+
+// refusedFit reports whether a claim was refused (the number is fitted elsewhere, or not in the
+// caller's stock) rather than failed: only a refusal is final enough to give earlier claims back.
+func refusedFit(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && ((e.Code == ECONFLICT && e.Key == "tag") || e.Code == EPRECONDITION)
 }
 
 // newAnimal checks the request and builds the animal, reading but writing nothing.
@@ -315,9 +332,11 @@ func (as *Animals) Get(ctx context.Context, by Principal, id string) (*Animal, e
 }
 
 // Passport returns the animal's current passport, or nil while the identification that created
-// the animal has not finished issuing it (a retry of the request finishes it).
+// the animal has not finished issuing it (a retry of the request finishes it). Like
+// CurrentPassport it points the animal at a newer passport a crash left unpointed, updating a in
+// place; unlike it, it answers a passport that is not valid too, for the caller to show.
 func (as *Animals) Passport(ctx context.Context, a *Animal) (*Document, error) {
-	d, err := as.Documents.Get(ctx, a.PassportID)
+	d, err := as.passportOf(ctx, a, false)
 	if IsCode(err, ENOTFOUND) {
 		return nil, nil
 	}

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -39,8 +40,13 @@ type PhotoEntry struct {
 // Decide records the head's decision and issues the conclusion with its QR code. The outcome must
 // agree with the checklist (any violation makes it a non-conformity), and every photo of the
 // inspection, and every photo the act or the checklist names, must be in the object store with the
-// SHA-256 it was uploaded with; otherwise nothing is decided. Repeating the same decision after a
-// failure finishes issuing the same conclusion.
+// SHA-256 it was uploaded with; otherwise nothing is decided.
+//
+// The conclusion is issued first, under an id derived from the application's, and only then does
+// the application move to concluded naming it, number and all, in one write: no reader or tablet
+// ever sees an application that names a paper that does not exist. A crash in between leaves a
+// paper no application names yet; repeating the decision adopts it. Repeating a decision that
+// succeeded answers the application as it is.
 func (s *Inspections) Decide(ctx context.Context, p Principal, id, outcome string) (*Inspection, error) {
 	if err := mustBeHead(p); err != nil {
 		return nil, err
@@ -52,44 +58,80 @@ func (s *Inspections) Decide(ctx context.Context, p Principal, id, outcome strin
 	if err != nil {
 		return nil, err
 	}
-	resume := cur.State == InspConcluded && cur.Decision != nil && cur.Decision.ConclusionNumber == "" &&
-		cur.Decision.Outcome == outcome
-	if !resume {
-		if err := mustBeIn(cur, "decide", InspActSubmitted); err != nil {
-			return nil, err
+	if cur.State == InspConcluded && cur.Decision != nil && cur.Decision.Outcome == outcome {
+		if cur.Decision.ConclusionNumber != "" {
+			return cur, nil // a retry of a decision that succeeded
 		}
-		if err := cur.agrees(outcome); err != nil {
-			return nil, err
-		}
-		if _, err := s.evidence(ctx, cur, true); err != nil {
-			return nil, err
-		}
-		cur, err = s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
-			if err := mustBeIn(in, "decide", InspActSubmitted); err != nil {
-				return err
-			}
-			in.Decision = &Decision{Outcome: outcome, At: now, By: p.UserID, ConclusionID: inspectionDocID(in.ID, "conclusion")}
-			in.done(StepDecision, now)
-			in.State = InspConcluded
-			return nil
-		})
+		// Recorded before conclusions were issued first: issue it now.
+		photos, err := s.evidence(ctx, cur, false)
 		if err != nil {
 			return nil, err
 		}
+		doc, err := s.issueConclusion(ctx, p, cur, cur.Decision.ConclusionID, outcome, photos)
+		if err != nil {
+			return nil, err
+		}
+		return s.change(ctx, p, id, func(in *Inspection, _ time.Time) error {
+			in.Decision.ConclusionNumber = doc.Number
+			return nil
+		})
 	}
-	photos, err := s.evidence(ctx, cur, false)
+	if err := mustBeIn(cur, "decide", InspActSubmitted); err != nil {
+		return nil, err
+	}
+	if err := cur.agrees(outcome); err != nil {
+		return nil, err
+	}
+	photos, err := s.evidence(ctx, cur, true)
 	if err != nil {
 		return nil, err
 	}
-	doc, err := s.Documents.Issue(ctx, Draft{Type: DocConclusion, ID: cur.Decision.ConclusionID,
-		Subject: cur.subject(), Issuer: s.issuer(ctx, p, cur), Content: cur.conclusion(photos)})
+	doc, err := s.issueConclusion(ctx, p, cur, inspectionDocID(cur.ID, "conclusion"), outcome, photos)
 	if err != nil {
 		return nil, err
 	}
-	return s.change(ctx, p, id, func(in *Inspection, _ time.Time) error {
-		in.Decision.ConclusionNumber = doc.Number
+	var done *Inspection
+	in, err := s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
+		if in.State == InspConcluded && in.Decision != nil && in.Decision.ConclusionID == doc.ID {
+			if in.Decision.ConclusionNumber == "" {
+				in.Decision.ConclusionNumber = doc.Number
+				return nil
+			}
+			done = in // a concurrent retry of the same decision stored it first
+			return errUnchanged
+		}
+		if err := mustBeIn(in, "decide", InspActSubmitted); err != nil {
+			return err
+		}
+		in.Decision = &Decision{Outcome: outcome, At: now, By: p.UserID, ConclusionID: doc.ID, ConclusionNumber: doc.Number}
+		in.done(StepDecision, now)
+		in.State = InspConcluded
 		return nil
 	})
+	if err == errUnchanged {
+		return done, nil
+	}
+	return in, err
+}
+
+// issueConclusion issues the conclusion paper under docID; a paper already issued under it (by an
+// attempt that stopped before recording it) is answered if it states the same outcome.
+func (s *Inspections) issueConclusion(ctx context.Context, p Principal, in *Inspection, docID, outcome string, photos []*Photo) (*Document, error) {
+	decided := *in
+	decided.Decision = &Decision{Outcome: outcome}
+	doc, err := s.Documents.Issue(ctx, Draft{Type: DocConclusion, ID: docID,
+		Subject: in.subject(), Issuer: s.issuer(ctx, p, in), Content: decided.conclusion(photos)})
+	if err != nil {
+		return nil, err
+	}
+	var c ConclusionContent
+	if err := json.Unmarshal(doc.Content, &c); err != nil {
+		return nil, Internal("conclusion content", err)
+	}
+	if c.Outcome != outcome {
+		return nil, Errorf(EPRECONDITION, "conclusion %s was already issued with the outcome %s", doc.Number, c.Outcome)
+	}
+	return doc, nil
 }
 
 // agrees checks the head's outcome against the checklist.
@@ -117,9 +159,18 @@ func (s *Inspections) evidence(ctx context.Context, in *Inspection, verify bool)
 		have[ph.ID] = true
 	}
 	for _, id := range in.referencedPhotos() {
-		if !have[id] {
-			return nil, Errorf(EPRECONDITION, "photo %s, named by the act or the checklist, has not finished uploading", id)
+		if have[id] {
+			continue
 		}
+		// Its upload may have closed with the record left unwritten: finish it.
+		ph, err := s.Photos.recorded(ctx, in.ID, id)
+		if IsCode(err, ENOTFOUND) {
+			return nil, Errorf(EPRECONDITION, "photo %s, named by the act or the checklist, has not finished uploading", id)
+		} else if err != nil {
+			return nil, err
+		}
+		have[id] = true
+		photos = append(photos, ph)
 	}
 	if !verify {
 		return photos, nil

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -58,7 +59,14 @@ type CompletenessCheck struct {
 
 // CheckCompleteness records the executor's check. Complete documents start the three working days
 // of the visit; incomplete ones end the application with a motivated refusal citing the ground.
-// Repeating an incomplete finding after a failure finishes issuing the same refusal.
+// Repeating a finding that was recorded answers the application as it is; repeating an incomplete
+// finding after a failure finishes issuing the same refusal.
+//
+// The refusal is issued first, under an id derived from the application's, and only then does the
+// application move to refused naming it, number and all, in one write: no reader or tablet ever
+// sees a RefusalID that names no document. A crash in between leaves a refusal no application
+// names yet: repeating the incomplete finding adopts it (its ground is the paper's), and a
+// complete finding is refused while it exists.
 func (s *Inspections) CheckCompleteness(ctx context.Context, p Principal, id string, c CompletenessCheck) (*Inspection, error) {
 	var ground string
 	var missing []string
@@ -71,56 +79,151 @@ func (s *Inspections) CheckCompleteness(ctx context.Context, p Principal, id str
 			return nil, err
 		}
 	}
+	cur, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := mustBeExecutor(p, cur); err != nil {
+		return nil, err
+	}
+	if done := cur.Completeness; done != nil && done.Complete == c.Complete {
+		switch {
+		case c.Complete && cur.State != InspAssigned:
+			return cur, nil // a retry of a complete finding that was recorded
+		case !c.Complete && cur.State == InspRefused && done.RefusalNumber != "":
+			return cur, nil // a retry of a refusal that was issued
+		case !c.Complete && cur.State == InspRefused:
+			// Recorded before refusals were issued first: issue it now.
+			doc, err := s.issueRefusal(ctx, p, cur, done.RefusalID, done.Ground, done.Missing)
+			if err != nil {
+				return nil, err
+			}
+			return s.change(ctx, p, id, func(in *Inspection, _ time.Time) error {
+				in.Completeness.RefusalNumber = doc.Number
+				return nil
+			})
+		}
+	}
+	if err := mustBeIn(cur, "check completeness", InspAssigned); err != nil {
+		return nil, err
+	}
+	refusalID := inspectionDocID(cur.ID, "refusal")
+	if c.Complete {
+		return s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
+			if err := mustBeExecutor(p, in); err != nil {
+				return err
+			}
+			if err := mustBeIn(in, "check completeness", InspAssigned); err != nil {
+				return err
+			}
+			if doc, err := s.Documents.Get(ctx, refusalID); err == nil {
+				return Errorf(EPRECONDITION, "the motivated refusal %s was already issued for this application: "+
+					"repeat the incomplete finding to finish recording it", doc.Number)
+			} else if !IsCode(err, ENOTFOUND) {
+				return err
+			}
+			in.Completeness = &Completeness{Complete: true, At: now, By: p.UserID}
+			in.done(StepCompleteness, now)
+			actDue, err := s.Calendar.DueAfter(ctx, now, 3)
+			if err != nil {
+				return err
+			}
+			// The visit may be on the last of the three days at the latest, and the notice must be
+			// a day before it: so the notice is due by the start of that last day.
+			in.addDeadline(StepNotice, CivilDateOf(actDue).AddDays(-1).Start())
+			in.addDeadline(StepAct, actDue)
+			in.State = InspAccepted
+			return nil
+		})
+	}
+	doc, err := s.issueRefusal(ctx, p, cur, refusalID, ground, missing)
+	if err != nil {
+		return nil, err
+	}
+	// The paper states the ground: an earlier attempt's paper keeps its own.
+	var paper struct {
+		Ground  string   `json:"ground"`
+		Missing []string `json:"missing"`
+	}
+	if err := json.Unmarshal(doc.Content, &paper); err != nil {
+		return nil, Internal("refusal content", err)
+	}
+	var done *Inspection
 	in, err := s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
 		if err := mustBeExecutor(p, in); err != nil {
 			return err
 		}
-		if in.State == InspRefused && !c.Complete && in.Completeness.RefusalNumber == "" {
-			return nil // an earlier attempt stopped before the refusal was issued: issue it below
+		if in.State == InspRefused && in.Completeness != nil && in.Completeness.RefusalID == doc.ID {
+			if in.Completeness.RefusalNumber == "" {
+				in.Completeness.RefusalNumber = doc.Number
+				return nil
+			}
+			done = in // a concurrent retry stored it first
+			return errUnchanged
 		}
 		if err := mustBeIn(in, "check completeness", InspAssigned); err != nil {
 			return err
 		}
-		in.Completeness = &Completeness{Complete: c.Complete, Missing: missing, Ground: ground, At: now, By: p.UserID}
+		in.Completeness = &Completeness{Complete: false, Missing: paper.Missing, Ground: paper.Ground, At: now, By: p.UserID,
+			RefusalID: doc.ID, RefusalNumber: doc.Number}
+		if in.Completeness.Missing == nil {
+			in.Completeness.Missing = []string{}
+		}
 		in.done(StepCompleteness, now)
-		if !c.Complete {
-			in.State = InspRefused
-			in.Completeness.RefusalID = inspectionDocID(in.ID, "refusal")
-			in.dropPending()
-			return nil
-		}
-		actDue, err := s.Calendar.DueAfter(ctx, now, 3)
-		if err != nil {
-			return err
-		}
-		// The visit may be on the last of the three days at the latest, and the notice must be a
-		// day before it: so the notice is due by the start of that last day.
-		in.addDeadline(StepNotice, CivilDateOf(actDue).AddDays(-1).Start())
-		in.addDeadline(StepAct, actDue)
-		in.State = InspAccepted
+		in.State = InspRefused
+		in.dropPending()
 		return nil
 	})
-	if err != nil || in.State != InspRefused {
-		return in, err
+	if err == errUnchanged {
+		return done, nil
 	}
-	// The state moved first, so a refusal is only ever issued for an application that is refused.
-	doc, err := s.Documents.Issue(ctx, Draft{
-		Type: DocRefusal, ID: in.Completeness.RefusalID, Subject: in.subject(),
+	if IsCode(err, EPRECONDITION) && !s.names(ctx, p, id, doc.ID) {
+		// A complete finding was recorded between issuing the refusal and recording it: the
+		// refusal never took effect, so it must not stay genuine.
+		s.withdraw(ctx, doc, p.UserID, "the documents were found complete at the same time; this refusal never took effect")
+	}
+	return in, err
+}
+
+// names reports whether the application id names document docID as its refusal or conclusion;
+// true when it cannot tell, so nothing is withdrawn on a doubt.
+func (s *Inspections) names(ctx context.Context, p Principal, id, docID string) bool {
+	in, err := s.Get(ctx, p, id)
+	if err != nil {
+		return true
+	}
+	return (in.Completeness != nil && in.Completeness.RefusalID == docID) || (in.Decision != nil && in.Decision.ConclusionID == docID)
+}
+
+// withdraw revokes a paper no application will name, best effort: the failed request's own error
+// is what the caller needs.
+func (s *Inspections) withdraw(ctx context.Context, doc *Document, by, reason string) {
+	_ = s.Documents.changeStatus(ctx, doc.ID, func(d *Document) error {
+		if d.Status != DocValid {
+			return errUnchanged
+		}
+		now := s.Now().UTC()
+		d.Status, d.RevokedAt, d.RevokedBy, d.RevokeReason = DocRevoked, &now, by, reason
+		return nil
+	})
+}
+
+// issueRefusal issues the motivated refusal of an application whose documents are incomplete, under
+// docID; a retry answers the paper already issued.
+func (s *Inspections) issueRefusal(ctx context.Context, p Principal, in *Inspection, docID, ground string, missing []string) (*Document, error) {
+	if missing == nil {
+		missing = []string{}
+	}
+	return s.Documents.Issue(ctx, Draft{
+		Type: DocRefusal, ID: docID, Subject: in.subject(),
 		Issuer: s.issuer(ctx, p, in),
 		Content: map[string]any{
 			"service":          "veterinary-sanitary conclusion (service 1)",
 			"application":      in.Receipt.Number,
 			"application_date": CivilDateOf(in.Receipt.RegisteredAt),
-			"ground":           in.Completeness.Ground,
-			"missing":          in.Completeness.Missing,
+			"ground":           ground,
+			"missing":          missing,
 		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, p, id, func(in *Inspection, _ time.Time) error {
-		in.Completeness.RefusalNumber = doc.Number
-		return nil
 	})
 }
 

@@ -71,18 +71,59 @@ func (as *Animals) vetIssuer(ctx context.Context, by Principal) Issuer {
 	return Issuer{UserID: by.UserID, Name: as.staffName(ctx, by), Unit: by.Territory}
 }
 
-// currentPassport returns the animal's valid passport. If the identification never finished
-// issuing it, it finishes that first.
-func (as *Animals) currentPassport(ctx context.Context, a *Animal) (*Document, error) {
+// CurrentPassport returns the animal's valid passport, for services that print or check it (a
+// reference, a copy). It repairs first what a crash left (see passportOf) and updates a in place
+// when that moves the animal's pointer. An animal whose passport is revoked, or superseded by a
+// paper that is not its passport, has none: EPRECONDITION.
+func (as *Animals) CurrentPassport(ctx context.Context, a *Animal) (*Document, error) {
+	d, err := as.passportOf(ctx, a, true)
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != DocValid {
+		return nil, Errorf(EPRECONDITION, "the animal's passport %s is %s: it has no valid passport", d.Number, d.Status)
+	}
+	return d, nil
+}
+
+// passportOf returns the paper a.PassportID names, repairing what a crash can leave:
+//   - an identification that never issued its passport (finish set): it is issued now;
+//   - a passport superseded by a passport or duplicate of the same animal that was issued but
+//     never pointed at (a duplicate or a reissue that died between issuing and pointing; a reissue
+//     issues its passport before it changes the animal, so this is its only crash state): the
+//     animal is pointed at the newer paper (compare-and-swap), following the chain.
+//
+// a is updated in place when the animal record moves.
+func (as *Animals) passportOf(ctx context.Context, a *Animal, finish bool) (*Document, error) {
 	d, err := as.Documents.Get(ctx, a.PassportID)
-	if IsCode(err, ENOTFOUND) && a.PassportID == identPassportID(a.ID) {
+	if IsCode(err, ENOTFOUND) && finish && a.PassportID == identPassportID(a.ID) {
 		_, d, err = as.finishIdentification(ctx, a)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if d.Status != DocValid {
-		return nil, Errorf(EPRECONDITION, "the animal's passport %s is %s: it cannot be copied", d.Number, d.Status)
+	for range casRetries {
+		if d.Status != DocSuperseded || d.SupersededBy == "" {
+			return d, nil
+		}
+		next, err := as.Documents.Get(ctx, d.SupersededBy)
+		if err != nil {
+			return nil, err
+		}
+		if next.Subject.ID != a.ID || next.Supersedes != d.ID || next.Status == DocRevoked ||
+			(next.Type != DocPassport && next.Type != DocPassportDuplicate) {
+			return d, nil
+		}
+		moved, err := as.pointPassport(ctx, a.ID, next)
+		if err != nil {
+			return nil, err
+		}
+		*a = *moved
+		if a.PassportID == next.ID {
+			d = next
+		} else if d, err = as.Documents.Get(ctx, a.PassportID); err != nil { // moved by someone else
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -117,7 +158,13 @@ func (as *Animals) copyPassport(ctx context.Context, by Principal, animalID, req
 	case err == nil && doc.Subject.ID != a.ID:
 		return nil, nil, &Error{Code: ECONFLICT, Field: "body.id", Message: "this id was used for another animal's paper"}
 	case IsCode(err, ENOTFOUND):
-		cur, err := as.currentPassport(ctx, a)
+		if a.OpenReissue != "" {
+			// The case will issue a new passport superseding the current one; a copy issued now
+			// would either sit beside it as a second valid passport or print the lost number.
+			return nil, nil, Errorf(EPRECONDITION,
+				"a reissue case (%s) is open for this animal: its completion issues a new passport; ask for a copy after that", a.OpenReissue)
+		}
+		cur, err := as.CurrentPassport(ctx, a)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -152,10 +199,10 @@ func (as *Animals) copyPassport(ctx context.Context, by Principal, animalID, req
 }
 
 // pointPassport makes doc the animal's current passport if it replaced the current one; a retry
-// of an older request leaves a newer passport in place.
+// of an older request leaves a newer passport in place, and a revoked paper is never pointed at.
 func (as *Animals) pointPassport(ctx context.Context, animalID string, doc *Document) (*Animal, error) {
 	return as.change(ctx, animalID, func(a *Animal) (bool, error) {
-		if a.PassportID != doc.Supersedes || a.PassportID == doc.ID {
+		if a.PassportID != doc.Supersedes || a.PassportID == doc.ID || doc.Status == DocRevoked {
 			return false, nil
 		}
 		a.PassportID = doc.ID

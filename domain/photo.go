@@ -262,7 +262,9 @@ func isPhotoType(ct string) bool {
 // does not exist.
 func (ps *Photos) GetUpload(ctx context.Context, p Principal, id string) (*Upload, error) {
 	u, err := getEntity[Upload](ctx, ps.Store, UploadsSpec.Name, id)
-	if IsCode(err, ENOTFOUND) || (err == nil && p.Role != RoleAdmin && p.UserID != u.CreatedBy) {
+	// An upload is its creator's, and only while the territory is still theirs: a user moved to
+	// another district can no longer add bytes to, or read, what they began there.
+	if IsCode(err, ENOTFOUND) || (err == nil && p.Role != RoleAdmin && (p.UserID != u.CreatedBy || !p.CanSeeTerritory(u.Territory))) {
 		return nil, Errorf(ENOTFOUND, "no such upload")
 	}
 	return u, err
@@ -358,20 +360,43 @@ func (ps *Photos) OfInspection(ctx context.Context, inspectionID string) ([]*Pho
 	}
 }
 
-// known reports whether id is a photo of the inspection, stored or still uploading.
+// known reports whether id is a photo of the inspection, stored or still uploading. An upload
+// that closed but whose photo record was not written (a failure between the two writes of
+// Complete) is a photo of the inspection too: its record is written here.
 func (ps *Photos) known(ctx context.Context, inspectionID, id string) error {
 	if ph, err := ps.Photo(ctx, id); err == nil && ph.InspectionID == inspectionID {
 		return nil
 	} else if err != nil && !IsCode(err, ENOTFOUND) {
 		return err
 	}
-	if u, err := getEntity[Upload](ctx, ps.Store, UploadsSpec.Name, id); err == nil && u.InspectionID == inspectionID &&
-		u.State == UploadOpen {
-		return nil
-	} else if err != nil && !IsCode(err, ENOTFOUND) {
+	u, err := getEntity[Upload](ctx, ps.Store, UploadsSpec.Name, id)
+	if err != nil && !IsCode(err, ENOTFOUND) {
 		return err
 	}
+	if err == nil && u.InspectionID == inspectionID {
+		switch {
+		case u.State == UploadOpen:
+			return nil
+		case u.State == UploadComplete && u.Photo != nil:
+			_, err := ps.RecordPhoto(ctx, u.Photo)
+			return err
+		}
+	}
 	return Invalid("", "%s is not a photo of this inspection", id)
+}
+
+// recorded returns the photo with id of the inspection, writing its record from its closed upload
+// if a failure came between closing the upload and recording the photo; ENOTFOUND when neither
+// the record nor a closed upload exists.
+func (ps *Photos) recorded(ctx context.Context, inspectionID, id string) (*Photo, error) {
+	u, err := getEntity[Upload](ctx, ps.Store, UploadsSpec.Name, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.InspectionID != inspectionID || u.State != UploadComplete || u.Photo == nil {
+		return nil, Errorf(ENOTFOUND, "photo %s is not recorded", id)
+	}
+	return ps.RecordPhoto(ctx, u.Photo)
 }
 
 // Expired returns up to limit open uploads idle past their expiry at now, for the cleanup.

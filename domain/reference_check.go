@@ -168,15 +168,21 @@ func (rf *References) checkAnimal(ctx context.Context, by Principal, h *Holding,
 	case i < 0 || a.Identifiers[i].Status != IdentActive:
 		ra.State = GroundAwaitingTags
 	}
-	passport, err := rf.Documents.Get(ctx, a.PassportID)
-	if err != nil && !IsCode(err, ENOTFOUND) {
-		return nil, ra, err
-	}
-	if err == nil {
+	// CurrentPassport repairs what a crash left (an animal still pointing at a passport a duplicate
+	// or a reissue superseded) before answering, so a genuine passport is not taken for none.
+	passport, err := as.CurrentPassport(ctx, a)
+	switch {
+	case err == nil:
 		ra.Passport = passport.Number
-	}
-	if ra.State == "ok" && (err != nil || passport.Status != DocValid) {
-		ra.State = GroundNoPassport
+	case IsCode(err, EPRECONDITION) || IsCode(err, ENOTFOUND):
+		if ra.State == "ok" {
+			ra.State = GroundNoPassport
+		}
+		if old, perr := as.Passport(ctx, a); perr == nil && old != nil {
+			ra.Passport = old.Number // the paper that is not valid, as checked
+		}
+	default:
+		return nil, ra, err
 	}
 	return a, ra, nil
 }

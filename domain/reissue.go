@@ -189,12 +189,15 @@ func (rs *Reissues) applyLoss(ctx context.Context, c *Reissue, by Principal) err
 	}
 	a, err := rs.Animals.change(ctx, c.AnimalID, func(a *Animal) (bool, error) {
 		changed := false
-		if i := a.identifier(string(c.OldTag)); i >= 0 && a.Identifiers[i].Status == IdentActive {
+		i := a.identifier(string(c.OldTag))
+		if i >= 0 && a.Identifiers[i].Status == IdentActive {
 			a.Identifiers = cloneIdentifiers(a.Identifiers)
 			a.Identifiers[i].Status = IdentifierStatus(c.Kind)
 			changed = true
 		}
-		if a.OpenReissue == "" && c.Status != ReissueCompleted {
+		// A retired old number means a completion already applied the case to the animal (and
+		// closed it there) before dying: it must not be reopened.
+		if a.OpenReissue == "" && c.Status != ReissueCompleted && (i < 0 || a.Identifiers[i].Status != IdentRetired) {
 			a.OpenReissue, changed = c.ID, true
 		}
 		return changed, nil
@@ -236,6 +239,10 @@ func (rs *Reissues) TagsArrived(ctx context.Context, by Principal, id string, on
 	}
 	due, err := rs.Calendar.DueAfter(ctx, start.Start(), ReissueWorkingDays)
 	if err != nil {
+		return nil, err
+	}
+	// The report may have died between storing the case and applying the loss: finish it.
+	if err := rs.applyLoss(ctx, c, by); err != nil {
 		return nil, err
 	}
 	c, err = rs.change(ctx, c.ID, func(c *Reissue) (bool, error) {

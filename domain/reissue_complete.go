@@ -16,9 +16,10 @@ type ReissueCompletion struct {
 // and never reused) and issues a new passport that supersedes the old one. A case is completed
 // only after its tags arrived; one completed after its due date is recorded as late.
 //
-// The steps, each idempotent so a retry with the same number finishes a failed attempt: pin the
-// number on the case; fit it (insert-if-absent); link the old number to it; update the animal;
-// issue the passport under an id derived from the case; close the case; record the event.
+// The steps, each idempotent so a retry with the same number finishes a failed attempt: apply the
+// loss if the report died before it did; pin the number on the case; fit it (insert-if-absent);
+// link the old number to it; issue the passport under an id derived from the case; update the
+// animal; close the case; record the event.
 func (rs *Reissues) Complete(ctx context.Context, by Principal, id string, in ReissueCompletion) (*Reissue, error) {
 	if by.Role != RoleVet {
 		return nil, Errorf(EFORBIDDEN, "only vets fit tags")
@@ -60,11 +61,12 @@ func (rs *Reissues) Complete(ctx context.Context, by Principal, id string, in Re
 	if err != nil {
 		return nil, err
 	}
-	oldPassport, err := rs.passportToReplace(ctx, a)
-	if err != nil {
+	// The loss must be on the animal before anything else: its OpenReissue is what refuses
+	// passport copies while the case runs, and what lets applyTo move the passport pointer.
+	if err := rs.applyLoss(ctx, c, by); err != nil {
 		return nil, err
 	}
-	if c, err = rs.pin(ctx, c.ID, tag, means, oldPassport); err != nil {
+	if c, err = rs.pin(ctx, c.ID, tag, means); err != nil {
 		return nil, err
 	}
 	if err := rs.Stock.claim(ctx, f, a.ID, c.ID, by.UserID); err != nil {
@@ -73,7 +75,7 @@ func (rs *Reissues) Complete(ctx context.Context, by Principal, id string, in Re
 			if c.NewTag != tag || c.NewTagFitted || c.Status != ReissueTagsArrived {
 				return false, nil
 			}
-			c.NewTag = ""
+			c.NewTag, c.OldPassportID = "", ""
 			return true, nil
 		}); uerr != nil {
 			return nil, uerr
@@ -104,23 +106,13 @@ func (rs *Reissues) Complete(ctx context.Context, by Principal, id string, in Re
 	if err := rs.Stock.markReplaced(ctx, c.OldTag, tag); err != nil {
 		return nil, err
 	}
-	newPassport := derivedUUID("passport", c.ID)
-	if a, err = rs.Animals.change(ctx, a.ID, func(a *Animal) (bool, error) {
-		return c.applyTo(a, newPassport), nil
+	doc, err := rs.newPassport(ctx, c, by)
+	if err != nil {
+		return nil, err
+	}
+	if _, err = rs.Animals.change(ctx, a.ID, func(a *Animal) (bool, error) {
+		return c.applyTo(a, doc.ID), nil
 	}); err != nil {
-		return nil, err
-	}
-	content, err := rs.Animals.passportContent(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	content.PreviousTag = string(c.OldTag)
-	supersedes, err := rs.supersedable(ctx, c.OldPassportID, newPassport)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := rs.Animals.issuePassport(ctx, a, newPassport, DocPassport, supersedes, rs.Animals.vetIssuer(ctx, by), content)
-	if err != nil {
 		return nil, err
 	}
 	now := rs.Now().UTC()
@@ -136,6 +128,7 @@ func (rs *Reissues) Complete(ctx context.Context, by Principal, id string, in Re
 			return false, nil
 		}
 		c.Status, c.CompletedAt, c.CompletedBy, c.PassportID = ReissueCompleted, &now, by.UserID, doc.ID
+		c.OldPassportID = doc.Supersedes
 		c.Late, c.LateDays, c.OpenKey = late, lateDays, "closed:"+c.ID
 		return true, nil
 	}); err != nil {
@@ -144,18 +137,18 @@ func (rs *Reissues) Complete(ctx context.Context, by Principal, id string, in Re
 	return c, rs.event(ctx, c, EventReissued, by, reissuedDetails(c))
 }
 
-// pin records on the case the number about to be fitted and the passport it will replace. A
-// different number pinned earlier may be replaced only if it was never fitted: after a crash
-// between fitting and marking, the request must be repeated with the fitted number.
-func (rs *Reissues) pin(ctx context.Context, id string, tag EarTag, means IDMeans, oldPassport string) (*Reissue, error) {
+// pin records on the case the number about to be fitted. A different number pinned earlier may
+// be replaced only if it was never fitted: after a crash between fitting and marking, the request
+// must be repeated with the fitted number.
+func (rs *Reissues) pin(ctx context.Context, id string, tag EarTag, means IDMeans) (*Reissue, error) {
 	return rs.change(ctx, id, func(c *Reissue) (bool, error) {
 		if c.Status != ReissueTagsArrived {
 			return false, Errorf(EPRECONDITION, "the case is %s", c.Status)
 		}
-		if c.NewTag == tag && c.OldPassportID != "" {
+		if c.NewTag == tag {
 			return false, nil
 		}
-		if c.NewTag != "" && c.NewTag != tag {
+		if c.NewTag != "" {
 			busy := c.NewTagFitted
 			if !busy {
 				rec, err := rs.Stock.record(ctx, c.NewTag)
@@ -169,17 +162,78 @@ func (rs *Reissues) pin(ctx context.Context, id string, tag EarTag, means IDMean
 					"number %s was already fitted for this case: repeat the request with it", c.NewTag)}
 			}
 		}
-		c.NewTag, c.Means, c.NewTagFitted = tag, means, false
-		if c.OldPassportID == "" {
-			c.OldPassportID = oldPassport
-		}
+		c.NewTag, c.Means, c.NewTagFitted, c.OldPassportID = tag, means, false, ""
 		return true, nil
 	})
 }
 
+// newPassport issues the case's passport, describing the animal as it will be, BEFORE the animal
+// is changed to carry the new number and point at it. In that order the animal never names a
+// passport that does not exist: a crash after issuing leaves it on the passport the new one
+// superseded, and every reader (passportOf) moves it on to the new one; the retry finds the
+// passport under its id derived from the case.
+//
+// The passport supersedes whatever passport is current when it is issued, not one noted earlier:
+// copies are refused while the case is open, but one asked for just before it opened may land
+// meanwhile. If such a duplicate superseded the same passport at the same moment, Documents
+// revokes whichever of the two lost; when ours lost, the case issues another under an id derived
+// from the revoked one, so that retries agree on it.
+func (rs *Reissues) newPassport(ctx context.Context, c *Reissue, by Principal) (*Document, error) {
+	id := derivedUUID("passport", c.ID)
+	for range casRetries {
+		a, err := rs.Animals.load(ctx, c.AnimalID)
+		if err != nil {
+			return nil, err
+		}
+		supersedes := ""
+		switch doc, err := rs.Documents.Get(ctx, id); {
+		case err == nil && doc.Status == DocRevoked && a.OpenReissue == c.ID:
+			id = derivedUUID("passport", id)
+			continue
+		case err == nil:
+			// Issued by an earlier attempt: issuePassport answers it and finishes its supersession.
+		case !IsCode(err, ENOTFOUND):
+			return nil, err
+		case a.PassportID == id && c.OldPassportID != "":
+			// A case begun before passports were issued first: the animal was pointed at the
+			// passport before a crash kept it from being issued. It replaces the one then noted.
+			old, err := rs.Documents.Get(ctx, c.OldPassportID)
+			if err != nil {
+				return nil, err
+			}
+			if old.Status == DocValid {
+				supersedes = old.ID
+			}
+		default:
+			cur, err := rs.Animals.passportOf(ctx, a, true)
+			if err != nil {
+				return nil, err
+			}
+			if cur.Status == DocValid {
+				supersedes = cur.ID
+			}
+		}
+		next := *a
+		c.applyTo(&next, id)
+		content, err := rs.Animals.passportContent(ctx, &next)
+		if err != nil {
+			return nil, err
+		}
+		content.PreviousTag = string(c.OldTag)
+		doc, err := rs.Animals.issuePassport(ctx, &next, id, DocPassport, supersedes, rs.Animals.vetIssuer(ctx, by), content)
+		if IsCode(err, ECONFLICT) || IsCode(err, EPRECONDITION) {
+			continue // the current passport was replaced meanwhile: look again
+		}
+		return doc, err
+	}
+	return nil, Errorf(ECONFLICT, "the animal's passport is changing concurrently; try again")
+}
+
 // applyTo makes the animal carry the case's new number: the old one retired and linked to it, the
 // new one active (and the individual number when the old one was), the new passport current, the
-// case closed. It reports whether anything changed, so a retry writes nothing twice.
+// case closed. It reports whether anything changed, so a retry writes nothing twice. The passport
+// pointer moves only in the write that closes the case on the animal: once closed, a duplicate may
+// replace the new passport, and a retry must not move the animal back.
 func (c *Reissue) applyTo(a *Animal, newPassport string) bool {
 	changed := false
 	if i := a.identifier(string(c.OldTag)); i >= 0 && a.Identifiers[i].Status != IdentRetired {
@@ -195,35 +249,9 @@ func (c *Reissue) applyTo(a *Animal, newPassport string) bool {
 		a.Tag, changed = c.NewTag, true
 	}
 	if a.OpenReissue == c.ID {
-		a.OpenReissue, changed = "", true
-	}
-	if a.PassportID == c.OldPassportID && a.PassportID != newPassport {
-		a.PassportID, changed = newPassport, true
+		a.OpenReissue, a.PassportID, changed = "", newPassport, true
 	}
 	return changed
-}
-
-// passportToReplace returns the id of the animal's current passport, finishing its identification
-// first if a crash left the passport unissued.
-func (rs *Reissues) passportToReplace(ctx context.Context, a *Animal) (string, error) {
-	_, err := rs.Documents.Get(ctx, a.PassportID)
-	if IsCode(err, ENOTFOUND) && a.PassportID == identPassportID(a.ID) {
-		_, _, err = rs.Animals.finishIdentification(ctx, a)
-	}
-	return a.PassportID, err
-}
-
-// supersedable returns old if the new passport may supersede it: it is valid (or already
-// superseded by this very passport, on a retry). A revoked passport is left as it is.
-func (rs *Reissues) supersedable(ctx context.Context, old, newID string) (string, error) {
-	d, err := rs.Documents.Get(ctx, old)
-	if err != nil {
-		return "", err
-	}
-	if d.Status == DocValid || d.SupersededBy == newID {
-		return old, nil
-	}
-	return "", nil
 }
 
 func reissuedDetails(c *Reissue) map[string]any {
