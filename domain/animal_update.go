@@ -90,7 +90,7 @@ func (as *Animals) Update(ctx context.Context, by Principal, id string, ch Anima
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the animal is changing concurrently; try again")
+	return nil, Busy("the animal is changing concurrently; try again")
 }
 
 // recordChange adds the change to the history, once per mutation id.

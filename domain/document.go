@@ -407,7 +407,7 @@ func (ds *Documents) changeStatus(ctx context.Context, id string, change func(*D
 			return err
 		}
 	}
-	return Errorf(ECONFLICT, "the document is changing concurrently; try again")
+	return Busy("the document is changing concurrently; try again")
 }
 
 // Get returns the document with id.

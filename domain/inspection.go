@@ -383,7 +383,7 @@ func (s *Inspections) change(ctx context.Context, p Principal, id string, fn fun
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the inspection is changing concurrently; try again")
+	return nil, Busy("the inspection is changing concurrently; try again")
 }
 
 // mustBeExecutor allows the assigned executor and admins; anyone else who may see the application

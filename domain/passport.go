@@ -234,5 +234,5 @@ func (as *Animals) change(ctx context.Context, id string, fn func(*Animal) (bool
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the animal is changing concurrently; try again")
+	return nil, Busy("the animal is changing concurrently; try again")
 }

@@ -270,7 +270,7 @@ func (ra *ReferenceApplications) Decide(ctx context.Context, by Principal, id st
 			return nil, nil, nil, err
 		}
 	}
-	return nil, nil, nil, Errorf(ECONFLICT, "the application is changing concurrently; try again")
+	return nil, nil, nil, Busy("the application is changing concurrently; try again")
 }
 
 // claim reserves a pending application for the decision that will issue reference refID. The
@@ -302,7 +302,7 @@ func (ra *ReferenceApplications) claim(ctx context.Context, id, refID string, by
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the application is changing concurrently; try again")
+	return nil, Busy("the application is changing concurrently; try again")
 }
 
 // release gives up the claim of a decision the references refused before issuing anything (an

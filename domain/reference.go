@@ -486,7 +486,7 @@ func (rf *References) change(ctx context.Context, id string, edit func(*Referenc
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the reference is changing concurrently; try again")
+	return nil, Busy("the reference is changing concurrently; try again")
 }
 
 func (rf *References) load(ctx context.Context, id string) (*Reference, error) {

@@ -320,7 +320,7 @@ func (rs *Reissues) change(ctx context.Context, id string, fn func(*Reissue) (bo
 			return nil, err
 		}
 	}
-	return nil, Errorf(ECONFLICT, "the case is changing concurrently; try again")
+	return nil, Busy("the case is changing concurrently; try again")
 }
 
 // ReissueClock is where a case stands against its deadline.

@@ -226,7 +226,7 @@ func (rs *Reissues) newPassport(ctx context.Context, c *Reissue, by Principal) (
 		}
 		return doc, err
 	}
-	return nil, Errorf(ECONFLICT, "the animal's passport is changing concurrently; try again")
+	return nil, Busy("the animal's passport is changing concurrently; try again")
 }
 
 // applyTo makes the animal carry the case's new number: the old one retired and linked to it, the

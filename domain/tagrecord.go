@@ -123,7 +123,7 @@ func (ts *TagStock) claim(ctx context.Context, f fitting, animalID, reissueID, b
 		}
 		rec.Version = 0
 	}
-	return Errorf(ECONFLICT, "number %s is being fitted concurrently; try again", f.tag)
+	return Busy("number %s is being fitted concurrently; try again", f.tag)
 }
 
 // release undoes a claim of this request whose animal was never stored (another number of the
@@ -197,5 +197,5 @@ func (ts *TagStock) change(ctx context.Context, tag EarTag, fn func(*TagRecord) 
 			return err
 		}
 	}
-	return Errorf(ECONFLICT, "number %s is changing concurrently; try again", tag)
+	return Busy("number %s is changing concurrently; try again", tag)
 }

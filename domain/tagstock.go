@@ -207,7 +207,7 @@ func (ts *TagStock) allocate(ctx context.Context, r *TagRange, retryable bool) (
 		}
 		return getEntity[TagRange](ctx, ts.Store, TagRangesSpec.Name, r.ID)
 	}
-	return nil, Errorf(ECONFLICT, "tag stock is being allocated concurrently; try again")
+	return nil, Busy("tag stock is being allocated concurrently; try again")
 }
 
 func (ts *TagStock) ledger(ctx context.Context) (*tagLedger, error) {

@@ -150,8 +150,8 @@ func TestPushTemporaryIsNotFinal(t *testing.T) {
 	s, store := setup(t)
 	busy := true
 	s.Handlers = map[string]vsync.Handler{"herd.touch": func(ctx context.Context, p domain.Principal, m vsync.Mutation) (string, string, error) {
-		if busy {
-			return "", "", domain.Busy("the herd is changing concurrently; try again")
+		if busy { // as an update handler answers: naming its record, as a real conflict would
+			return herds.Name, m.RecordID, domain.Busy("the herd is changing concurrently; try again")
 		}
 		put(t, store, m.RecordID, 0, "t:313200000")
 		return herds.Name, m.RecordID, nil

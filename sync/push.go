@@ -147,6 +147,9 @@ func (s *Service) pushOne(ctx context.Context, p domain.Principal, device string
 		if err != nil {
 			return Result{}, err
 		}
+	case code == domain.EINTERNAL || code == domain.EUNAVAILABLE || domain.IsTemporary(err):
+		// Not an answer about the mutation: the batch fails and the tablet sends it again.
+		return Result{}, err
 	case code == domain.ECONFLICT && coll != "":
 		res.Status = Conflict
 		res.Record, err = s.item(ctx, p, coll, id)
@@ -156,9 +159,6 @@ func (s *Service) pushOne(ctx context.Context, p domain.Principal, device string
 		if err := s.keepConflict(ctx, p, device, m, res.Record); err != nil {
 			return Result{}, err
 		}
-	case code == domain.EINTERNAL || code == domain.EUNAVAILABLE || domain.IsTemporary(err):
-		// Not an answer about the mutation: the batch fails and the tablet sends it again.
-		return Result{}, err
 	default:
 		res.Status = Rejected
 		res.Rejection = rejectionOf(err)
