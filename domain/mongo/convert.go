@@ -2,7 +2,6 @@ package mongo
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -234,45 +233,12 @@ func checkIndexed(c *collection, d bson.D) error {
 // and integers (as int64; MongoDB compares numbers across types); nil is a missing field.
 func queryValue(v any) (any, bool) { return domain.IndexValue(v) }
 
-// encodeCursor makes Page.Next: base64url of the JSON array of the last record's index values
-// (null for a missing field) and its id. It is opaque to callers.
-func encodeCursor(values []any, id string) string {
-	b, _ := json.Marshal(append(append([]any{}, values...), id))
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+// encodeCursor makes Page.Next (see domain.EncodeCursor).
+func encodeCursor(values []any, id string) string { return domain.EncodeCursor(values, id) }
 
 // decodeCursor reads a cursor made by encodeCursor for an index with n fields.
 func decodeCursor(s string, n int) ([]any, string, error) {
-	bad := domain.Invalid("after", "the page cursor is not valid")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, "", bad
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var raw []any
-	if err := dec.Decode(&raw); err != nil || len(raw) != n+1 {
-		return nil, "", bad
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, "", bad
-	}
-	id, ok := raw[n].(string)
-	if !ok {
-		return nil, "", bad
-	}
-	vals := make([]any, n)
-	for i := range n {
-		switch raw[i].(type) {
-		case nil, string, bool, json.Number:
-		default:
-			return nil, "", bad
-		}
-		if vals[i], ok = queryValue(raw[i]); !ok {
-			return nil, "", bad
-		}
-	}
-	return vals, id, nil
+	return domain.DecodeCursor(s, n, queryValue)
 }
 
 // cursorValue is a stored field's value as a cursor holds it.

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -180,52 +179,19 @@ func sqlValue(v any) (any, bool) {
 	return domain.IndexValue(v)
 }
 
-// encodeCursor makes Page.Next: base64url of the JSON array of the last record's index values and
-// its id. It is opaque to callers; only this package reads it.
+// encodeCursor makes Page.Next (see domain.EncodeCursor); a missing field's -Inf goes as null.
 func encodeCursor(values []any, id string) string {
-	vals := make([]any, 0, len(values)+1)
+	vals := make([]any, 0, len(values))
 	for _, v := range values {
 		if f, ok := v.(float64); ok && math.IsInf(f, -1) {
-			v = nil // a missing field
+			v = nil
 		}
 		vals = append(vals, v)
 	}
-	b, _ := json.Marshal(append(vals, id))
-	return base64.RawURLEncoding.EncodeToString(b)
+	return domain.EncodeCursor(vals, id)
 }
 
 // decodeCursor reads a cursor made by encodeCursor for an index with n fields.
 func decodeCursor(s string, n int) ([]any, string, error) {
-	bad := domain.Invalid("after", "the page cursor is not valid")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, "", bad
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var raw []any
-	if err := dec.Decode(&raw); err != nil || len(raw) != n+1 {
-		return nil, "", bad
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, "", bad
-	}
-	id, ok := raw[n].(string)
-	if !ok {
-		return nil, "", bad
-	}
-	vals := make([]any, n)
-	for i := range n {
-		switch raw[i].(type) {
-		case nil, string, bool, json.Number:
-		default:
-			return nil, "", bad
-		}
-		v, ok := sqlValue(raw[i])
-		if !ok {
-			return nil, "", bad
-		}
-		vals[i] = v
-	}
-	return vals, id, nil
+	return domain.DecodeCursor(s, n, sqlValue)
 }
