@@ -91,6 +91,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	field := newFieldWork(e, store, envObjects(t, objects, opts), documents, calendar, accounts)
 	identification := domain.NewIdentification(store, documents, calendar, clk.Now)
 	epizootic := domain.NewEpizootic(store, documents, identification, clk.Now)
+	documents.UnitNames = epizootic.Territories.UnitName
 	e.srv = api.New(api.Deps{
 		Store: store, Objects: objects, Keys: e.keys, Accounts: accounts,
 		Sessions:  &domain.Sessions{Store: store, Now: clk.Now, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: domain.DefaultRefreshTTL},

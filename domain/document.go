@@ -208,6 +208,9 @@ type Documents struct {
 	Store Store
 	Now   Clock
 	Keys  Keys
+	// UnitNames, if set, names the issuing unit of a draft that gives none (Territories.UnitName),
+	// so a paper prints "Байзақ ауданы" rather than a KATO code.
+	UnitNames func(ctx context.Context, unit Kato) string
 }
 
 // Draft is what a service gives to issue a document.
@@ -258,6 +261,9 @@ func (ds *Documents) Issue(ctx context.Context, d Draft) (*Document, error) {
 		} else if !IsCode(err, ENOTFOUND) {
 			return nil, err
 		}
+	}
+	if d.Issuer.UnitName == "" && d.Issuer.Unit != "" && ds.UnitNames != nil {
+		d.Issuer.UnitName = ds.UnitNames(ctx, d.Issuer.Unit)
 	}
 	content, err := json.Marshal(d.Content)
 	if err != nil {

@@ -312,3 +312,25 @@ func TestConcurrentSupersede(t *testing.T) {
 		t.Errorf("%d duplicates succeeded and %d papers are valid; want exactly one of each", ok, valid)
 	}
 }
+
+// TestIssuerUnitNamed: a draft that gives no unit name gets the territory's, in both languages.
+func TestIssuerUnitNamed(t *testing.T) {
+	store := openStore(t, domain.DocumentsSpec, domain.TerritoriesSpec)
+	now := func() time.Time { return time.Date(2026, 3, 20, 10, 0, 0, 0, domain.Almaty) }
+	territories := &domain.Territories{Store: store, Now: now}
+	if err := territories.Seed(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := keyring.Generate()
+	docs := &domain.Documents{Store: store, Now: now, Keys: keyring.New(key), UnitNames: territories.UnitName}
+	d := passportDraft()
+	d.Issuer = domain.Issuer{UserID: "vet-1", Unit: "313200000"}
+	doc, err := docs.Issue(t.Context(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kk, ru, _ := territories.Names(t.Context(), "313200000")
+	if want := kk + " / " + ru; doc.Issuer.UnitName != want || kk == "313200000" {
+		t.Errorf("the passport names its unit %q, want %q", doc.Issuer.UnitName, want)
+	}
+}

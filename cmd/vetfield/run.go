@@ -89,6 +89,7 @@ func (m *Main) Run(ctx context.Context) error {
 	field := newFieldWork(store, objects, documents, calendar, accounts, log, int64(cfg.MaxPhotoMiB)<<20)
 	identification := domain.NewIdentification(store, documents, calendar, time.Now)
 	epizootic := domain.NewEpizootic(store, documents, identification, time.Now)
+	documents.UnitNames = epizootic.Territories.UnitName // papers name their issuing unit
 	if err := epizootic.Seed(ctx); err != nil {
 		return fmt.Errorf("seed the territories: %w", err)
 	}
