@@ -18,34 +18,17 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/storetest"
 	"github.com/vetfield/vetfield/media"
 	vsync "github.com/vetfield/vetfield/sync"
 )
-
-// clock is a test clock that moves only when told.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // env is one test's server over a fresh embedded database.
 type env struct {
 	t      *testing.T
 	srv    *api.Server
 	store  *sqlite.Store
-	clock  *clock
+	clock  *storetest.Clock
 	keys   *keyring.Ring
 	logs   *bytes.Buffer
 	admin  string // an admin's access token
@@ -60,7 +43,7 @@ var fastPasswords = domain.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	clk := &clock{now: time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)}
+	clk := storetest.NewClock(time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC))
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "vetfield.db"), sqlite.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)

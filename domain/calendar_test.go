@@ -11,25 +11,8 @@ import (
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
-
-// calendarClock is a frozen clock the test moves by hand.
-type calendarClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *calendarClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *calendarClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // openCalendarStore opens a fresh embedded database with the calendar declared.
 func openCalendarStore(t *testing.T) domain.Store {
@@ -45,10 +28,10 @@ func openCalendarStore(t *testing.T) domain.Store {
 	return store
 }
 
-func newTestCalendar(t *testing.T) (*domain.Calendar, domain.Store, *calendarClock) {
+func newTestCalendar(t *testing.T) (*domain.Calendar, domain.Store, *storetest.Clock) {
 	t.Helper()
 	store := openCalendarStore(t)
-	clk := &calendarClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, domain.Almaty)}
+	clk := storetest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, domain.Almaty))
 	return domain.NewCalendar(store, clk.Now), store, clk
 }
 
@@ -521,7 +504,7 @@ func TestCalendarSetYear(t *testing.T) {
 // runs out, then the change. The process that made the change sees it at once.
 func TestCalendarSeveralProcesses(t *testing.T) {
 	store := openCalendarStore(t)
-	clk := &calendarClock{now: time.Date(2026, 5, 1, 9, 0, 0, 0, domain.Almaty)}
+	clk := storetest.NewClock(time.Date(2026, 5, 1, 9, 0, 0, 0, domain.Almaty))
 	a, b := domain.NewCalendar(store, clk.Now), domain.NewCalendar(store, clk.Now)
 	ctx := t.Context()
 	isWorking := func(c *domain.Calendar, s string) bool {

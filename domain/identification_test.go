@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
 // Territories and owners of the identification tests: two districts of Zhambyl oblast.
@@ -29,30 +29,13 @@ const (
 type identEnv struct {
 	t     *testing.T
 	store *sqlite.Store
-	clock *identClock
+	clock *storetest.Clock
 	docs  *domain.Documents
 	cal   *domain.Calendar
 	id    *domain.Identification
 
 	admin, vet, vet2, vetKorday, farmerA domain.Principal
 	holding                              *domain.Holding // Bayzak, owner A
-}
-
-type identClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *identClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *identClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
 }
 
 // almaty is a local time in Asia/Almaty.
@@ -79,7 +62,7 @@ func newIdentEnv(t *testing.T) *identEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &identEnv{t: t, store: store, clock: &identClock{now: almaty("2026-03-20", 10, 0)}}
+	e := &identEnv{t: t, store: store, clock: storetest.NewClock(almaty("2026-03-20", 10, 0))}
 	e.docs = &domain.Documents{Store: store, Now: e.clock.Now, Keys: keyring.New(key)}
 	e.cal = domain.NewCalendar(store, e.clock.Now)
 	e.id = domain.NewIdentification(store, e.docs, e.cal, e.clock.Now)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
 // acceptEvidence stands in for media's check of the photos' bytes, which these tests do not store.
@@ -20,7 +21,7 @@ func hookedWorkflow(t *testing.T, start string) (*workflow, *refHookStore) {
 	t.Helper()
 	store := &refHookStore{Store: openStore(t, domain.UsersSpec, domain.DocumentsSpec, domain.CalendarSpec, domain.ObjectsSpec,
 		domain.InspectionsSpec, domain.PhotosSpec, domain.UploadsSpec)}
-	clk := &calendarClock{now: atAlmaty(start).UTC()}
+	clk := storetest.NewClock(atAlmaty(start).UTC())
 	key, _ := keyring.Generate()
 	w := &workflow{clock: clk, calendar: domain.NewCalendar(store, clk.Now),
 		users: domain.NewAccounts(store, clk.Now, domain.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1})}

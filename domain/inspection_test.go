@@ -7,11 +7,12 @@ import (
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
 // workflow is service 1 over a fresh embedded database, with a clock the test moves.
 type workflow struct {
-	clock    *calendarClock
+	clock    *storetest.Clock
 	calendar *domain.Calendar
 	objects  *domain.ObjectRegister
 	insp     *domain.Inspections
@@ -27,7 +28,7 @@ func newWorkflow(t *testing.T, start string) *workflow {
 	}
 	store := openStore(t, domain.UsersSpec, domain.DocumentsSpec, domain.CalendarSpec, domain.ObjectsSpec,
 		domain.InspectionsSpec, domain.PhotosSpec, domain.UploadsSpec)
-	clk := &calendarClock{now: at.UTC()}
+	clk := storetest.NewClock(at.UTC())
 	key, _ := keyring.Generate()
 	w := &workflow{clock: clk, calendar: domain.NewCalendar(store, clk.Now),
 		users: domain.NewAccounts(store, clk.Now, domain.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1})}

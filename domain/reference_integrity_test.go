@@ -14,6 +14,7 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
 // refHookStore is the real store with a hook that runs just before chosen writes: it may fail the
@@ -84,7 +85,7 @@ func refCrashOn(op, coll string) func(string, string, domain.Record) error {
 type refEnv struct {
 	t       *testing.T
 	store   *refHookStore
-	clock   *identClock
+	clock   *storetest.Clock
 	docs    *domain.Documents
 	ep      *domain.Epizootic
 	admin   domain.Principal
@@ -110,7 +111,7 @@ func newRefEnv(t *testing.T) *refEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &refEnv{t: t, store: &refHookStore{Store: raw}, clock: &identClock{now: almaty("2026-03-20", 10, 0)}}
+	e := &refEnv{t: t, store: &refHookStore{Store: raw}, clock: storetest.NewClock(almaty("2026-03-20", 10, 0))}
 	e.docs = &domain.Documents{Store: e.store, Now: e.clock.Now, Keys: keyring.New(key)}
 	ident := domain.NewIdentification(e.store, e.docs, domain.NewCalendar(e.store, e.clock.Now), e.clock.Now)
 	e.ep = domain.NewEpizootic(e.store, e.docs, ident, e.clock.Now)

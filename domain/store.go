@@ -120,6 +120,20 @@ const (
 	MaxPageSize     = 1000
 )
 
+// PageLimit is the number of records a page of q holds: DefaultPageSize for 0, at most
+// MaxPageSize; a negative limit is EINVALID. Every adapter applies it the same way.
+func (q Query) PageLimit() (int, error) {
+	switch {
+	case q.Limit < 0:
+		return 0, Invalid("limit", "limit must not be negative")
+	case q.Limit == 0:
+		return DefaultPageSize, nil
+	case q.Limit > MaxPageSize:
+		return MaxPageSize, nil
+	}
+	return q.Limit, nil
+}
+
 // Page is one page of a List. Next is "" on the last page; otherwise it is an opaque cursor for
 // Query.After.
 type Page struct {

@@ -21,30 +21,13 @@ import (
 // These tests drive the change-log protocol through its failure points with two Stores on one
 // database — two vetfield processes — and the hooks between its steps.
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 const timeout = time.Minute // the tests move the clock past it explicitly
 
 // pair opens a writer and a reader on one fresh database, sharing a clock.
-func pair(t *testing.T) (w, r *Store, clk *clock) {
+func pair(t *testing.T) (w, r *Store, clk *storetest.Clock) {
 	t.Helper()
 	uri := mongotest.Start(t)
-	clk = &clock{now: time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)}
+	clk = storetest.NewClock(time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC))
 	open := func() *Store {
 		s, err := Open(t.Context(), uri, "", WithClock(clk.Now), WithPendingTimeout(timeout))
 		if err != nil {

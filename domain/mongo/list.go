@@ -21,7 +21,7 @@ func (s *Store) List(ctx context.Context, coll string, q domain.Query) (domain.P
 	if x == nil {
 		return domain.Page{}, domain.Invalid("index", "%s has no index %q", coll, q.Index)
 	}
-	limit, err := pageLimit(q.Limit)
+	limit, err := q.PageLimit()
 	if err != nil {
 		return domain.Page{}, err
 	}
@@ -118,19 +118,6 @@ func (s *Store) List(ctx context.Context, coll string, q domain.Query) (domain.P
 		page.Records = append(page.Records, rec)
 	}
 	return page, nil
-}
-
-// pageLimit applies the port's page sizes: 0 means the default, more than the maximum is clamped.
-func pageLimit(n int) (int, error) {
-	switch {
-	case n < 0:
-		return 0, domain.Invalid("limit", "limit must not be negative")
-	case n == 0:
-		return domain.DefaultPageSize, nil
-	case n > domain.MaxPageSize:
-		return domain.MaxPageSize, nil
-	}
-	return n, nil
 }
 
 // afterTerms selects the documents after the cursor values vals in the order of fields, as the

@@ -62,7 +62,7 @@ func listQuery(c *collection, q domain.Query) (query string, args []any, x *inde
 	if x == nil {
 		return "", nil, nil, 0, domain.Invalid("index", "%s has no index %q", c.name, q.Index)
 	}
-	if limit, err = pageLimit(q.Limit); err != nil {
+	if limit, err = q.PageLimit(); err != nil {
 		return "", nil, nil, 0, err
 	}
 	if len(q.Eq) > len(x.fields) {
@@ -154,17 +154,4 @@ func listQuery(c *collection, q domain.Query) (query string, args []any, x *inde
 	args = append(args, limit+1)
 
 	return sb.String(), args, x, limit, nil
-}
-
-// pageLimit applies the port's page sizes: 0 means the default, more than the maximum is clamped.
-func pageLimit(n int) (int, error) {
-	switch {
-	case n < 0:
-		return 0, domain.Invalid("limit", "limit must not be negative")
-	case n == 0:
-		return domain.DefaultPageSize, nil
-	case n > domain.MaxPageSize:
-		return domain.MaxPageSize, nil
-	}
-	return n, nil
 }
