@@ -196,7 +196,7 @@ func TestKeysEndpoint(t *testing.T) {
 
 func TestPublicRateLimit(t *testing.T) {
 	e := newEnv(t)
-	e.srv.PublicRate = 5
+	e.srv.SetPublicRate(5)
 	for range 5 {
 		e.do("GET", "/v1/verify/abc", "", nil).expect(t, 200)
 	}

@@ -16,13 +16,19 @@ import (
 // may make per minute: plenty for a buyer scanning a herd's papers, little for a scraper.
 const DefaultPublicRate = 120
 
+// SetPublicRate changes the limit of the public routes while the server runs; 0 or less means
+// DefaultPublicRate.
+func (s *Server) SetPublicRate(perMinute int) {
+	if perMinute <= 0 {
+		perMinute = DefaultPublicRate
+	}
+	s.publicRate.Store(int64(perMinute))
+}
+
 // rateLimit counts a request of ctx's client address in the current minute, in the store (so
 // several processes share the count), and answers ETOOMANY past the limit.
 func (s *Server) rateLimit(ctx huma.Context) error {
-	limit := s.PublicRate
-	if limit <= 0 {
-		limit = DefaultPublicRate
-	}
+	limit := int(s.publicRate.Load())
 	now := s.Now()
 	window := now.Truncate(time.Minute)
 	ip := humafiber.Unwrap(ctx).IP()

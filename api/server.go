@@ -73,6 +73,8 @@ type Server struct {
 	app     *fiber.App
 	api     huma.API
 	metrics *metrics
+	// publicRate is the limit in force (Deps.PublicRate, or what SetPublicRate set since).
+	publicRate atomic.Int64
 	// draining is set when shutdown starts, so /readyz turns 503 at once and load balancers stop
 	// sending new work while in-flight requests finish.
 	draining atomic.Bool
@@ -90,6 +92,7 @@ func New(d Deps) *Server {
 		d.AccessTTL = 15 * time.Minute
 	}
 	s := &Server{Deps: d, metrics: newMetrics()}
+	s.SetPublicRate(d.PublicRate)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "vetfield",
 		DisableStartupMessage: true,

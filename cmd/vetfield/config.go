@@ -31,6 +31,8 @@ type Config struct {
 
 	// MaxPhotoMiB limits one photo's size.
 	MaxPhotoMiB int
+	// PublicRate limits requests per minute per address to the public verification routes.
+	PublicRate int
 
 	Issuer          string
 	Audience        string
@@ -100,6 +102,7 @@ func (c *Config) settings() []setting {
 		{flag: "s3-use-ssl", env: "VETFIELD_S3_USE_SSL", def: "false", usage: "reach MinIO/S3 over TLS", bind: boolean(&c.S3UseSSL)},
 		{flag: "s3-region", env: "VETFIELD_S3_REGION", def: "", usage: "S3 region, if the service needs one", bind: str(&c.S3Region)},
 		{flag: "max-photo-mib", env: "VETFIELD_MAX_PHOTO_MIB", def: "20", usage: "largest photo accepted, in MiB (1 to 200)", bind: integer(&c.MaxPhotoMiB, 1, 200)},
+		{flag: "public-rate", env: "VETFIELD_PUBLIC_RATE", def: "120", usage: "requests per minute one address may make to the public verification routes", bind: integer(&c.PublicRate, 1, 100000)},
 		{flag: "issuer", env: "VETFIELD_ISSUER", def: "vetfield", usage: "the 'iss' of access tokens", bind: str(&c.Issuer)},
 		{flag: "audience", env: "VETFIELD_AUDIENCE", def: "vetfield-api", usage: "the 'aud' of access tokens", bind: str(&c.Audience)},
 		{flag: "access-ttl", env: "VETFIELD_ACCESS_TTL", def: "15m", usage: "life of an access token", bind: dur(&c.AccessTTL)},

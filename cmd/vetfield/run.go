@@ -105,6 +105,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Log:       log,
 		Now:       time.Now,
 		PublicURL: cfg.PublicURL, Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL,
+		PublicRate: cfg.PublicRate,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
