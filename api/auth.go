@@ -48,6 +48,15 @@ func (a access) allows(r domain.Role) bool {
 
 type principalKey struct{}
 
+type userKey struct{}
+
+// caller returns the account of the authenticated caller, as authenticate read it for this
+// request, so a handler that needs more than the Principal does not read it again.
+func caller(ctx context.Context) *domain.User {
+	u, _ := ctx.Value(userKey{}).(*domain.User)
+	return u
+}
+
 // principal returns the authenticated caller; operations that are not public always have one.
 func principal(ctx context.Context) domain.Principal {
 	p, _ := ctx.Value(principalKey{}).(domain.Principal)
@@ -174,7 +183,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		fail(domain.Errorf(domain.EFORBIDDEN, "this operation is not for the %s role", p.Role))
 		return
 	}
-	next(huma.WithValue(ctx, principalKey{}, p))
+	next(huma.WithValue(huma.WithValue(ctx, principalKey{}, p), userKey{}, u))
 }
 
 func errorsOf(p *huma.ErrorModel) []error {
@@ -285,11 +294,7 @@ type userOutput struct {
 
 // me answers GET /v1/me.
 func (s *Server) me(ctx context.Context, _ *struct{}) (*userOutput, error) {
-	u, err := s.Accounts.Get(ctx, principal(ctx).UserID)
-	if err != nil {
-		return nil, err
-	}
-	return viewUser(u), nil
+	return viewUser(caller(ctx)), nil
 }
 
 // UserView is an account as the API shows it: never its password hash.

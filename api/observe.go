@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
@@ -69,6 +70,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 // metrics are the Prometheus collectors, in a registry of the server's own (no global state).
 type metrics struct {
 	registry *prometheus.Registry
+	handler  fasthttp.RequestHandler
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
@@ -88,6 +90,7 @@ func newMetrics() *metrics {
 	}
 	m.registry.MustRegister(m.requests, m.duration,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	m.handler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	return m
 }
 
@@ -98,7 +101,6 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 
 // serveMetrics answers GET /metrics in Prometheus's text format.
 func (s *Server) serveMetrics(c *fiber.Ctx) error {
-	h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
-	h(c.Context())
+	s.metrics.handler(c.Context())
 	return nil
 }

@@ -45,11 +45,7 @@ type pullOutput struct {
 
 // syncPull answers GET /v1/sync/pull.
 func (s *Server) syncPull(ctx context.Context, in *pullInput) (*pullOutput, error) {
-	u, err := s.Accounts.Get(ctx, principal(ctx).UserID)
-	if err != nil {
-		return nil, err
-	}
-	res, err := s.Sync.Pull(ctx, u, in.Device, in.Checkpoint, in.Limit)
+	res, err := s.Sync.Pull(ctx, caller(ctx), in.Device, in.Checkpoint, in.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +75,7 @@ type pushOutput struct {
 
 // syncPush answers POST /v1/sync/push.
 func (s *Server) syncPush(ctx context.Context, in *pushInput) (*pushOutput, error) {
-	u, err := s.Accounts.Get(ctx, principal(ctx).UserID)
-	if err != nil {
-		return nil, err
-	}
-	results, err := s.Sync.Push(ctx, u, in.Device, in.Body.Mutations)
+	results, err := s.Sync.Push(ctx, caller(ctx), in.Device, in.Body.Mutations)
 	if err != nil {
 		return nil, err
 	}
