@@ -11,6 +11,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
+	"github.com/vetfield/vetfield/domain/identification"
 )
 
 func (s *Server) registerAnimals() {
@@ -63,32 +65,32 @@ type IdentifierView struct {
 
 // AnimalView is an animal as the API shows it.
 type AnimalView struct {
-	ID           string           `json:"id"`
-	Tag          string           `json:"tag" doc:"The current individual number."`
-	Identifiers  []IdentifierView `json:"identifiers" doc:"Every means carried, earlier numbers retired and linked to their replacements."`
-	Species      domain.Species   `json:"species"`
-	Sex          domain.Sex       `json:"sex"`
-	BirthDate    domain.CivilDate `json:"birth_date" format:"date"`
-	Breed        string           `json:"breed"`
-	Colour       string           `json:"colour"`
-	Nickname     string           `json:"nickname,omitempty"`
-	HoldingID    string           `json:"holding_id"`
-	OwnerIIN     string           `json:"owner_iin"`
-	Territory    string           `json:"territory"`
-	Status       string           `json:"status"`
-	PassportID   string           `json:"passport_id" doc:"The current passport (or its duplicate)."`
-	OpenReissue  string           `json:"open_reissue,omitempty" doc:"The reissue case under way."`
-	IdentifiedAt time.Time        `json:"identified_at"`
-	IdentifiedBy string           `json:"identified_by"`
-	Unit         string           `json:"unit" doc:"The identifying unit."`
-	UpdatedAt    time.Time        `json:"updated_at"`
-	Version      int64            `json:"version"`
+	ID           string             `json:"id"`
+	Tag          string             `json:"tag" doc:"The current individual number."`
+	Identifiers  []IdentifierView   `json:"identifiers" doc:"Every means carried, earlier numbers retired and linked to their replacements."`
+	Species      domain.Species     `json:"species"`
+	Sex          identification.Sex `json:"sex"`
+	BirthDate    domain.CivilDate   `json:"birth_date" format:"date"`
+	Breed        string             `json:"breed"`
+	Colour       string             `json:"colour"`
+	Nickname     string             `json:"nickname,omitempty"`
+	HoldingID    string             `json:"holding_id"`
+	OwnerIIN     string             `json:"owner_iin"`
+	Territory    string             `json:"territory"`
+	Status       string             `json:"status"`
+	PassportID   string             `json:"passport_id" doc:"The current passport (or its duplicate)."`
+	OpenReissue  string             `json:"open_reissue,omitempty" doc:"The reissue case under way."`
+	IdentifiedAt time.Time          `json:"identified_at"`
+	IdentifiedBy string             `json:"identified_by"`
+	Unit         string             `json:"unit" doc:"The identifying unit."`
+	UpdatedAt    time.Time          `json:"updated_at"`
+	Version      int64              `json:"version"`
 	// Passport is included when one animal is answered; null while a crashed identification has
 	// not been retried.
 	Passport *DocumentView `json:"passport,omitempty"`
 }
 
-func viewAnimal(a *domain.Animal) AnimalView {
+func viewAnimal(a *identification.Animal) AnimalView {
 	v := AnimalView{ID: a.ID, Tag: string(a.Tag), Species: a.Species, Sex: a.Sex, BirthDate: a.BirthDate,
 		Breed: a.Breed, Colour: a.Colour, Nickname: a.Nickname, HoldingID: a.HoldingID, OwnerIIN: string(a.OwnerIIN),
 		Territory: string(a.Territory), Status: string(a.Status), PassportID: a.PassportID, OpenReissue: a.OpenReissue,
@@ -101,7 +103,7 @@ func viewAnimal(a *domain.Animal) AnimalView {
 	return v
 }
 
-func (s *Server) viewAnimalWith(a *domain.Animal, passport *domain.Document) AnimalView {
+func (s *Server) viewAnimalWith(a *identification.Animal, passport *documents.Document) AnimalView {
 	v := viewAnimal(a)
 	if passport != nil {
 		p := s.viewDocument(passport)
@@ -133,7 +135,7 @@ type animalOutput struct {
 // identifyAnimal answers POST /v1/animals.
 func (s *Server) identifyAnimal(ctx context.Context, in *identifyInput) (*animalOutput, error) {
 	b := in.Body
-	na := domain.NewAnimal{ID: b.ID, HoldingID: b.HoldingID, Species: domain.Species(b.Species), Sex: domain.Sex(b.Sex),
+	na := identification.NewAnimal{ID: b.ID, HoldingID: b.HoldingID, Species: domain.Species(b.Species), Sex: identification.Sex(b.Sex),
 		BirthDate: b.BirthDate, Breed: b.Breed, Colour: b.Colour, Nickname: b.Nickname}
 	for _, x := range b.Identifiers {
 		na.Identifiers = append(na.Identifiers, domain.IdentifierInput{Means: x.Means, Number: x.Number})
@@ -178,7 +180,7 @@ type listAnimalsOutput struct{ Body AnimalPage }
 
 // listAnimals answers GET /v1/animals.
 func (s *Server) listAnimals(ctx context.Context, in *listAnimalsInput) (*listAnimalsOutput, error) {
-	as, next, err := s.Identification.Animals.List(ctx, principal(ctx), domain.AnimalFilter{Tag: in.Tag,
+	as, next, err := s.Identification.Animals.List(ctx, principal(ctx), identification.AnimalFilter{Tag: in.Tag,
 		OwnerIIN: in.Owner, HoldingID: in.Holding, After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, pageProblem(err)
@@ -207,7 +209,7 @@ type updateAnimalInput struct {
 // updateAnimal answers PATCH /v1/animals/{id}.
 func (s *Server) updateAnimal(ctx context.Context, in *updateAnimalInput) (*animalOutput, error) {
 	b := in.Body
-	ch := domain.AnimalChange{MutationID: b.MutationID, BirthDate: b.BirthDate, Breed: b.Breed, Colour: b.Colour,
+	ch := identification.AnimalChange{MutationID: b.MutationID, BirthDate: b.BirthDate, Breed: b.Breed, Colour: b.Colour,
 		Nickname: b.Nickname}
 	switch m := strings.TrimSpace(in.IfMatch); {
 	case m != "":
@@ -222,7 +224,7 @@ func (s *Server) updateAnimal(ctx context.Context, in *updateAnimalInput) (*anim
 		return nil, domain.Invalid("body.version", "give the version the change was made on (If-Match or version)")
 	}
 	if b.Sex != nil {
-		sex := domain.Sex(*b.Sex)
+		sex := identification.Sex(*b.Sex)
 		ch.Sex = &sex
 	}
 	a, err := s.Identification.Animals.Update(ctx, principal(ctx), in.ID, ch)

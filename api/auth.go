@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
 )
 
 // access says who may call an operation: anyone (public), or authenticated users of the given
@@ -52,8 +53,8 @@ type userKey struct{}
 
 // caller returns the account of the authenticated caller, as authenticate read it for this
 // request, so a handler that needs more than the Principal does not read it again.
-func caller(ctx context.Context) *domain.User {
-	u, _ := ctx.Value(userKey{}).(*domain.User)
+func caller(ctx context.Context) *accounts.User {
+	u, _ := ctx.Value(userKey{}).(*accounts.User)
 	return u
 }
 
@@ -76,7 +77,7 @@ type accessClaims struct {
 }
 
 // mintAccess signs an access token for u with the current key (EdDSA, with its kid).
-func (s *Server) mintAccess(u *domain.User) (string, error) {
+func (s *Server) mintAccess(u *accounts.User) (string, error) {
 	now := s.Now()
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -273,7 +274,7 @@ func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, e
 	return s.tokenPair(u, next)
 }
 
-func (s *Server) tokenPair(u *domain.User, refresh string) (*tokenOutput, error) {
+func (s *Server) tokenPair(u *accounts.User, refresh string) (*tokenOutput, error) {
 	access, err := s.mintAccess(u)
 	if err != nil {
 		return nil, err
@@ -312,7 +313,7 @@ type UserView struct {
 	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
-func viewUser(u *domain.User) *userOutput {
+func viewUser(u *accounts.User) *userOutput {
 	return &userOutput{ETag: `"` + strconv.FormatInt(u.Version, 10) + `"`, Body: UserView{
 		ID: u.ID, Username: u.Username, Role: u.Role, Territory: string(u.Territory), IIN: string(u.IIN),
 		FullName: u.FullName, Disabled: u.Disabled, ScopeEpoch: u.ScopeEpoch, Version: u.Version,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	"github.com/vetfield/vetfield/media"
@@ -20,17 +21,17 @@ func BenchmarkDocument(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	if err := store.Declare(b.Context(), domain.DocumentsSpec); err != nil {
+	if err := store.Declare(b.Context(), documents.DocumentsSpec); err != nil {
 		b.Fatal(err)
 	}
 	key, _ := keyring.Generate()
-	docs := &domain.Documents{Store: store, Now: time.Now, Keys: keyring.New(key)}
-	draft := domain.Draft{Type: domain.DocPassport,
-		Subject: domain.Subject{Kind: domain.SubjectAnimal, ID: domain.NewID(), Tag: "398012345678901", Species: "cattle", Territory: "313200000"},
-		Issuer:  domain.Issuer{UserID: "vet", Unit: "313200000"}, Content: map[string]any{"breed": "Әулиеата"}}
+	docs := &documents.Documents{Store: store, Now: time.Now, Keys: keyring.New(key)}
+	draft := documents.Draft{Type: documents.DocPassport,
+		Subject: documents.Subject{Kind: documents.SubjectAnimal, ID: domain.NewID(), Tag: "398012345678901", Species: "cattle", Territory: "313200000"},
+		Issuer:  documents.Issuer{UserID: "vet", Unit: "313200000"}, Content: map[string]any{"breed": "Әулиеата"}}
 	const base = "https://vetfield.zhambyl.gov.kz/v/"
 
-	var last *domain.Document
+	var last *documents.Document
 	b.Run("IssueWithQR", func(b *testing.B) {
 		for b.Loop() {
 			d, err := docs.Issue(b.Context(), draft)
@@ -45,9 +46,9 @@ func BenchmarkDocument(b *testing.B) {
 	})
 	b.Run("SignOnly", func(b *testing.B) {
 		kid, sign := docs.Keys.SigningKey()
-		c := domain.TokenClaims{DocumentID: domain.NewID(), Type: domain.DocPassport, IssueDate: time.Now(), Unit: "313200", Seq: 1, Subject: "398012345678901"}
+		c := documents.TokenClaims{DocumentID: domain.NewID(), Type: documents.DocPassport, IssueDate: time.Now(), Unit: "313200", Seq: 1, Subject: "398012345678901"}
 		for b.Loop() {
-			if _, err := domain.SignToken(c, kid, sign); err != nil {
+			if _, err := documents.SignToken(c, kid, sign); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -62,7 +63,7 @@ func BenchmarkDocument(b *testing.B) {
 	b.Run("Verify", func(b *testing.B) {
 		for b.Loop() {
 			v, err := docs.VerifyToken(b.Context(), last.Token)
-			if err != nil || v.Status != domain.VerifyGenuine {
+			if err != nil || v.Status != documents.VerifyGenuine {
 				b.Fatal(v.Status, err)
 			}
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
 )
 
 // chromium returns the path of Debian's Chromium, which `make test` installs. Under CI its
@@ -52,7 +52,7 @@ func TestVerifyPageInChromium(t *testing.T) {
 	e := newEnv(t)
 	genuine := e.issuePassport("880101300123")
 	old := e.issuePassport("880101300123")
-	if _, err := e.srv.Documents.Issue(t.Context(), domain.Draft{Type: domain.DocPassportDuplicate, Subject: old.Subject,
+	if _, err := e.srv.Documents.Issue(t.Context(), documents.Draft{Type: documents.DocPassportDuplicate, Subject: old.Subject,
 		Issuer: old.Issuer, Content: map[string]any{}, Supersedes: old.ID}); err != nil {
 		t.Fatal(err)
 	}

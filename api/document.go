@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/media"
 )
@@ -70,27 +71,27 @@ func (s *Server) getKeys(_ context.Context, _ *struct{}) (*keysOutput, error) {
 
 // DocumentView is an issued document as the API shows it.
 type DocumentView struct {
-	ID             string          `json:"id"`
-	Type           domain.DocType  `json:"type"`
-	Number         string          `json:"number" example:"VP-2026-311010-000123"`
-	Subject        domain.Subject  `json:"subject"`
-	Issuer         domain.Issuer   `json:"issuer"`
-	IssuedAt       time.Time       `json:"issued_at"`
-	ValidUntil     *time.Time      `json:"valid_until,omitempty"`
-	Content        json.RawMessage `json:"content"`
-	ContentHash    string          `json:"content_hash"`
-	Status         string          `json:"status" enum:"valid,superseded,revoked"`
-	Supersedes     string          `json:"supersedes,omitempty"`
-	SupersededBy   string          `json:"superseded_by,omitempty"`
-	SupersededByNo string          `json:"superseded_by_number,omitempty"`
-	RevokedAt      *time.Time      `json:"revoked_at,omitempty"`
-	RevokeReason   string          `json:"revoke_reason,omitempty"`
-	Token          string          `json:"token" doc:"The signed QR token; see the README for its format."`
-	VerifyURL      string          `json:"verify_url" doc:"What the QR code encodes."`
-	Version        int64           `json:"version"`
+	ID             string            `json:"id"`
+	Type           documents.DocType `json:"type"`
+	Number         string            `json:"number" example:"VP-2026-311010-000123"`
+	Subject        documents.Subject `json:"subject"`
+	Issuer         documents.Issuer  `json:"issuer"`
+	IssuedAt       time.Time         `json:"issued_at"`
+	ValidUntil     *time.Time        `json:"valid_until,omitempty"`
+	Content        json.RawMessage   `json:"content"`
+	ContentHash    string            `json:"content_hash"`
+	Status         string            `json:"status" enum:"valid,superseded,revoked"`
+	Supersedes     string            `json:"supersedes,omitempty"`
+	SupersededBy   string            `json:"superseded_by,omitempty"`
+	SupersededByNo string            `json:"superseded_by_number,omitempty"`
+	RevokedAt      *time.Time        `json:"revoked_at,omitempty"`
+	RevokeReason   string            `json:"revoke_reason,omitempty"`
+	Token          string            `json:"token" doc:"The signed QR token; see the README for its format."`
+	VerifyURL      string            `json:"verify_url" doc:"What the QR code encodes."`
+	Version        int64             `json:"version"`
 }
 
-func (s *Server) viewDocument(d *domain.Document) DocumentView {
+func (s *Server) viewDocument(d *documents.Document) DocumentView {
 	return DocumentView{ID: d.ID, Type: d.Type, Number: d.Number, Subject: d.Subject, Issuer: d.Issuer,
 		IssuedAt: d.IssuedAt, ValidUntil: d.ValidUntil, Content: d.Content, ContentHash: d.ContentHash,
 		Status: d.Status, Supersedes: d.Supersedes, SupersededBy: d.SupersededBy, SupersededByNo: d.SupersededByNo,
@@ -107,12 +108,12 @@ type documentIDInput struct {
 
 // visibleDocument loads a document the caller may see; others are ENOTFOUND, so a vet of another
 // district cannot even learn that it exists.
-func (s *Server) visibleDocument(ctx context.Context, id string) (*domain.Document, error) {
+func (s *Server) visibleDocument(ctx context.Context, id string) (*documents.Document, error) {
 	d, err := s.Documents.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !principal(ctx).CanSeeDocument(d) {
+	if !d.VisibleTo(principal(ctx)) {
 		return nil, domain.Errorf(domain.ENOTFOUND, "no such document")
 	}
 	return d, nil
@@ -146,7 +147,7 @@ type listDocumentsOutput struct{ Body DocumentPage }
 
 // listDocuments answers GET /v1/documents.
 func (s *Server) listDocuments(ctx context.Context, in *listDocumentsInput) (*listDocumentsOutput, error) {
-	docs, next, err := s.Documents.List(ctx, domain.DocumentFilter{SubjectID: in.Subject, Type: domain.DocType(in.Type),
+	docs, next, err := s.Documents.List(ctx, documents.DocumentFilter{SubjectID: in.Subject, Type: documents.DocType(in.Type),
 		After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, cursorProblem(err)
@@ -154,7 +155,7 @@ func (s *Server) listDocuments(ctx context.Context, in *listDocumentsInput) (*li
 	p := principal(ctx)
 	out := &listDocumentsOutput{Body: DocumentPage{Items: []DocumentView{}, NextCursor: next}}
 	for _, d := range docs {
-		if p.CanSeeDocument(d) {
+		if d.VisibleTo(p) {
 			out.Body.Items = append(out.Body.Items, s.viewDocument(d))
 		}
 	}
@@ -217,22 +218,22 @@ type tokenInput struct {
 type VerificationView struct {
 	Status string `json:"status" enum:"genuine,superseded,revoked,not_genuine"`
 	// The rest is absent when the status is not_genuine.
-	Type         domain.DocType `json:"type,omitempty"`
-	TypeName     string         `json:"type_name,omitempty"`
-	Number       string         `json:"number,omitempty"`
-	IssueDate    string         `json:"issue_date,omitempty" doc:"YYYY-MM-DD, Asia/Almaty"`
-	Species      string         `json:"species,omitempty"`
-	Tag          string         `json:"tag,omitempty"`
-	ObjectName   string         `json:"object_name,omitempty"`
-	RegNumber    string         `json:"reg_number,omitempty"`
-	OwnerIIN     string         `json:"owner_iin_masked,omitempty" doc:"Masked: only the first and last two digits."`
-	IssuingUnit  string         `json:"issuing_unit,omitempty"`
-	SupersededBy string         `json:"superseded_by_number,omitempty"`
-	RevokedAt    string         `json:"revoked_at,omitempty"`
-	RevokeReason string         `json:"revoke_reason,omitempty"`
+	Type         documents.DocType `json:"type,omitempty"`
+	TypeName     string            `json:"type_name,omitempty"`
+	Number       string            `json:"number,omitempty"`
+	IssueDate    string            `json:"issue_date,omitempty" doc:"YYYY-MM-DD, Asia/Almaty"`
+	Species      string            `json:"species,omitempty"`
+	Tag          string            `json:"tag,omitempty"`
+	ObjectName   string            `json:"object_name,omitempty"`
+	RegNumber    string            `json:"reg_number,omitempty"`
+	OwnerIIN     string            `json:"owner_iin_masked,omitempty" doc:"Masked: only the first and last two digits."`
+	IssuingUnit  string            `json:"issuing_unit,omitempty"`
+	SupersededBy string            `json:"superseded_by_number,omitempty"`
+	RevokedAt    string            `json:"revoked_at,omitempty"`
+	RevokeReason string            `json:"revoke_reason,omitempty"`
 }
 
-func viewVerification(v domain.Verification, lang string) VerificationView {
+func viewVerification(v documents.Verification, lang string) VerificationView {
 	out := VerificationView{Status: v.Status}
 	d := v.Document
 	if d == nil {
@@ -240,7 +241,7 @@ func viewVerification(v domain.Verification, lang string) VerificationView {
 	}
 	out.Type, out.TypeName, out.Number = d.Type, d.Type.Name(lang), d.Number
 	out.IssueDate = d.IssuedAt.In(domain.Almaty).Format(time.DateOnly)
-	if d.Subject.Kind == domain.SubjectAnimal {
+	if d.Subject.Kind == documents.SubjectAnimal {
 		out.Species, out.Tag = domain.Species(d.Subject.Species).Name(lang), d.Subject.Tag
 	} else {
 		out.ObjectName, out.RegNumber = d.Subject.Name, d.Subject.RegNumber

@@ -13,17 +13,18 @@ import (
 
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
 )
 
 // issuePassport issues a passport for an animal in Bayzak district through the domain, as the
 // identification service does.
-func (e *env) issuePassport(owner domain.IIN) *domain.Document {
+func (e *env) issuePassport(owner domain.IIN) *documents.Document {
 	e.t.Helper()
-	d, err := e.srv.Documents.Issue(e.t.Context(), domain.Draft{
-		Type: domain.DocPassport,
-		Subject: domain.Subject{Kind: domain.SubjectAnimal, ID: domain.NewID(), Tag: "398012345678901",
+	d, err := e.srv.Documents.Issue(e.t.Context(), documents.Draft{
+		Type: documents.DocPassport,
+		Subject: documents.Subject{Kind: documents.SubjectAnimal, ID: domain.NewID(), Tag: "398012345678901",
 			Species: "cattle", OwnerIIN: owner, Territory: "313200000"},
-		Issuer:  domain.Issuer{UserID: "vet", Name: "Айгүл Серікқызы", Unit: "313200000", UnitName: "Байзақ аудандық ветстанциясы"},
+		Issuer:  documents.Issuer{UserID: "vet", Name: "Айгүл Серікқызы", Unit: "313200000", UnitName: "Байзақ аудандық ветстанциясы"},
 		Content: map[string]any{"breed": "Әулиеата", "colour": "қызыл", "sex": "female", "birth_date": "2025-04-02"},
 	})
 	if err != nil {
@@ -111,7 +112,7 @@ func TestVerifyStates(t *testing.T) {
 		t.Error("Accept-Language ru did not give the Russian page")
 	}
 
-	dup, err := e.srv.Documents.Issue(t.Context(), domain.Draft{Type: domain.DocPassportDuplicate, Subject: doc.Subject,
+	dup, err := e.srv.Documents.Issue(t.Context(), documents.Draft{Type: documents.DocPassportDuplicate, Subject: doc.Subject,
 		Issuer: doc.Issuer, Content: map[string]any{}, Supersedes: doc.ID})
 	if err != nil {
 		t.Fatal(err)

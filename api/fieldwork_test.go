@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,29 +19,9 @@ import (
 	"github.com/vetfield/vetfield/media/miniotest"
 )
 
-// fieldWork is service 1 wired as cmd/vetfield wires it, over the test's store and clock.
-type fieldWork struct {
-	Register    *domain.ObjectRegister
-	Inspections *domain.Inspections
-	PhotoStore  *media.PhotoStore
-}
-
 // testSegment is the photo store's buffer in tests: small, so that a photo of a few hundred
 // kilobytes takes the path of a large one (segments written out, then assembled).
 const testSegment = 256 << 10
-
-func newFieldWork(e *env, store domain.Store, objects media.Objects, documents *domain.Documents, calendar *domain.Calendar,
-	accounts *domain.Accounts) fieldWork {
-	register := &domain.ObjectRegister{Store: store, Now: e.clock.Now}
-	photos := &domain.Photos{Store: store, Now: e.clock.Now}
-	inspections := &domain.Inspections{Store: store, Now: e.clock.Now, Calendar: calendar, Documents: documents,
-		Objects: register, Users: accounts, Photos: photos}
-	ps := media.NewPhotoStore(photos, inspections, objects, slog.New(slog.NewJSONHandler(lockedWriter{e}, nil)),
-		media.PhotoConfig{SegmentSize: testSegment})
-	inspections.Evidence = ps
-	e.t.Cleanup(ps.Wait) // before the store's directory or bucket goes
-	return fieldWork{Register: register, Inspections: inspections, PhotoStore: ps}
-}
 
 // envOption chooses where a test server keeps photos, and lets the test list what was stored.
 type envOption = *backend
@@ -149,7 +128,7 @@ func (e *env) object(token, territory, owner string) api.ObjectView {
 }
 
 // inspection is an application moved to a given point of the path, with who works on it.
-type inspection struct {
+type inspCase struct {
 	ID        string
 	Object    api.ObjectView
 	Inspector string // the executor's token
@@ -158,7 +137,7 @@ type inspection struct {
 }
 
 // later moves the test clock on and logs everyone in again, since access tokens last 15 minutes.
-func (e *env) later(in *inspection, d time.Duration) {
+func (e *env) later(in *inspCase, d time.Duration) {
 	e.t.Helper()
 	e.clock.Advance(d)
 	e.admin = e.login("admin", adminPassword).AccessToken
@@ -169,7 +148,7 @@ func (e *env) later(in *inspection, d time.Duration) {
 // onSite registers an application for a new farm in Bayzak, assigns an inspector, accepts the
 // documents, records the notice on Friday 20 March 2026 for Thursday 26 March (after Nauryz) and
 // starts the visit on the 26th at 10:00 in Almaty. The test clock is left there.
-func (e *env) onSite() inspection {
+func (e *env) onSite() inspCase {
 	e.t.Helper()
 	in := e.accepted()
 	e.do("POST", "/v1/inspections/"+in.ID+"/notice", in.Inspector, map[string]any{"addressee": "ҚСжАЕАК Жамбыл облысы бойынша басқармасы",
@@ -181,7 +160,7 @@ func (e *env) onSite() inspection {
 }
 
 // accepted registers, assigns and accepts an application, all on Friday 20 March 2026.
-func (e *env) accepted() inspection {
+func (e *env) accepted() inspCase {
 	e.t.Helper()
 	in := e.assigned()
 	e.do("POST", "/v1/inspections/"+in.ID+"/completeness", in.Inspector, map[string]any{"complete": true}).expect(e.t, 200)
@@ -189,7 +168,7 @@ func (e *env) accepted() inspection {
 }
 
 // assigned registers an application and has the head (admin) assign an inspector of Bayzak.
-func (e *env) assigned() inspection {
+func (e *env) assigned() inspCase {
 	e.t.Helper()
 	names := [2]string{uniqueName("insp"), uniqueName("insp")}
 	insp, inspID := e.staff(names[0], domain.RoleInspector, bayzak)
@@ -199,7 +178,7 @@ func (e *env) assigned() inspection {
 	e.do("POST", "/v1/inspections", insp, map[string]any{"object_id": obj.ID, "documents": []string{"өтініш", "құқық белгілейтін құжат"}}).
 		expect(e.t, 201).JSON(e.t, &v)
 	e.do("POST", "/v1/inspections/"+v.ID+"/assign", e.admin, map[string]any{"executor_id": inspID}).expect(e.t, 200)
-	return inspection{ID: v.ID, Object: obj, Inspector: insp, Other: other, names: names}
+	return inspCase{ID: v.ID, Object: obj, Inspector: insp, Other: other, names: names}
 }
 
 // uniqueName returns a username no other call returns.

@@ -14,19 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/api"
-	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	"github.com/vetfield/vetfield/domain/storetest"
 	"github.com/vetfield/vetfield/media"
-	vsync "github.com/vetfield/vetfield/sync"
 )
 
 // env is one test's server over a fresh embedded database.
 type env struct {
 	t      *testing.T
 	srv    *api.Server
+	app    *vetfield.App
 	store  *sqlite.Store
 	clock  *storetest.Clock
 	keys   *keyring.Ring
@@ -39,7 +40,7 @@ type env struct {
 const adminPassword = "admin-password-1"
 
 // fastPasswords keeps argon2id real but cheap, so tests that log in often stay fast.
-var fastPasswords = domain.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
+var fastPasswords = accounts.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
@@ -49,13 +50,6 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	if err := store.Declare(t.Context(), domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec, domain.DocumentsSpec, domain.CalendarSpec,
-		domain.HoldingsSpec, domain.TagRangesSpec, domain.TagLedgerSpec, domain.TagsSpec, domain.AnimalsSpec, domain.AnimalEventsSpec, domain.ReissuesSpec,
-		domain.ObjectsSpec, domain.InspectionsSpec, domain.PhotosSpec, domain.UploadsSpec,
-		vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec,
-		domain.TerritoriesSpec, domain.RestrictionsSpec, domain.ReferencesSpec, domain.ReferenceApplicationsSpec); err != nil {
-		t.Fatal(err)
-	}
 	objects, err := media.NewDisk(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -65,29 +59,20 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, store: store, clock: clk, keys: keyring.New(key), logs: &bytes.Buffer{}}
-	accounts := domain.NewAccounts(store, clk.Now, fastPasswords)
-	if _, _, err := accounts.EnsureAdmin(t.Context(), adminPassword); err != nil {
+	log := slog.New(slog.NewJSONHandler(lockedWriter{e}, nil))
+	app, err := vetfield.Open(t.Context(), vetfield.Config{Store: store, Now: clk.Now, Keys: e.keys,
+		RefreshKey: []byte("0123456789abcdef0123456789abcdef"), Passwords: fastPasswords,
+		Objects: envObjects(t, objects, opts), Photo: media.PhotoConfig{SegmentSize: testSegment}, Log: log})
+	if err != nil {
 		t.Fatal(err)
 	}
-	documents := &domain.Documents{Store: store, Now: clk.Now, Keys: e.keys}
-	calendar := domain.NewCalendar(store, clk.Now)
-	field := newFieldWork(e, store, envObjects(t, objects, opts), documents, calendar, accounts)
-	identification := domain.NewIdentification(store, documents, calendar, clk.Now)
-	epizootic := domain.NewEpizootic(store, documents, identification, clk.Now)
-	documents.UnitNames = epizootic.Territories.UnitName
-	e.srv = api.New(api.Deps{
-		Store: store, Objects: objects, Keys: e.keys, Accounts: accounts,
-		Sessions:  &domain.Sessions{Store: store, Now: clk.Now, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: domain.DefaultRefreshTTL},
-		Documents: documents,
-		Sync: &vsync.Service{Store: store, Accounts: accounts, Now: clk.Now,
-			Handlers: vsync.Merge(vsync.DocumentHandlers(documents), vsync.IdentificationHandlers(identification), vsync.ReferenceHandlers(epizootic))},
-		Calendar: calendar, Identification: identification,
-		Register: field.Register, Inspections: field.Inspections, PhotoStore: field.PhotoStore,
-		Epizootic: epizootic,
-		Log:       slog.New(slog.NewJSONHandler(lockedWriter{e}, nil)),
-		Now:       clk.Now,
-		PublicURL: "https://vet.example.kz", Issuer: "vetfield", Audience: "vetfield-api",
-	})
+	t.Cleanup(app.PhotoStore.Wait) // before the store's directory or bucket goes
+	if _, _, err := app.Accounts.EnsureAdmin(t.Context(), adminPassword); err != nil {
+		t.Fatal(err)
+	}
+	e.app = app
+	e.srv = api.New(api.Deps{App: app, Keys: e.keys, Log: log,
+		PublicURL: "https://vet.example.kz", Issuer: "vetfield", Audience: "vetfield-api"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/identification"
 )
 
 // registerIdentification declares the routes of service 4: holdings, tag stock, animals with
@@ -40,19 +41,19 @@ func (s *Server) registerHoldings() {
 
 // HoldingView is a holding as the API shows it.
 type HoldingView struct {
-	ID        string             `json:"id"`
-	Kind      domain.HoldingKind `json:"kind" enum:"farm,yard,feedlot"`
-	Name      string             `json:"name"`
-	OwnerIIN  string             `json:"owner_iin"`
-	OwnerName string             `json:"owner_name"`
-	Address   string             `json:"address"`
-	Territory string             `json:"territory" doc:"KATO code"`
-	GPS       *domain.GPS        `json:"gps,omitempty"`
-	CreatedAt time.Time          `json:"created_at"`
-	Version   int64              `json:"version"`
+	ID        string                     `json:"id"`
+	Kind      identification.HoldingKind `json:"kind" enum:"farm,yard,feedlot"`
+	Name      string                     `json:"name"`
+	OwnerIIN  string                     `json:"owner_iin"`
+	OwnerName string                     `json:"owner_name"`
+	Address   string                     `json:"address"`
+	Territory string                     `json:"territory" doc:"KATO code"`
+	GPS       *identification.GPS        `json:"gps,omitempty"`
+	CreatedAt time.Time                  `json:"created_at"`
+	Version   int64                      `json:"version"`
 }
 
-func viewHolding(h *domain.Holding) HoldingView {
+func viewHolding(h *identification.Holding) HoldingView {
 	return HoldingView{ID: h.ID, Kind: h.Kind, Name: h.Name, OwnerIIN: string(h.OwnerIIN), OwnerName: h.OwnerName,
 		Address: h.Address, Territory: string(h.Territory), GPS: h.GPS, CreatedAt: h.CreatedAt, Version: h.Version}
 }
@@ -83,7 +84,7 @@ type holdingOutput struct {
 // createHolding answers POST /v1/holdings.
 func (s *Server) createHolding(ctx context.Context, in *createHoldingInput) (*holdingOutput, error) {
 	b := in.Body
-	nh := domain.NewHolding{ID: b.ID, Kind: domain.HoldingKind(b.Kind), Name: b.Name, OwnerIIN: b.OwnerIIN,
+	nh := identification.NewHolding{ID: b.ID, Kind: identification.HoldingKind(b.Kind), Name: b.Name, OwnerIIN: b.OwnerIIN,
 		OwnerName: b.OwnerName, Address: b.Address, Territory: b.Territory}
 	if b.GPS != nil {
 		nh.Lat, nh.Lon = b.GPS.Lat, b.GPS.Lon
@@ -124,7 +125,7 @@ type listHoldingsOutput struct{ Body HoldingPage }
 
 // listHoldings answers GET /v1/holdings.
 func (s *Server) listHoldings(ctx context.Context, in *listHoldingsInput) (*listHoldingsOutput, error) {
-	hs, next, err := s.Identification.Holdings.List(ctx, principal(ctx), domain.HoldingFilter{OwnerIIN: in.Owner,
+	hs, next, err := s.Identification.Holdings.List(ctx, principal(ctx), identification.HoldingFilter{OwnerIIN: in.Owner,
 		After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, pageProblem(err)

@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 // The routes of service 1, the veterinary-sanitary conclusion. The head of the department is an
@@ -53,10 +54,10 @@ func (s *Server) registerInspections() {
 
 // DeadlineView is one step's deadline.
 type DeadlineView struct {
-	Step   domain.Step `json:"step" enum:"assign,completeness,notice,act,decision"`
-	Due    time.Time   `json:"due" doc:"Exclusive: on time when done before it (00:00 Asia/Almaty after the last day allowed)."`
-	DoneAt *time.Time  `json:"done_at,omitempty"`
-	Late   bool        `json:"late" doc:"Done at or after due, or still pending past it."`
+	Step   inspection.Step `json:"step" enum:"assign,completeness,notice,act,decision"`
+	Due    time.Time       `json:"due" doc:"Exclusive: on time when done before it (00:00 Asia/Almaty after the last day allowed)."`
+	DoneAt *time.Time      `json:"done_at,omitempty"`
+	Late   bool            `json:"late" doc:"Done at or after due, or still pending past it."`
 	// WorkingDaysLate counts, for a pending step past due, the working days since the last one allowed.
 	WorkingDaysLate int `json:"working_days_late,omitempty"`
 }
@@ -78,27 +79,27 @@ type ViolationView struct {
 
 // InspectionView is an application for a conclusion as the API shows it.
 type InspectionView struct {
-	ID           string                 `json:"id"`
-	ObjectID     string                 `json:"object_id"`
-	Object       domain.ObjectSnapshot  `json:"object"`
-	Territory    string                 `json:"territory"`
-	OwnerIIN     string                 `json:"owner_iin"`
-	ApplicantIIN string                 `json:"applicant_iin"`
-	Applicant    string                 `json:"applicant,omitempty"`
-	Documents    []string               `json:"documents"`
-	Receipt      domain.Receipt         `json:"receipt"`
-	State        domain.InspectionState `json:"state" enum:"registered,assigned,accepted,on_site,act_submitted,concluded,refused"`
-	Deadlines    []DeadlineView         `json:"deadlines"`
-	Overdue      []DeadlineView         `json:"overdue" doc:"Pending steps past their deadline."`
-	Assignment   *domain.Assignment     `json:"assignment,omitempty"`
-	Completeness *domain.Completeness   `json:"completeness,omitempty"`
-	Notice       *NoticeView            `json:"notice,omitempty"`
-	Visit        *FixView               `json:"visit,omitempty"`
-	Checklist    []ChecklistItemView    `json:"checklist"`
-	Act          *ActView               `json:"act,omitempty"`
-	Decision     *domain.Decision       `json:"decision,omitempty"`
-	UpdatedAt    time.Time              `json:"updated_at"`
-	Version      int64                  `json:"version"`
+	ID           string                     `json:"id"`
+	ObjectID     string                     `json:"object_id"`
+	Object       inspection.ObjectSnapshot  `json:"object"`
+	Territory    string                     `json:"territory"`
+	OwnerIIN     string                     `json:"owner_iin"`
+	ApplicantIIN string                     `json:"applicant_iin"`
+	Applicant    string                     `json:"applicant,omitempty"`
+	Documents    []string                   `json:"documents"`
+	Receipt      inspection.Receipt         `json:"receipt"`
+	State        inspection.InspectionState `json:"state" enum:"registered,assigned,accepted,on_site,act_submitted,concluded,refused"`
+	Deadlines    []DeadlineView             `json:"deadlines"`
+	Overdue      []DeadlineView             `json:"overdue" doc:"Pending steps past their deadline."`
+	Assignment   *inspection.Assignment     `json:"assignment,omitempty"`
+	Completeness *inspection.Completeness   `json:"completeness,omitempty"`
+	Notice       *NoticeView                `json:"notice,omitempty"`
+	Visit        *FixView                   `json:"visit,omitempty"`
+	Checklist    []ChecklistItemView        `json:"checklist"`
+	Act          *ActView                   `json:"act,omitempty"`
+	Decision     *inspection.Decision       `json:"decision,omitempty"`
+	UpdatedAt    time.Time                  `json:"updated_at"`
+	Version      int64                      `json:"version"`
 }
 
 // NoticeView is the notice to the legal-statistics body.
@@ -123,7 +124,7 @@ type ActView struct {
 	Photos []string `json:"photos,omitempty"`
 }
 
-func (s *Server) viewInspection(ctx context.Context, in *domain.Inspection) InspectionView {
+func (s *Server) viewInspection(ctx context.Context, in *inspection.Inspection) InspectionView {
 	now := s.Now()
 	v := InspectionView{ID: in.ID, ObjectID: in.ObjectID, Object: in.Object, Territory: string(in.Territory),
 		OwnerIIN: string(in.OwnerIIN), ApplicantIIN: string(in.ApplicantIIN), Applicant: in.Applicant,
@@ -165,7 +166,7 @@ type inspectionOutput struct {
 	Body     InspectionView
 }
 
-func (s *Server) inspectionOut(ctx context.Context, in *domain.Inspection, err error) (*inspectionOutput, error) {
+func (s *Server) inspectionOut(ctx context.Context, in *inspection.Inspection, err error) (*inspectionOutput, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +186,7 @@ type registerApplicationInput struct {
 // registerApplication answers POST /v1/inspections.
 func (s *Server) registerApplication(ctx context.Context, in *registerApplicationInput) (*inspectionOutput, error) {
 	b := in.Body
-	insp, created, err := s.Inspections.Register(ctx, principal(ctx), domain.NewApplication{ID: b.ID, ObjectID: b.ObjectID,
+	insp, created, err := s.Inspection.Inspections.Register(ctx, principal(ctx), inspection.NewApplication{ID: b.ID, ObjectID: b.ObjectID,
 		ApplicantIIN: b.ApplicantIIN, Applicant: b.Applicant, Documents: b.Documents})
 	out, err := s.inspectionOut(ctx, insp, err)
 	if err == nil && created {
@@ -213,7 +214,7 @@ type listInspectionsOutput struct{ Body InspectionPage }
 
 // listInspections answers GET /v1/inspections.
 func (s *Server) listInspections(ctx context.Context, in *listInspectionsInput) (*listInspectionsOutput, error) {
-	list, next, err := s.Inspections.List(ctx, principal(ctx), domain.InspectionFilter{Territory: domain.Kato(in.Territory),
+	list, next, err := s.Inspection.Inspections.List(ctx, principal(ctx), inspection.InspectionFilter{Territory: domain.Kato(in.Territory),
 		ObjectID: in.Object, Overdue: in.Overdue, After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, cursorProblem(err)
@@ -231,7 +232,7 @@ type inspectionIDInput struct {
 
 // getInspection answers GET /v1/inspections/{id}.
 func (s *Server) getInspection(ctx context.Context, in *inspectionIDInput) (*inspectionOutput, error) {
-	insp, err := s.Inspections.Get(ctx, principal(ctx), in.ID)
+	insp, err := s.Inspection.Inspections.Get(ctx, principal(ctx), in.ID)
 	return s.inspectionOut(ctx, insp, err)
 }
 
@@ -244,7 +245,7 @@ type assignInput struct {
 
 // assignExecutor answers POST /v1/inspections/{id}/assign.
 func (s *Server) assignExecutor(ctx context.Context, in *assignInput) (*inspectionOutput, error) {
-	insp, err := s.Inspections.Assign(ctx, principal(ctx), in.ID, in.Body.ExecutorID)
+	insp, err := s.Inspection.Inspections.Assign(ctx, principal(ctx), in.ID, in.Body.ExecutorID)
 	return s.inspectionOut(ctx, insp, err)
 }
 
@@ -260,8 +261,8 @@ type completenessInput struct {
 // checkCompleteness answers POST /v1/inspections/{id}/completeness.
 func (s *Server) checkCompleteness(ctx context.Context, in *completenessInput) (*inspectionOutput, error) {
 	b := in.Body
-	insp, err := s.Inspections.CheckCompleteness(ctx, principal(ctx), in.ID,
-		domain.CompletenessCheck{Complete: b.Complete, Missing: b.Missing, Ground: b.Ground})
+	insp, err := s.Inspection.Inspections.CheckCompleteness(ctx, principal(ctx), in.ID,
+		inspection.CompletenessCheck{Complete: b.Complete, Missing: b.Missing, Ground: b.Ground})
 	return s.inspectionOut(ctx, insp, err)
 }
 
@@ -277,8 +278,8 @@ type noticeInput struct {
 // recordNotice answers POST /v1/inspections/{id}/notice.
 func (s *Server) recordNotice(ctx context.Context, in *noticeInput) (*inspectionOutput, error) {
 	b := in.Body
-	insp, err := s.Inspections.RecordNotice(ctx, principal(ctx), in.ID,
-		domain.NoticeInput{Addressee: b.Addressee, Reference: b.Reference, PlannedFor: b.PlannedFor})
+	insp, err := s.Inspection.Inspections.RecordNotice(ctx, principal(ctx), in.ID,
+		inspection.NoticeInput{Addressee: b.Addressee, Reference: b.Reference, PlannedFor: b.PlannedFor})
 	return s.inspectionOut(ctx, insp, err)
 }
 
@@ -292,7 +293,7 @@ type startInput struct {
 
 // startVisit answers POST /v1/inspections/{id}/start.
 func (s *Server) startVisit(ctx context.Context, in *startInput) (*inspectionOutput, error) {
-	insp, err := s.Inspections.Start(ctx, principal(ctx), in.ID, domain.Fix{GPS: in.Body.GPS.point(), DeviceTime: in.Body.DeviceTime})
+	insp, err := s.Inspection.Inspections.Start(ctx, principal(ctx), in.ID, domain.Fix{GPS: in.Body.GPS.point(), DeviceTime: in.Body.DeviceTime})
 	return s.inspectionOut(ctx, insp, err)
 }
 
@@ -305,15 +306,15 @@ type checklistInput struct {
 
 // setChecklist answers PUT /v1/inspections/{id}/checklist.
 func (s *Server) setChecklist(ctx context.Context, in *checklistInput) (*inspectionOutput, error) {
-	items := make([]domain.ChecklistItem, 0, len(in.Body.Items))
+	items := make([]inspection.ChecklistItem, 0, len(in.Body.Items))
 	for _, it := range in.Body.Items {
-		c := domain.ChecklistItem{Code: it.Code, Requirement: it.Requirement, Conform: it.Conform, Photos: it.Photos}
+		c := inspection.ChecklistItem{Code: it.Code, Requirement: it.Requirement, Conform: it.Conform, Photos: it.Photos}
 		if it.Violation != nil {
-			c.Violation = &domain.Violation{Description: it.Violation.Description, Recommendation: it.Violation.Recommendation}
+			c.Violation = &inspection.Violation{Description: it.Violation.Description, Recommendation: it.Violation.Recommendation}
 		}
 		items = append(items, c)
 	}
-	insp, err := s.Inspections.SetChecklist(ctx, principal(ctx), in.ID, items)
+	insp, err := s.Inspection.Inspections.SetChecklist(ctx, principal(ctx), in.ID, items)
 	return s.inspectionOut(ctx, insp, err)
 }
 
@@ -330,8 +331,8 @@ type actInput struct {
 // submitAct answers POST /v1/inspections/{id}/act.
 func (s *Server) submitAct(ctx context.Context, in *actInput) (*inspectionOutput, error) {
 	b := in.Body
-	insp, err := s.Inspections.SubmitAct(ctx, principal(ctx), in.ID,
-		domain.ActInput{Summary: b.Summary, Fix: domain.Fix{GPS: b.GPS.point(), DeviceTime: b.DeviceTime}, Photos: b.Photos})
+	insp, err := s.Inspection.Inspections.SubmitAct(ctx, principal(ctx), in.ID,
+		inspection.ActInput{Summary: b.Summary, Fix: domain.Fix{GPS: b.GPS.point(), DeviceTime: b.DeviceTime}, Photos: b.Photos})
 	return s.inspectionOut(ctx, insp, err)
 }
 
@@ -344,6 +345,6 @@ type decisionInput struct {
 
 // decide answers POST /v1/inspections/{id}/decision.
 func (s *Server) decide(ctx context.Context, in *decisionInput) (*inspectionOutput, error) {
-	insp, err := s.Inspections.Decide(ctx, principal(ctx), in.ID, in.Body.Outcome)
+	insp, err := s.Inspection.Inspections.Decide(ctx, principal(ctx), in.ID, in.Body.Outcome)
 	return s.inspectionOut(ctx, insp, err)
 }

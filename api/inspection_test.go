@@ -9,6 +9,8 @@ import (
 
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 var (
@@ -20,14 +22,14 @@ var (
 )
 
 // conclusion reads the conclusion an application was decided with.
-func (e *env) conclusion(token string, v api.InspectionView) (api.DocumentView, domain.ConclusionContent) {
+func (e *env) conclusion(token string, v api.InspectionView) (api.DocumentView, inspection.ConclusionContent) {
 	e.t.Helper()
 	if v.Decision == nil || v.Decision.ConclusionID == "" {
 		e.t.Fatalf("no conclusion: %+v", v.Decision)
 	}
 	var d api.DocumentView
 	e.do("GET", "/v1/documents/"+v.Decision.ConclusionID, token, nil).expect(e.t, 200).JSON(e.t, &d)
-	var c domain.ConclusionContent
+	var c inspection.ConclusionContent
 	if err := json.Unmarshal(d.Content, &c); err != nil {
 		e.t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func TestInspectionToConformity(t *testing.T) {
 	}
 	var v api.InspectionView
 	e.do("POST", "/v1/inspections/"+in.ID+"/decision", e.admin, map[string]any{"outcome": "conformity"}).expect(t, 200).JSON(t, &v)
-	if v.State != domain.InspConcluded || !strings.HasPrefix(v.Decision.ConclusionNumber, "VSC-2026-313200-") {
+	if v.State != inspection.InspConcluded || !strings.HasPrefix(v.Decision.ConclusionNumber, "VSC-2026-313200-") {
 		t.Fatalf("after the decision: state %s, decision %+v", v.State, v.Decision)
 	}
 	for _, d := range v.Deadlines {
@@ -59,11 +61,11 @@ func TestInspectionToConformity(t *testing.T) {
 	}
 	doc, c := e.conclusion(e.admin, v)
 	s := doc.Subject
-	if doc.Type != domain.DocConclusion || s.Kind != domain.SubjectObject || s.ID != in.Object.ID || s.RegNumber != in.Object.RegNumber ||
+	if doc.Type != documents.DocConclusion || s.Kind != documents.SubjectObject || s.ID != in.Object.ID || s.RegNumber != in.Object.RegNumber ||
 		s.Name != in.Object.Name || string(s.OwnerIIN) != ownerA || string(s.Territory) != bayzakV {
 		t.Errorf("conclusion %s about %+v", doc.Type, s)
 	}
-	if c.Outcome != domain.OutcomeConformity || len(c.Violations) != 0 || len(c.Photos) != 1 || c.Photos[0].SHA256 != ph.SHA256 ||
+	if c.Outcome != inspection.OutcomeConformity || len(c.Violations) != 0 || len(c.Photos) != 1 || c.Photos[0].SHA256 != ph.SHA256 ||
 		c.ActDate.String() != "2026-03-26" {
 		t.Errorf("content %+v", c)
 	}
@@ -103,7 +105,7 @@ func TestInspectionToNonConformity(t *testing.T) {
 	var v api.InspectionView
 	e.do("POST", "/v1/inspections/"+in.ID+"/decision", e.admin, map[string]any{"outcome": "non_conformity"}).expect(t, 200).JSON(t, &v)
 	_, c := e.conclusion(e.admin, v)
-	if c.Outcome != domain.OutcomeNonConformity || len(c.Violations) != 1 {
+	if c.Outcome != inspection.OutcomeNonConformity || len(c.Violations) != 1 {
 		t.Fatalf("content %+v", c)
 	}
 	if got := c.Violations[0]; got.Code != "R2" || got.Description != "Көң тікелей топыраққа төгілген" || got.Recommendation != "30 күн ішінде бетон алаң жасау" {
@@ -144,7 +146,7 @@ func TestNoticeBeforeInspection(t *testing.T) {
 		}
 		e.later(&in, 9*time.Hour+59*time.Minute) // 23:59 in Almaty, still the day of the notice
 		start(in.Inspector).expectProblem(t, 409)
-		if v := e.inspectionView(in.Inspector, in.ID); v.State != domain.InspAccepted || v.Visit != nil {
+		if v := e.inspectionView(in.Inspector, in.ID); v.State != inspection.InspAccepted || v.Visit != nil {
 			t.Errorf("a refused start changed the application: %s %+v", v.State, v.Visit)
 		}
 	})
@@ -153,7 +155,7 @@ func TestNoticeBeforeInspection(t *testing.T) {
 		start(in.Other).expectProblem(t, 403)
 		var v api.InspectionView
 		start(in.Inspector).expect(t, 200).JSON(t, &v)
-		if v.State != domain.InspOnSite || v.Visit == nil || v.Visit.GPS == nil || v.Visit.GPS.Lat != 42.9903 {
+		if v.State != inspection.InspOnSite || v.Visit == nil || v.Visit.GPS == nil || v.Visit.GPS.Lat != 42.9903 {
 			t.Errorf("after start: %s %+v", v.State, v.Visit)
 		}
 		notice("2026-03-25").expectProblem(t, 409)
@@ -162,7 +164,7 @@ func TestNoticeBeforeInspection(t *testing.T) {
 
 func TestDeadlinesAcrossHoliday(t *testing.T) {
 	e := newEnv(t)
-	in := inspection{}
+	in := inspCase{}
 	obj := e.object(e.admin, bayzakV, ownerA)
 	// Registered Friday 20 March 2026 at 14:00 in Almaty. Nauryz is 21–23 March and its Saturday and
 	// Sunday move to Tuesday 24 and Wednesday 25: the next working day is Thursday 26 March.
@@ -173,7 +175,7 @@ func TestDeadlinesAcrossHoliday(t *testing.T) {
 		t.Errorf("receipt %+v", v.Receipt)
 	}
 	wantDue := time.Date(2026, 3, 27, 0, 0, 0, 0, domain.Almaty)
-	if len(v.Deadlines) != 1 || v.Deadlines[0].Step != domain.StepAssign || !v.Deadlines[0].Due.Equal(wantDue) {
+	if len(v.Deadlines) != 1 || v.Deadlines[0].Step != inspection.StepAssign || !v.Deadlines[0].Due.Equal(wantDue) {
 		t.Fatalf("deadlines %+v, want assign due %v", v.Deadlines, wantDue)
 	}
 	names := [2]string{uniqueName("insp"), uniqueName("insp")}
@@ -191,7 +193,7 @@ func TestDeadlinesAcrossHoliday(t *testing.T) {
 	}
 	e.later(&in, time.Minute) // Friday 27 March, 00:00
 	got := overdue(e.admin)
-	if len(got) != 1 || got[0].ID != v.ID || len(got[0].Overdue) != 1 || got[0].Overdue[0].Step != domain.StepAssign ||
+	if len(got) != 1 || got[0].ID != v.ID || len(got[0].Overdue) != 1 || got[0].Overdue[0].Step != inspection.StepAssign ||
 		got[0].Overdue[0].WorkingDaysLate != 1 {
 		t.Fatalf("overdue list %+v", got)
 	}
@@ -206,7 +208,7 @@ func TestDeadlinesAcrossHoliday(t *testing.T) {
 	if d := v.Deadlines[0]; !d.Late || d.DoneAt == nil {
 		t.Errorf("assign %+v, want done late", d)
 	}
-	if d := v.Deadlines[1]; d.Step != domain.StepCompleteness || !d.Due.Equal(time.Date(2026, 3, 28, 0, 0, 0, 0, domain.Almaty)) {
+	if d := v.Deadlines[1]; d.Step != inspection.StepCompleteness || !d.Due.Equal(time.Date(2026, 3, 28, 0, 0, 0, 0, domain.Almaty)) {
 		t.Errorf("completeness %+v, want due at the end of Friday 27", d)
 	}
 	if got := overdue(e.admin); len(got) != 0 {
@@ -214,13 +216,13 @@ func TestDeadlinesAcrossHoliday(t *testing.T) {
 	}
 	// Three working days from Friday 27 March: Monday 30, Tuesday 31, Wednesday 1 April.
 	e.do("POST", "/v1/inspections/"+v.ID+"/completeness", in.Inspector, map[string]any{"complete": true}).expect(t, 200).JSON(t, &v)
-	due := map[domain.Step]time.Time{}
+	due := map[inspection.Step]time.Time{}
 	for _, d := range v.Deadlines {
 		due[d.Step] = d.Due
 	}
-	if !due[domain.StepAct].Equal(time.Date(2026, 4, 2, 0, 0, 0, 0, domain.Almaty)) ||
-		!due[domain.StepNotice].Equal(time.Date(2026, 4, 1, 0, 0, 0, 0, domain.Almaty)) {
-		t.Errorf("act due %v, notice due %v", due[domain.StepAct], due[domain.StepNotice])
+	if !due[inspection.StepAct].Equal(time.Date(2026, 4, 2, 0, 0, 0, 0, domain.Almaty)) ||
+		!due[inspection.StepNotice].Equal(time.Date(2026, 4, 1, 0, 0, 0, 0, domain.Almaty)) {
+		t.Errorf("act due %v, notice due %v", due[inspection.StepAct], due[inspection.StepNotice])
 	}
 }
 
@@ -233,13 +235,13 @@ func TestIncompleteRefusal(t *testing.T) {
 	e.do("POST", "/v1/inspections/"+in.ID+"/completeness", in.Inspector, map[string]any{"complete": false,
 		"missing": []string{"жер учаскесіне құқық белгілейтін құжат"}, "ground": "Құжаттар толық емес (Стандарттың 9-тармағы)"}).
 		expect(t, 200).JSON(t, &v)
-	if v.State != domain.InspRefused || v.Completeness == nil || !strings.HasPrefix(v.Completeness.RefusalNumber, "MR-2026-313200-") ||
+	if v.State != inspection.InspRefused || v.Completeness == nil || !strings.HasPrefix(v.Completeness.RefusalNumber, "MR-2026-313200-") ||
 		len(v.Overdue) != 0 {
 		t.Fatalf("after the refusal: %s %+v", v.State, v.Completeness)
 	}
 	var doc api.DocumentView
 	e.do("GET", "/v1/documents/"+v.Completeness.RefusalID, in.Inspector, nil).expect(t, 200).JSON(t, &doc)
-	if doc.Type != domain.DocRefusal || doc.Subject.ID != in.Object.ID || !bytes.Contains(doc.Content, []byte("9-тармағы")) {
+	if doc.Type != documents.DocRefusal || doc.Subject.ID != in.Object.ID || !bytes.Contains(doc.Content, []byte("9-тармағы")) {
 		t.Errorf("refusal %s about %+v: %s", doc.Type, doc.Subject, doc.Content)
 	}
 	e.do("POST", "/v1/inspections/"+in.ID+"/notice", in.Inspector, map[string]any{"addressee": "x", "reference": "1",
@@ -301,7 +303,7 @@ func TestConclusionNeedsEvidence(t *testing.T) {
 				}
 				var docs api.DocumentPage
 				e.do("GET", "/v1/documents?subject="+in.Object.ID, e.admin, nil).expect(t, 200).JSON(t, &docs)
-				if v := e.inspectionView(e.admin, in.ID); v.State != domain.InspActSubmitted || len(docs.Items) != 0 {
+				if v := e.inspectionView(e.admin, in.ID); v.State != inspection.InspActSubmitted || len(docs.Items) != 0 {
 					t.Errorf("a refused decision changed the application (%s) or issued %d documents", v.State, len(docs.Items))
 				}
 			}

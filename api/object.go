@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 func (s *Server) registerObjects() {
@@ -53,21 +54,21 @@ func viewGeo(p *domain.GeoPoint) *GeoView {
 
 // ObjectView is a production object as the API shows it.
 type ObjectView struct {
-	ID        string            `json:"id"`
-	Kind      domain.ObjectKind `json:"kind"`
-	Name      string            `json:"name"`
-	OwnerIIN  string            `json:"owner_iin"`
-	OwnerName string            `json:"owner_name,omitempty"`
-	Address   string            `json:"address"`
-	Territory string            `json:"territory"`
-	Location  *GeoView          `json:"location,omitempty"`
-	RegNumber string            `json:"reg_number,omitempty" doc:"The registration (account) number, once assigned."`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
-	Version   int64             `json:"version"`
+	ID        string                `json:"id"`
+	Kind      inspection.ObjectKind `json:"kind"`
+	Name      string                `json:"name"`
+	OwnerIIN  string                `json:"owner_iin"`
+	OwnerName string                `json:"owner_name,omitempty"`
+	Address   string                `json:"address"`
+	Territory string                `json:"territory"`
+	Location  *GeoView              `json:"location,omitempty"`
+	RegNumber string                `json:"reg_number,omitempty" doc:"The registration (account) number, once assigned."`
+	CreatedAt time.Time             `json:"created_at"`
+	UpdatedAt time.Time             `json:"updated_at"`
+	Version   int64                 `json:"version"`
 }
 
-func viewObject(o *domain.ProductionObject) ObjectView {
+func viewObject(o *inspection.ProductionObject) ObjectView {
 	return ObjectView{ID: o.ID, Kind: o.Kind, Name: o.Name, OwnerIIN: string(o.OwnerIIN), OwnerName: o.OwnerName,
 		Address: o.Address, Territory: string(o.Territory), Location: viewGeo(o.Location), RegNumber: o.RegNumber,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, Version: o.Version}
@@ -75,15 +76,15 @@ func viewObject(o *domain.ProductionObject) ObjectView {
 
 type createObjectInput struct {
 	Body struct {
-		ID        string            `json:"id,omitempty" format:"uuid" doc:"Made by the tablet, so a retry registers nothing twice."`
-		Kind      domain.ObjectKind `json:"kind" enum:"farm,feedlot,slaughter_site,processing_plant,storage,market,vet_pharmacy,feed_producer"`
-		Name      string            `json:"name" minLength:"1" maxLength:"300"`
-		OwnerIIN  string            `json:"owner_iin" pattern:"^[0-9]{12}$" doc:"IIN or BIN of the owner."`
-		OwnerName string            `json:"owner_name,omitempty" maxLength:"300"`
-		Address   string            `json:"address" minLength:"1" maxLength:"500"`
-		Territory string            `json:"territory" pattern:"^[0-9]{9}$" doc:"KATO code of where the object is."`
-		Location  *GeoView          `json:"location,omitempty"`
-		RegNumber string            `json:"reg_number,omitempty" maxLength:"40"`
+		ID        string                `json:"id,omitempty" format:"uuid" doc:"Made by the tablet, so a retry registers nothing twice."`
+		Kind      inspection.ObjectKind `json:"kind" enum:"farm,feedlot,slaughter_site,processing_plant,storage,market,vet_pharmacy,feed_producer"`
+		Name      string                `json:"name" minLength:"1" maxLength:"300"`
+		OwnerIIN  string                `json:"owner_iin" pattern:"^[0-9]{12}$" doc:"IIN or BIN of the owner."`
+		OwnerName string                `json:"owner_name,omitempty" maxLength:"300"`
+		Address   string                `json:"address" minLength:"1" maxLength:"500"`
+		Territory string                `json:"territory" pattern:"^[0-9]{9}$" doc:"KATO code of where the object is."`
+		Location  *GeoView              `json:"location,omitempty"`
+		RegNumber string                `json:"reg_number,omitempty" maxLength:"40"`
 	}
 }
 
@@ -96,7 +97,7 @@ type objectOutput struct {
 // createObject answers POST /v1/objects.
 func (s *Server) createObject(ctx context.Context, in *createObjectInput) (*objectOutput, error) {
 	b := in.Body
-	o, created, err := s.Register.Create(ctx, principal(ctx), domain.NewObject{ID: b.ID, Kind: b.Kind, Name: b.Name,
+	o, created, err := s.Inspection.Register.Create(ctx, principal(ctx), inspection.NewObject{ID: b.ID, Kind: b.Kind, Name: b.Name,
 		OwnerIIN: b.OwnerIIN, OwnerName: b.OwnerName, Address: b.Address, Territory: b.Territory,
 		Location: b.Location.point(), RegNumber: b.RegNumber})
 	if err != nil {
@@ -128,8 +129,8 @@ type listObjectsOutput struct{ Body ObjectPage }
 
 // listObjects answers GET /v1/objects.
 func (s *Server) listObjects(ctx context.Context, in *listObjectsInput) (*listObjectsOutput, error) {
-	objs, next, err := s.Register.List(ctx, principal(ctx), domain.ObjectFilter{Territory: domain.Kato(in.Territory),
-		Owner: domain.IIN(in.Owner), Kind: domain.ObjectKind(in.Kind), After: in.Cursor, Limit: in.Limit})
+	objs, next, err := s.Inspection.Register.List(ctx, principal(ctx), inspection.ObjectFilter{Territory: domain.Kato(in.Territory),
+		Owner: domain.IIN(in.Owner), Kind: inspection.ObjectKind(in.Kind), After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, cursorProblem(err)
 	}
@@ -148,7 +149,7 @@ type getObjectOutput struct{ Body ObjectView }
 
 // getObject answers GET /v1/objects/{id}.
 func (s *Server) getObject(ctx context.Context, in *objectIDInput) (*getObjectOutput, error) {
-	o, err := s.Register.Get(ctx, principal(ctx), in.ID)
+	o, err := s.Inspection.Register.Get(ctx, principal(ctx), in.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 func TestObjects(t *testing.T) {
@@ -31,7 +32,7 @@ func TestObjects(t *testing.T) {
 		if got, want := r.Header.Get("Location"), "/v1/objects/"+obj.ID; got != want {
 			t.Errorf("Location %q, want %q", got, want)
 		}
-		if obj.Kind != domain.KindSlaughter || obj.OwnerIIN != farmBIN || obj.Territory != bayzakV || obj.RegNumber != "31-32-0007" ||
+		if obj.Kind != inspection.KindSlaughter || obj.OwnerIIN != farmBIN || obj.Territory != bayzakV || obj.RegNumber != "31-32-0007" ||
 			obj.Location == nil || obj.Location.Lat != 42.9 || obj.Location.AccuracyM != 8 {
 			t.Errorf("object %+v", obj)
 		}

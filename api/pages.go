@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
 )
 
 //go:embed pages/*.html
@@ -41,8 +42,8 @@ var verifyLang = map[string]verifyTexts{
 		Owner: "Иесінің ЖСН/БСН", Unit: "Берген мекеме", Reason: "Себебі",
 		Footer: "Ветеринариялық құжаттарды тексеру қызметі",
 		Banner: map[string]string{
-			domain.VerifyGenuine: "ТҮПНҰСҚА", domain.VerifySuperseded: "АУЫСТЫРЫЛҒАН",
-			domain.VerifyRevoked: "КҮШІ ЖОЙЫЛҒАН", domain.VerifyNotGenuine: "ТҮПНҰСҚА ЕМЕС",
+			documents.VerifyGenuine: "ТҮПНҰСҚА", documents.VerifySuperseded: "АУЫСТЫРЫЛҒАН",
+			documents.VerifyRevoked: "КҮШІ ЖОЙЫЛҒАН", documents.VerifyNotGenuine: "ТҮПНҰСҚА ЕМЕС",
 		},
 		Superseded: "Бұл құжаттың орнына жаңасы берілді: %s",
 		Revoked:    "Құжаттың күші %s жойылды.",
@@ -54,8 +55,8 @@ var verifyLang = map[string]verifyTexts{
 		Owner: "ИИН/БИН владельца", Unit: "Выдавший орган", Reason: "Причина",
 		Footer: "Служба проверки ветеринарных документов",
 		Banner: map[string]string{
-			domain.VerifyGenuine: "ПОДЛИННЫЙ", domain.VerifySuperseded: "ЗАМЕНЁН",
-			domain.VerifyRevoked: "ОТОЗВАН", domain.VerifyNotGenuine: "НЕ ПОДЛИННЫЙ",
+			documents.VerifyGenuine: "ПОДЛИННЫЙ", documents.VerifySuperseded: "ЗАМЕНЁН",
+			documents.VerifyRevoked: "ОТОЗВАН", documents.VerifyNotGenuine: "НЕ ПОДЛИННЫЙ",
 		},
 		Superseded: "Вместо этого документа выдан новый: %s",
 		Revoked:    "Документ отозван %s.",
@@ -68,11 +69,11 @@ func renderVerifyPage(v VerificationView, lang, path string) ([]byte, error) {
 	t := verifyLang[lang]
 	detail := ""
 	switch v.Status {
-	case domain.VerifySuperseded:
+	case documents.VerifySuperseded:
 		detail = fmt.Sprintf(t.Superseded, v.SupersededBy)
-	case domain.VerifyRevoked:
+	case documents.VerifyRevoked:
 		detail = fmt.Sprintf(t.Revoked, dmy(v.RevokedAt))
-	case domain.VerifyNotGenuine:
+	case documents.VerifyNotGenuine:
 		detail = t.NotGenuine
 	}
 	var buf bytes.Buffer
@@ -109,7 +110,7 @@ var contentLabels = map[string][2]string{
 }
 
 // renderPrintPage lays a document out for print, with its QR code.
-func renderPrintPage(d *domain.Document, verifyURL string, qrPNG []byte) ([]byte, error) {
+func renderPrintPage(d *documents.Document, verifyURL string, qrPNG []byte) ([]byte, error) {
 	rows := []printRow{
 		{"Берілген күні", "Дата выдачи", d.IssuedAt.In(domain.Almaty).Format("02.01.2006")},
 	}
@@ -123,7 +124,7 @@ func renderPrintPage(d *domain.Document, verifyURL string, qrPNG []byte) ([]byte
 		sp := domain.Species(d.Subject.Species)
 		rows = append(rows, printRow{"Жануар түрі", "Вид животного", sp.Name("kk") + " / " + sp.Name("ru")})
 	}
-	if d.Subject.Name != "" && d.Subject.Kind != domain.SubjectAnimal {
+	if d.Subject.Name != "" && d.Subject.Kind != documents.SubjectAnimal {
 		rows = append(rows, printRow{"Объект", "Объект", d.Subject.Name})
 	}
 	if d.Subject.RegNumber != "" {
@@ -135,9 +136,9 @@ func renderPrintPage(d *domain.Document, verifyURL string, qrPNG []byte) ([]byte
 	rows = append(rows, contentRows(d.Content)...)
 	status := ""
 	switch d.Status {
-	case domain.DocSuperseded:
+	case documents.DocSuperseded:
 		status = "АУЫСТЫРЫЛҒАН / ЗАМЕНЁН: " + d.SupersededByNo
-	case domain.DocRevoked:
+	case documents.DocRevoked:
 		status = "КҮШІ ЖОЙЫЛҒАН / ОТОЗВАН: " + d.RevokeReason
 	}
 	var buf bytes.Buffer

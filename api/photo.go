@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 // Photos are private: their bytes are read only through these routes, which check the caller's
@@ -63,7 +64,7 @@ type ExifView struct {
 	Orientation int        `json:"orientation,omitempty"`
 }
 
-func viewPhoto(ph *domain.Photo) PhotoView {
+func viewPhoto(ph *inspection.Photo) PhotoView {
 	v := PhotoView{ID: ph.ID, InspectionID: ph.InspectionID, ObjectID: ph.ObjectID, Item: ph.Item, ContentType: ph.ContentType,
 		Size: ph.Size, SHA256: ph.SHA256, Width: ph.Width, Height: ph.Height, Thumbnail: ph.ThumbKey != "",
 		Device:     DeviceView{GPS: viewGeo(ph.Device.GPS), DeviceTime: ph.Device.DeviceTime},
@@ -90,7 +91,7 @@ type listPhotosOutput struct{ Body PhotoPage }
 
 // listPhotos answers GET /v1/inspections/{id}/photos.
 func (s *Server) listPhotos(ctx context.Context, in *listPhotosInput) (*listPhotosOutput, error) {
-	insp, err := s.Inspections.Get(ctx, principal(ctx), in.ID)
+	insp, err := s.Inspection.Inspections.Get(ctx, principal(ctx), in.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/epizootic"
 )
 
 func (s *Server) registerReferenceApplications() {
@@ -35,22 +36,22 @@ func (s *Server) registerReferenceApplications() {
 
 // ReferenceApplicationView is a farmer's application as the API shows it.
 type ReferenceApplicationView struct {
-	ID          string                    `json:"id"`
-	HoldingID   string                    `json:"holding_id"`
-	Territory   string                    `json:"territory"`
-	OwnerIIN    string                    `json:"owner_iin"`
-	AnimalIDs   []string                  `json:"animal_ids"`
-	Products    []domain.ReferenceProduct `json:"products"`
-	Purpose     string                    `json:"purpose"`
-	Destination string                    `json:"destination"`
-	AppliedAt   time.Time                 `json:"applied_at"`
-	Status      string                    `json:"status" enum:"pending,issued,refused"`
-	ReferenceID string                    `json:"reference_id,omitempty"`
-	DecidedAt   *time.Time                `json:"decided_at,omitempty"`
-	Version     int64                     `json:"version"`
+	ID          string                       `json:"id"`
+	HoldingID   string                       `json:"holding_id"`
+	Territory   string                       `json:"territory"`
+	OwnerIIN    string                       `json:"owner_iin"`
+	AnimalIDs   []string                     `json:"animal_ids"`
+	Products    []epizootic.ReferenceProduct `json:"products"`
+	Purpose     string                       `json:"purpose"`
+	Destination string                       `json:"destination"`
+	AppliedAt   time.Time                    `json:"applied_at"`
+	Status      string                       `json:"status" enum:"pending,issued,refused"`
+	ReferenceID string                       `json:"reference_id,omitempty"`
+	DecidedAt   *time.Time                   `json:"decided_at,omitempty"`
+	Version     int64                        `json:"version"`
 }
 
-func viewApplication(a *domain.ReferenceApplication) ReferenceApplicationView {
+func viewApplication(a *epizootic.ReferenceApplication) ReferenceApplicationView {
 	return ReferenceApplicationView{ID: a.ID, HoldingID: a.HoldingID, Territory: string(a.Territory),
 		OwnerIIN: string(a.OwnerIIN), AnimalIDs: a.AnimalIDs, Products: a.Products, Purpose: string(a.Purpose),
 		Destination: a.Destination, AppliedAt: a.AppliedAt, Status: a.Status, ReferenceID: a.ReferenceID,
@@ -76,9 +77,9 @@ type applicationOutput struct {
 // applyForReference answers POST /v1/reference-applications.
 func (s *Server) applyForReference(ctx context.Context, in *applyInput) (*applicationOutput, error) {
 	b := in.Body
-	a, err := s.Epizootic.Applications.Apply(ctx, principal(ctx), domain.NewReferenceApplication{ID: b.ID,
+	a, err := s.Epizootic.Applications.Apply(ctx, principal(ctx), epizootic.NewReferenceApplication{ID: b.ID,
 		HoldingID: b.HoldingID, AnimalIDs: b.AnimalIDs, Products: productsOf(b.Products),
-		Purpose: domain.ReferencePurpose(b.Purpose), Destination: b.Destination})
+		Purpose: epizootic.ReferencePurpose(b.Purpose), Destination: b.Destination})
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +142,7 @@ type decideOutput struct {
 // decideReferenceApplication answers POST /v1/reference-applications/{id}/decide.
 func (s *Server) decideReferenceApplication(ctx context.Context, in *decideInput) (*decideOutput, error) {
 	b := in.Body
-	a, r, doc, err := s.Epizootic.Applications.Decide(ctx, principal(ctx), in.ID, domain.ApplicationDecision{
+	a, r, doc, err := s.Epizootic.Applications.Decide(ctx, principal(ctx), in.ID, epizootic.ApplicationDecision{
 		ReferenceID: b.ReferenceID, ExamResult: b.ExamResult, ExamNote: b.ExamNote, RefuseReason: b.RefuseReason})
 	if err != nil {
 		return nil, err

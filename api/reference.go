@@ -8,6 +8,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
+	"github.com/vetfield/vetfield/domain/epizootic"
 )
 
 func (s *Server) registerReferences() {
@@ -51,10 +53,10 @@ type ProductBody struct {
 	Origin   string  `json:"origin" maxLength:"600" doc:"Where it comes from (the holding, the slaughter site)"`
 }
 
-func productsOf(bs []ProductBody) []domain.ReferenceProduct {
-	out := make([]domain.ReferenceProduct, 0, len(bs))
+func productsOf(bs []ProductBody) []epizootic.ReferenceProduct {
+	out := make([]epizootic.ReferenceProduct, 0, len(bs))
 	for _, b := range bs {
-		out = append(out, domain.ReferenceProduct{Kind: domain.ProductKind(b.Kind), Species: domain.Species(b.Species),
+		out = append(out, epizootic.ReferenceProduct{Kind: epizootic.ProductKind(b.Kind), Species: domain.Species(b.Species),
 			Quantity: b.Quantity, Unit: b.Unit, Origin: b.Origin})
 	}
 	return out
@@ -62,42 +64,42 @@ func productsOf(bs []ProductBody) []domain.ReferenceProduct {
 
 // ReferenceView is a reference as the API shows it.
 type ReferenceView struct {
-	ID             string                    `json:"id"`
-	Outcome        string                    `json:"outcome" enum:"issued,refused"`
-	HoldingID      string                    `json:"holding_id"`
-	HoldingName    string                    `json:"holding_name"`
-	Territory      string                    `json:"territory"`
-	OwnerIIN       string                    `json:"owner_iin"`
-	Animals        []domain.ReferenceAnimal  `json:"animals" doc:"Each animal with its identification state at the check"`
-	Products       []domain.ReferenceProduct `json:"products"`
-	Purpose        string                    `json:"purpose"`
-	Destination    string                    `json:"destination"`
-	ExamResult     string                    `json:"exam_result"`
-	ExamNote       string                    `json:"exam_note,omitempty"`
-	AppliedAt      time.Time                 `json:"applied_at"`
-	IssuedAt       time.Time                 `json:"issued_at" doc:"When the vet decided (a tablet's clock, offline)"`
-	SyncedAt       *time.Time                `json:"synced_at,omitempty"`
-	Offline        bool                      `json:"offline,omitempty"`
-	Late           bool                      `json:"late" doc:"Not decided on the day of application (Asia/Almaty)"`
-	Grounds        []domain.Ground           `json:"grounds" doc:"Why it was refused, or why it waits for review"`
-	Checked        []domain.SituationCheck   `json:"checked" doc:"The restrictions in force at each moment checked"`
-	ReviewRequired bool                      `json:"review_required"`
-	ReviewOpen     bool                      `json:"review_open"`
-	ReviewedAt     *time.Time                `json:"reviewed_at,omitempty"`
-	ReviewNote     string                    `json:"review_note,omitempty"`
-	DocumentID     string                    `json:"document_id"`
-	DocumentNumber string                    `json:"document_number,omitempty"`
-	DocumentType   string                    `json:"document_type"`
-	IssuedBy       string                    `json:"issued_by"`
-	IssuedByName   string                    `json:"issued_by_name"`
-	Unit           string                    `json:"unit"`
-	ApplicationID  string                    `json:"application_id,omitempty"`
-	Version        int64                     `json:"version"`
+	ID             string                       `json:"id"`
+	Outcome        string                       `json:"outcome" enum:"issued,refused"`
+	HoldingID      string                       `json:"holding_id"`
+	HoldingName    string                       `json:"holding_name"`
+	Territory      string                       `json:"territory"`
+	OwnerIIN       string                       `json:"owner_iin"`
+	Animals        []epizootic.ReferenceAnimal  `json:"animals" doc:"Each animal with its identification state at the check"`
+	Products       []epizootic.ReferenceProduct `json:"products"`
+	Purpose        string                       `json:"purpose"`
+	Destination    string                       `json:"destination"`
+	ExamResult     string                       `json:"exam_result"`
+	ExamNote       string                       `json:"exam_note,omitempty"`
+	AppliedAt      time.Time                    `json:"applied_at"`
+	IssuedAt       time.Time                    `json:"issued_at" doc:"When the vet decided (a tablet's clock, offline)"`
+	SyncedAt       *time.Time                   `json:"synced_at,omitempty"`
+	Offline        bool                         `json:"offline,omitempty"`
+	Late           bool                         `json:"late" doc:"Not decided on the day of application (Asia/Almaty)"`
+	Grounds        []epizootic.Ground           `json:"grounds" doc:"Why it was refused, or why it waits for review"`
+	Checked        []epizootic.SituationCheck   `json:"checked" doc:"The restrictions in force at each moment checked"`
+	ReviewRequired bool                         `json:"review_required"`
+	ReviewOpen     bool                         `json:"review_open"`
+	ReviewedAt     *time.Time                   `json:"reviewed_at,omitempty"`
+	ReviewNote     string                       `json:"review_note,omitempty"`
+	DocumentID     string                       `json:"document_id"`
+	DocumentNumber string                       `json:"document_number,omitempty"`
+	DocumentType   string                       `json:"document_type"`
+	IssuedBy       string                       `json:"issued_by"`
+	IssuedByName   string                       `json:"issued_by_name"`
+	Unit           string                       `json:"unit"`
+	ApplicationID  string                       `json:"application_id,omitempty"`
+	Version        int64                        `json:"version"`
 	// Document is included when one reference is answered.
 	Document *DocumentView `json:"document,omitempty"`
 }
 
-func viewReference(r *domain.Reference) ReferenceView {
+func viewReference(r *epizootic.Reference) ReferenceView {
 	return ReferenceView{ID: r.ID, Outcome: r.Outcome, HoldingID: r.HoldingID, HoldingName: r.HoldingName,
 		Territory: string(r.Territory), OwnerIIN: string(r.OwnerIIN), Animals: r.Animals, Products: r.Products,
 		Purpose: string(r.Purpose), Destination: r.Destination, ExamResult: r.ExamResult, ExamNote: r.ExamNote,
@@ -108,7 +110,7 @@ func viewReference(r *domain.Reference) ReferenceView {
 		ApplicationID: r.ApplicationID, Version: r.Version}
 }
 
-func (s *Server) viewReferenceWith(r *domain.Reference, doc *domain.Document) ReferenceView {
+func (s *Server) viewReferenceWith(r *epizootic.Reference, doc *documents.Document) ReferenceView {
 	v := viewReference(r)
 	if doc != nil {
 		d := s.viewDocument(doc)
@@ -140,11 +142,11 @@ type referenceOutput struct {
 // issueReference answers POST /v1/references.
 func (s *Server) issueReference(ctx context.Context, in *issueReferenceInput) (*referenceOutput, error) {
 	b := in.Body
-	nr := domain.NewReference{ID: b.ID, HoldingID: b.HoldingID, Products: productsOf(b.Products),
-		Purpose: domain.ReferencePurpose(b.Purpose), Destination: b.Destination, ExamResult: b.ExamResult,
+	nr := epizootic.NewReference{ID: b.ID, HoldingID: b.HoldingID, Products: productsOf(b.Products),
+		Purpose: epizootic.ReferencePurpose(b.Purpose), Destination: b.Destination, ExamResult: b.ExamResult,
 		ExamNote: b.ExamNote, AppliedAt: b.AppliedAt, RefuseReason: b.RefuseReason}
 	for _, a := range b.Animals {
-		nr.Animals = append(nr.Animals, domain.ReferenceAnimalInput{ID: a.ID, Tag: a.Tag})
+		nr.Animals = append(nr.Animals, epizootic.ReferenceAnimalInput{ID: a.ID, Tag: a.Tag})
 	}
 	r, doc, err := s.Epizootic.References.Issue(ctx, principal(ctx), nr)
 	if err != nil {
@@ -171,7 +173,7 @@ type listReferencesOutput struct{ Body ReferencePage }
 
 // listReferences answers GET /v1/references.
 func (s *Server) listReferences(ctx context.Context, in *listReferencesInput) (*listReferencesOutput, error) {
-	rs, next, err := s.Epizootic.References.List(ctx, principal(ctx), domain.ReferenceFilter{Late: in.Late,
+	rs, next, err := s.Epizootic.References.List(ctx, principal(ctx), epizootic.ReferenceFilter{Late: in.Late,
 		Review: in.Review, After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, cursorProblem(err)

@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vetfield/vetfield/api"
-	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/epizootic"
 )
 
 const zhambylKato = "310000000"
@@ -19,7 +19,7 @@ const zhambylKato = "310000000"
 func newSeededHerd(t *testing.T) *herd {
 	t.Helper()
 	h := newHerd(t)
-	ts := &domain.Territories{Store: h.store, Now: h.clock.Now}
+	ts := &epizootic.Territories{Store: h.store, Now: h.clock.Now}
 	if err := ts.Seed(t.Context()); err != nil {
 		t.Fatal(err)
 	}

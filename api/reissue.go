@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/identification"
 )
 
 func (s *Server) registerReissues() {
@@ -67,7 +68,7 @@ type ReissueView struct {
 	Version            int64             `json:"version"`
 }
 
-func (s *Server) viewReissue(ctx context.Context, c *domain.Reissue) (ReissueView, error) {
+func (s *Server) viewReissue(ctx context.Context, c *identification.Reissue) (ReissueView, error) {
 	clock, err := s.Identification.Reissues.Clock(ctx, c)
 	if err != nil {
 		return ReissueView{}, err
@@ -77,7 +78,7 @@ func (s *Server) viewReissue(ctx context.Context, c *domain.Reissue) (ReissueVie
 		Status: string(c.Status), OpenedAt: c.OpenedAt, Due: c.Due, Overdue: clock.Overdue,
 		WorkingDaysOverdue: clock.WorkingDaysOverdue, PassportID: c.PassportID, CompletedAt: c.CompletedAt, Late: c.Late,
 		Version: c.Version}
-	if c.Status == domain.ReissueCompleted {
+	if c.Status == identification.ReissueCompleted {
 		v.NewTag = string(c.NewTag)
 	}
 	if !c.ArrivedOn.IsZero() {
@@ -91,7 +92,7 @@ type reissueOutput struct {
 	Body     ReissueView
 }
 
-func (s *Server) reissueOutput(ctx context.Context, c *domain.Reissue, err error) (*reissueOutput, error) {
+func (s *Server) reissueOutput(ctx context.Context, c *identification.Reissue, err error) (*reissueOutput, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +116,8 @@ type tagLossInput struct {
 // reportTagLoss answers POST /v1/animals/{id}/tag-loss.
 func (s *Server) reportTagLoss(ctx context.Context, in *tagLossInput) (*reissueOutput, error) {
 	b := in.Body
-	c, err := s.Identification.Reissues.ReportTagLoss(ctx, principal(ctx), in.ID, domain.TagLoss{ID: b.ID,
-		Kind: domain.TagStatus(b.Kind), Number: b.Number, Note: b.Note})
+	c, err := s.Identification.Reissues.ReportTagLoss(ctx, principal(ctx), in.ID, identification.TagLoss{ID: b.ID,
+		Kind: identification.TagStatus(b.Kind), Number: b.Number, Note: b.Note})
 	return s.reissueOutput(ctx, c, err)
 }
 
@@ -143,7 +144,7 @@ type completeInput struct {
 
 // completeReissue answers POST /v1/reissues/{id}/complete.
 func (s *Server) completeReissue(ctx context.Context, in *completeInput) (*reissueOutput, error) {
-	c, err := s.Identification.Reissues.Complete(ctx, principal(ctx), in.ID, domain.ReissueCompletion{
+	c, err := s.Identification.Reissues.Complete(ctx, principal(ctx), in.ID, identification.ReissueCompletion{
 		Number: in.Body.Number, Means: domain.IDMeans(in.Body.Means)})
 	return s.reissueOutput(ctx, c, err)
 }
@@ -171,8 +172,8 @@ type listReissuesOutput struct{ Body ReissuePage }
 
 // listReissues answers GET /v1/reissues.
 func (s *Server) listReissues(ctx context.Context, in *listReissuesInput) (*listReissuesOutput, error) {
-	cs, next, err := s.Identification.Reissues.List(ctx, principal(ctx), domain.ReissueFilter{
-		Status: domain.ReissueStatus(in.Status), Overdue: in.Overdue, After: in.Cursor, Limit: in.Limit})
+	cs, next, err := s.Identification.Reissues.List(ctx, principal(ctx), identification.ReissueFilter{
+		Status: identification.ReissueStatus(in.Status), Overdue: in.Overdue, After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, pageProblem(err)
 	}

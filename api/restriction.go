@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/epizootic"
 )
 
 func (s *Server) registerRestrictions() {
@@ -63,8 +64,8 @@ type listDiseasesOutput struct {
 func (s *Server) listDiseases(_ context.Context, _ *struct{}) (*listDiseasesOutput, error) {
 	out := &listDiseasesOutput{}
 	out.Body.Items = []DiseaseView{}
-	for _, code := range domain.DiseaseCodes {
-		d := domain.Diseases[code]
+	for _, code := range epizootic.DiseaseCodes {
+		d := epizootic.Diseases[code]
 		v := DiseaseView{Code: d.Code, NameKK: d.NameKK, NameRU: d.NameRU, Species: []string{}, Products: []string{}}
 		for _, sp := range d.Species {
 			v.Species = append(v.Species, string(sp))
@@ -119,14 +120,14 @@ type RestrictionView struct {
 	Version      int64                  `json:"version"`
 }
 
-func decisionBody(d *domain.EpizooticDecision) *DecisionBody {
+func decisionBody(d *epizootic.EpizooticDecision) *DecisionBody {
 	if d == nil {
 		return nil
 	}
 	return &DecisionBody{Number: d.Number, Date: d.Date}
 }
 
-func (s *Server) viewRestriction(r *domain.Restriction) RestrictionView {
+func (s *Server) viewRestriction(r *epizootic.Restriction) RestrictionView {
 	v := RestrictionView{ID: r.ID, Kind: string(r.Kind), Disease: r.RestrictionTerms.Disease, DiseaseKK: r.DiseaseKK,
 		DiseaseRU: r.DiseaseRU, Territory: string(r.Territory), TerritoryKK: r.TerritoryKK, TerritoryRU: r.TerritoryRU,
 		Decision: *decisionBody(&r.Decision), Start: r.Start, End: r.End, LiftDecision: decisionBody(r.LiftDecision),
@@ -187,7 +188,7 @@ type listRestrictionsOutput struct{ Body RestrictionPage }
 
 // listRestrictions answers GET /v1/restrictions.
 func (s *Server) listRestrictions(ctx context.Context, in *listRestrictionsInput) (*listRestrictionsOutput, error) {
-	rs, next, err := s.Epizootic.Restrictions.List(ctx, domain.RestrictionFilter{Territory: in.Territory, Active: in.Active,
+	rs, next, err := s.Epizootic.Restrictions.List(ctx, epizootic.RestrictionFilter{Territory: in.Territory, Active: in.Active,
 		After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, pageProblem(err)
@@ -228,9 +229,9 @@ type declareRestrictionInput struct {
 // declareRestriction answers POST /v1/restrictions.
 func (s *Server) declareRestriction(ctx context.Context, in *declareRestrictionInput) (*restrictionOutput, error) {
 	b := in.Body
-	r, err := s.Epizootic.Restrictions.Declare(ctx, principal(ctx), domain.NewRestriction{ID: b.ID,
-		Kind: domain.RestrictionKind(b.Kind), Disease: b.Disease, Territory: b.Territory,
-		Decision: domain.EpizooticDecision{Number: b.Decision.Number, Date: b.Decision.Date}, Start: b.Start, Note: b.Note})
+	r, err := s.Epizootic.Restrictions.Declare(ctx, principal(ctx), epizootic.NewRestriction{ID: b.ID,
+		Kind: epizootic.RestrictionKind(b.Kind), Disease: b.Disease, Territory: b.Territory,
+		Decision: epizootic.EpizooticDecision{Number: b.Decision.Number, Date: b.Decision.Date}, Start: b.Start, Note: b.Note})
 	if err != nil {
 		return nil, err
 	}
@@ -251,13 +252,13 @@ type changeRestrictionInput struct {
 // changeRestriction answers PATCH /v1/restrictions/{id}.
 func (s *Server) changeRestriction(ctx context.Context, in *changeRestrictionInput) (*restrictionOutput, error) {
 	b := in.Body
-	ch := domain.RestrictionChange{Version: b.Version, Start: b.Start, Note: b.Note}
+	ch := epizootic.RestrictionChange{Version: b.Version, Start: b.Start, Note: b.Note}
 	if b.Kind != nil {
-		k := domain.RestrictionKind(*b.Kind)
+		k := epizootic.RestrictionKind(*b.Kind)
 		ch.Kind = &k
 	}
 	if b.Decision != nil {
-		ch.Decision = &domain.EpizooticDecision{Number: b.Decision.Number, Date: b.Decision.Date}
+		ch.Decision = &epizootic.EpizooticDecision{Number: b.Decision.Number, Date: b.Decision.Date}
 	}
 	r, err := s.Epizootic.Restrictions.Change(ctx, principal(ctx), in.ID, ch)
 	if err != nil {
@@ -278,8 +279,8 @@ type liftRestrictionInput struct {
 // liftRestriction answers POST /v1/restrictions/{id}/lift.
 func (s *Server) liftRestriction(ctx context.Context, in *liftRestrictionInput) (*restrictionOutput, error) {
 	b := in.Body
-	r, err := s.Epizootic.Restrictions.Lift(ctx, principal(ctx), in.ID, domain.Lift{Version: b.Version, At: b.At,
-		Decision: domain.EpizooticDecision{Number: b.Decision.Number, Date: b.Decision.Date}})
+	r, err := s.Epizootic.Restrictions.Lift(ctx, principal(ctx), in.ID, epizootic.Lift{Version: b.Version, At: b.At,
+		Decision: epizootic.EpizooticDecision{Number: b.Decision.Number, Date: b.Decision.Date}})
 	if err != nil {
 		return nil, err
 	}

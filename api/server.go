@@ -17,10 +17,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
-	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/domain/keyring"
-	"github.com/vetfield/vetfield/media"
-	vsync "github.com/vetfield/vetfield/sync"
 )
 
 // Version is reported in the OpenAPI description.
@@ -29,31 +27,13 @@ const Version = "0.1.0"
 // MaxJSONBody is the default limit of a JSON request body.
 const MaxJSONBody = 1 << 20
 
-// Deps are what the server is built from; cmd/vetfield wires them, tests build their own.
+// Deps are what the server is built from: the service graph, which vetfield.New builds for the
+// server and for every test, and the settings of the HTTP face.
 type Deps struct {
-	Store    domain.Store
-	Objects  media.Objects
-	Keys     *keyring.Ring
-	Accounts *domain.Accounts
-	Sessions *domain.Sessions
-	// Calendar counts working days for every deadline.
-	Calendar *domain.Calendar
-	// Identification runs service 4: holdings, tag stock, animals with passports, reissues.
-	Identification *domain.Identification
-	// Documents issues and verifies every paper; the nouns' services issue through it.
-	Documents *domain.Documents
-	// Sync answers tablets' pulls and pushes.
-	Sync *vsync.Service
+	*vetfield.App
+	// Keys sign access tokens and are published at /.well-known/vetfield-keys.json.
+	Keys *keyring.Ring
 	Log  *slog.Logger
-	Now  domain.Clock
-
-	// Register, Inspections and PhotoStore run service 1: production objects, inspections on
-	// site with their photos, and veterinary-sanitary conclusions.
-	Register    *domain.ObjectRegister
-	Inspections *domain.Inspections
-	PhotoStore  *media.PhotoStore
-	// Epizootic runs service 2: territories, restrictions, references and farmers' applications.
-	Epizootic *domain.Epizootic
 
 	// PublicURL is the address people and QR codes reach this service at.
 	PublicURL string

@@ -5,13 +5,11 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"strings"
+	"testing"
 
 	"github.com/google/uuid"
 
-	"testing"
-
 	"github.com/vetfield/vetfield/domain"
-
 	vsync "github.com/vetfield/vetfield/sync"
 )
 
@@ -23,7 +21,7 @@ func TestSyncAPI(t *testing.T) {
 	doc := e.issuePassport("880101300123")
 
 	var page vsync.PullResult
-	r := e.do("GET", "/v1/sync/pull?limit=10", vet, nil, "X-Device-ID", "tablet-7", "Accept-Encoding", "gzip")
+	r := e.do("GET", "/v1/sync/pull?limit=100", vet, nil, "X-Device-ID", "tablet-7", "Accept-Encoding", "gzip")
 	r.expect(t, 200)
 	if r.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("a pull is not compressed for a client that accepts gzip: %q", r.Header.Get("Content-Encoding"))

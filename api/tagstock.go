@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/identification"
 )
 
 func (s *Server) registerTagStock() {
@@ -43,7 +44,7 @@ type TagRangeView struct {
 	AllocatedAt time.Time      `json:"allocated_at"`
 }
 
-func viewTagRange(r *domain.TagRange) TagRangeView {
+func viewTagRange(r *identification.TagRange) TagRangeView {
 	return TagRangeView{ID: r.ID, Unit: string(r.Unit), Means: r.Means, First: string(r.FirstTag()),
 		Last: string(r.LastTag()), Count: r.Size(), Note: r.Note, AllocatedAt: r.AllocatedAt}
 }
@@ -65,7 +66,7 @@ type tagRangeOutput struct{ Body TagRangeView }
 // allocateTagRange answers POST /v1/tag-ranges.
 func (s *Server) allocateTagRange(ctx context.Context, in *allocateInput) (*tagRangeOutput, error) {
 	b := in.Body
-	r, err := s.Identification.Stock.Allocate(ctx, principal(ctx), domain.NewTagRange{ID: b.ID, Unit: b.Unit,
+	r, err := s.Identification.Stock.Allocate(ctx, principal(ctx), identification.NewTagRange{ID: b.ID, Unit: b.Unit,
 		Means: domain.IDMeans(b.Means), First: b.First, Last: b.Last, Count: b.Count, Note: b.Note})
 	if err != nil {
 		return nil, err
@@ -89,7 +90,7 @@ type listTagRangesOutput struct{ Body TagRangePage }
 
 // listTagRanges answers GET /v1/tag-ranges.
 func (s *Server) listTagRanges(ctx context.Context, in *listTagRangesInput) (*listTagRangesOutput, error) {
-	rs, next, err := s.Identification.Stock.Ranges(ctx, principal(ctx), domain.TagRangeFilter{Unit: in.Unit,
+	rs, next, err := s.Identification.Stock.Ranges(ctx, principal(ctx), identification.TagRangeFilter{Unit: in.Unit,
 		After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		return nil, pageProblem(err)
@@ -103,15 +104,15 @@ func (s *Server) listTagRanges(ctx context.Context, in *listTagRangesInput) (*li
 
 // TagView is the state of one number.
 type TagView struct {
-	Number     string           `json:"number"`
-	Status     domain.TagStatus `json:"status" enum:"in_stock,fitted,lost,damaged,retired"`
-	Means      domain.IDMeans   `json:"means"`
-	Unit       string           `json:"unit"`
-	RangeID    string           `json:"range_id"`
-	AnimalID   string           `json:"animal_id,omitempty"`
-	FittedAt   *time.Time       `json:"fitted_at,omitempty"`
-	EndedAt    *time.Time       `json:"ended_at,omitempty"`
-	ReplacedBy string           `json:"replaced_by,omitempty"`
+	Number     string                   `json:"number"`
+	Status     identification.TagStatus `json:"status" enum:"in_stock,fitted,lost,damaged,retired"`
+	Means      domain.IDMeans           `json:"means"`
+	Unit       string                   `json:"unit"`
+	RangeID    string                   `json:"range_id"`
+	AnimalID   string                   `json:"animal_id,omitempty"`
+	FittedAt   *time.Time               `json:"fitted_at,omitempty"`
+	EndedAt    *time.Time               `json:"ended_at,omitempty"`
+	ReplacedBy string                   `json:"replaced_by,omitempty"`
 }
 
 type tagInput struct {

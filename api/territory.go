@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/epizootic"
 )
 
 // registerEpizootic declares the routes of service 2 and of the epizootic situation: territories,
@@ -51,7 +52,7 @@ type TerritoryView struct {
 	Version   int64     `json:"version"`
 }
 
-func viewTerritory(t *domain.Territory) TerritoryView {
+func viewTerritory(t *epizootic.Territory) TerritoryView {
 	return TerritoryView{Code: string(t.Code), Parent: string(t.Parent), Level: t.Level, NameKK: t.NameKK,
 		NameRU: t.NameRU, UpdatedAt: t.UpdatedAt, UpdatedBy: t.UpdatedBy, Version: t.Version}
 }
@@ -111,7 +112,7 @@ type createTerritoryInput struct {
 
 // createTerritory answers POST /v1/territories.
 func (s *Server) createTerritory(ctx context.Context, in *createTerritoryInput) (*territoryOutput, error) {
-	t, err := s.Epizootic.Territories.Create(ctx, principal(ctx), domain.NewTerritory{Code: in.Body.Code,
+	t, err := s.Epizootic.Territories.Create(ctx, principal(ctx), epizootic.NewTerritory{Code: in.Body.Code,
 		NameKK: in.Body.NameKK, NameRU: in.Body.NameRU})
 	if err != nil {
 		return nil, err
@@ -130,7 +131,7 @@ type renameTerritoryInput struct {
 
 // renameTerritory answers PATCH /v1/territories/{code}.
 func (s *Server) renameTerritory(ctx context.Context, in *renameTerritoryInput) (*territoryOutput, error) {
-	t, err := s.Epizootic.Territories.Rename(ctx, principal(ctx), in.Code, domain.TerritoryChange{Version: in.Body.Version,
+	t, err := s.Epizootic.Territories.Rename(ctx, principal(ctx), in.Code, epizootic.TerritoryChange{Version: in.Body.Version,
 		NameKK: in.Body.NameKK, NameRU: in.Body.NameRU})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/media"
 )
 
@@ -77,19 +78,19 @@ type DeviceView struct {
 
 // UploadView is an upload as the API shows it.
 type UploadView struct {
-	ID           string             `json:"id"`
-	InspectionID string             `json:"inspection_id"`
-	State        domain.UploadState `json:"state" enum:"open,complete,failed,cancelled,expired"`
-	Offset       int64              `json:"offset" doc:"Bytes the server has; resume from here."`
-	Size         int64              `json:"size"`
-	SHA256       string             `json:"sha256"`
-	ContentType  string             `json:"content_type,omitempty" doc:"The type the bytes show, once known."`
-	Reason       string             `json:"reason,omitempty" doc:"Why a failed upload failed."`
-	ExpiresAt    time.Time          `json:"expires_at" doc:"An upload idle until then is removed."`
-	Photo        *PhotoView         `json:"photo,omitempty"`
+	ID           string                 `json:"id"`
+	InspectionID string                 `json:"inspection_id"`
+	State        inspection.UploadState `json:"state" enum:"open,complete,failed,cancelled,expired"`
+	Offset       int64                  `json:"offset" doc:"Bytes the server has; resume from here."`
+	Size         int64                  `json:"size"`
+	SHA256       string                 `json:"sha256"`
+	ContentType  string                 `json:"content_type,omitempty" doc:"The type the bytes show, once known."`
+	Reason       string                 `json:"reason,omitempty" doc:"Why a failed upload failed."`
+	ExpiresAt    time.Time              `json:"expires_at" doc:"An upload idle until then is removed."`
+	Photo        *PhotoView             `json:"photo,omitempty"`
 }
 
-func viewUpload(u *domain.Upload) UploadView {
+func viewUpload(u *inspection.Upload) UploadView {
 	v := UploadView{ID: u.ID, InspectionID: u.InspectionID, State: u.State, Offset: u.Offset, Size: u.Size,
 		SHA256: u.SHA256, ContentType: u.ContentType, Reason: u.Reason, ExpiresAt: u.ExpiresAt}
 	if u.Photo != nil {
@@ -120,7 +121,7 @@ type uploadOutput struct {
 	Body         UploadView
 }
 
-func uploadOut(status int, u *domain.Upload) *uploadOutput {
+func uploadOut(status int, u *inspection.Upload) *uploadOutput {
 	return &uploadOutput{Status: status, UploadOffset: strconv.FormatInt(u.Offset, 10),
 		UploadLength: strconv.FormatInt(u.Size, 10), CacheControl: "no-store", Body: viewUpload(u)}
 }
@@ -128,7 +129,7 @@ func uploadOut(status int, u *domain.Upload) *uploadOutput {
 // createUpload answers POST /v1/inspections/{id}/photos.
 func (s *Server) createUpload(ctx context.Context, in *createUploadInput) (*uploadOutput, error) {
 	b := in.Body
-	u, created, err := s.PhotoStore.Create(ctx, principal(ctx), in.ID, domain.NewUpload{ID: b.ID, Size: b.Size, SHA256: b.SHA256,
+	u, created, err := s.PhotoStore.Create(ctx, principal(ctx), in.ID, inspection.NewUpload{ID: b.ID, Size: b.Size, SHA256: b.SHA256,
 		ContentType: b.ContentType, Item: b.Item, Device: domain.Fix{GPS: b.Device.GPS.point(), DeviceTime: b.Device.DeviceTime}})
 	if err != nil {
 		return nil, err

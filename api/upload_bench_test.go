@@ -17,8 +17,10 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	"github.com/vetfield/vetfield/media"
@@ -115,28 +117,19 @@ func newBenchServer(b *testing.B, objects media.Objects) *benchServer {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	if err := store.Declare(b.Context(), domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec, domain.DocumentsSpec,
-		domain.CalendarSpec, domain.ObjectsSpec, domain.InspectionsSpec, domain.PhotosSpec, domain.UploadsSpec); err != nil {
-		b.Fatal(err)
-	}
 	key, _ := keyring.Generate()
 	keys := keyring.New(key)
-	accounts := domain.NewAccounts(store, bs.now, fastPasswords)
-	if _, _, err := accounts.EnsureAdmin(b.Context(), adminPassword); err != nil {
+	app, err := vetfield.Open(b.Context(), vetfield.Config{Store: store, Now: bs.now, Keys: keys,
+		RefreshKey: []byte("0123456789abcdef0123456789abcdef"), Passwords: fastPasswords, Objects: objects, Log: discardLog()})
+	if err != nil {
 		b.Fatal(err)
 	}
-	documents := &domain.Documents{Store: store, Now: bs.now, Keys: keys}
-	calendar := domain.NewCalendar(store, bs.now)
-	register := &domain.ObjectRegister{Store: store, Now: bs.now}
-	photos := &domain.Photos{Store: store, Now: bs.now}
-	inspections := &domain.Inspections{Store: store, Now: bs.now, Calendar: calendar, Documents: documents,
-		Objects: register, Users: accounts, Photos: photos}
-	bs.ps = media.NewPhotoStore(photos, inspections, objects, nil, media.PhotoConfig{})
-	inspections.Evidence = bs.ps
-	srv := api.New(api.Deps{Store: store, Objects: objects, Keys: keys, Accounts: accounts,
-		Sessions:  &domain.Sessions{Store: store, Now: bs.now, Key: []byte("0123456789abcdef0123456789abcdef"), TTL: domain.DefaultRefreshTTL},
-		Documents: documents, Calendar: calendar, Register: register, Inspections: inspections, PhotoStore: bs.ps,
-		Log: discardLog(), Now: bs.now, PublicURL: "https://vet.example.kz", Issuer: "vetfield", Audience: "vetfield-api"})
+	if _, _, err := app.Accounts.EnsureAdmin(b.Context(), adminPassword); err != nil {
+		b.Fatal(err)
+	}
+	bs.ps = app.PhotoStore
+	srv := api.New(api.Deps{App: app, Keys: keys, Log: discardLog(),
+		PublicURL: "https://vet.example.kz", Issuer: "vetfield", Audience: "vetfield-api"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -181,7 +174,7 @@ func (bs *benchServer) newInspection(b *testing.B) {
 
 // upload sends one photo as a tablet does and returns its id.
 func (bs *benchServer) upload(b *testing.B, data []byte, sum string) string {
-	if bs.photos == domain.MaxPhotosPerInspection {
+	if bs.photos == inspection.MaxPhotosPerInspection {
 		b.StopTimer()
 		bs.newInspection(b)
 		b.StartTimer()

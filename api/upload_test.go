@@ -12,6 +12,7 @@ import (
 
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/media/phototest"
 )
 
@@ -42,7 +43,7 @@ func (e *env) uploadPhoto(token, inspectionID string, data []byte) api.PhotoView
 	var u api.UploadView
 	e.createUpload(token, inspectionID, len(data), hexSHA(data), "image/jpeg").expect(e.t, 201).JSON(e.t, &u)
 	e.patch(token, u.ID, 0, data).expect(e.t, 200).JSON(e.t, &u)
-	if u.State != domain.UploadComplete || u.Photo == nil {
+	if u.State != inspection.UploadComplete || u.Photo == nil {
 		e.t.Fatalf("upload after its last byte: %+v", u)
 	}
 	return *u.Photo
@@ -231,7 +232,7 @@ func testPhotoUpload(t *testing.T, b *backend) {
 			}
 			from = to
 		}
-		if u.State != domain.UploadComplete || u.Photo == nil || u.Photo.Width != 1400 {
+		if u.State != inspection.UploadComplete || u.Photo == nil || u.Photo.Width != 1400 {
 			t.Fatalf("upload %+v", u)
 		}
 		if got := e.do("GET", "/v1/photos/"+u.ID, in.Inspector, nil).expect(t, 200).Body; !bytes.Equal(got, data) {
@@ -300,7 +301,7 @@ func testPhotoUpload(t *testing.T, b *backend) {
 			if !strings.Contains(p.Detail, hexSHA(data)) {
 				t.Errorf("the problem does not give the hash computed: %s", p.Detail)
 			}
-			if got := e.uploadState(in.Inspector, u.ID); got.State != domain.UploadFailed || got.Photo != nil {
+			if got := e.uploadState(in.Inspector, u.ID); got.State != inspection.UploadFailed || got.Photo != nil {
 				t.Errorf("upload after a wrong hash: %+v", got)
 			}
 			e.do("GET", "/v1/photos/"+u.ID+"/info", in.Inspector, nil).expectProblem(t, 404)
@@ -318,7 +319,7 @@ func testPhotoUpload(t *testing.T, b *backend) {
 			var u api.UploadView
 			e.createUpload(in.Inspector, in.ID, len(data), hexSHA(data), "image/jpeg").expect(t, 201).JSON(t, &u)
 			e.patch(in.Inspector, u.ID, 0, data).expectProblem(t, 415)
-			if got := e.uploadState(in.Inspector, u.ID); got.State != domain.UploadFailed || got.Reason == "" {
+			if got := e.uploadState(in.Inspector, u.ID); got.State != inspection.UploadFailed || got.Reason == "" {
 				t.Errorf("%s: upload %+v, want failed with a reason", name, got)
 			}
 			if left := append(keysUnder(t, b, "uploads/"+u.ID), keysUnder(t, b, "photos/"+u.ID)...); len(left) != 0 {
@@ -331,16 +332,16 @@ func testPhotoUpload(t *testing.T, b *backend) {
 	})
 
 	t.Run("ErrTooLarge", func(t *testing.T) {
-		p := e.createUpload(in.Inspector, in.ID, domain.DefaultMaxPhotoSize+1, hexSHA(nil), "image/jpeg").expectProblem(t, 413)
+		p := e.createUpload(in.Inspector, in.ID, inspection.DefaultMaxPhotoSize+1, hexSHA(nil), "image/jpeg").expectProblem(t, 413)
 		if len(p.Errors) == 0 || p.Errors[0].Location != "body.size" {
 			t.Errorf("problem %+v, want body.size", p)
 		}
 		var u api.UploadView
-		e.createUpload(in.Inspector, in.ID, domain.DefaultMaxPhotoSize, hexSHA(nil), "image/jpeg").expect(t, 201).JSON(t, &u)
-		e.patch(in.Inspector, u.ID, domain.DefaultMaxPhotoSize-2, []byte("abc")).expectProblem(t, 409)
+		e.createUpload(in.Inspector, in.ID, inspection.DefaultMaxPhotoSize, hexSHA(nil), "image/jpeg").expect(t, 201).JSON(t, &u)
+		e.patch(in.Inspector, u.ID, inspection.DefaultMaxPhotoSize-2, []byte("abc")).expectProblem(t, 409)
 		e.createUpload(in.Inspector, in.ID, 2, hexSHA([]byte("ab")), "image/jpeg").expect(t, 201).JSON(t, &u)
 		e.patch(in.Inspector, u.ID, 0, []byte("abc")).expectProblem(t, 413)
-		if got := e.uploadState(in.Inspector, u.ID); got.Offset != 0 || got.State != domain.UploadOpen {
+		if got := e.uploadState(in.Inspector, u.ID); got.Offset != 0 || got.State != inspection.UploadOpen {
 			t.Errorf("a refused chunk moved the upload: %+v", got)
 		}
 	})
@@ -390,12 +391,12 @@ func testPhotoUpload(t *testing.T, b *backend) {
 		if len(keysUnder(t, b, "uploads/"+abandoned.ID)) == 0 {
 			t.Fatal("the cut upload's bytes are not in the store")
 		}
-		e.later(&in, domain.DefaultUploadTTL+time.Minute) // the last subtest: the clock stays moved
+		e.later(&in, inspection.DefaultUploadTTL+time.Minute) // the last subtest: the clock stays moved
 		// The open uploads of the subtests above are idle as long, and go too.
 		if n, err := e.srv.PhotoStore.Cleanup(t.Context(), e.clock.Now()); err != nil || n < 1 {
 			t.Fatalf("cleanup swept %d uploads (%v), want at least the abandoned one", n, err)
 		}
-		if got := e.uploadState(in.Inspector, abandoned.ID); got.State != domain.UploadExpired {
+		if got := e.uploadState(in.Inspector, abandoned.ID); got.State != inspection.UploadExpired {
 			t.Errorf("abandoned upload is %s", got.State)
 		}
 		e.patch(in.Inspector, abandoned.ID, int64(len(data)/3), data[len(data)/3:]).expectProblem(t, 410)

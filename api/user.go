@@ -7,6 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
 )
 
 func (s *Server) registerUsers() {
@@ -50,7 +51,7 @@ type createdUserOutput struct {
 // createUser answers POST /v1/users.
 func (s *Server) createUser(ctx context.Context, in *createUserInput) (*createdUserOutput, error) {
 	b := in.Body
-	u, err := s.Accounts.Create(ctx, domain.NewUser{Username: b.Username, Password: b.Password, Role: b.Role,
+	u, err := s.Accounts.Create(ctx, accounts.NewUser{Username: b.Username, Password: b.Password, Role: b.Role,
 		Territory: b.Territory, IIN: b.IIN, FullName: b.FullName})
 	if err != nil {
 		return nil, err
@@ -74,7 +75,7 @@ type listUsersOutput struct{ Body UserPage }
 
 // listUsers answers GET /v1/users.
 func (s *Server) listUsers(ctx context.Context, in *listUsersInput) (*listUsersOutput, error) {
-	users, next, err := s.Accounts.List(ctx, domain.UserFilter{Role: domain.Role(in.Role), After: in.Cursor, Limit: in.Limit})
+	users, next, err := s.Accounts.List(ctx, accounts.UserFilter{Role: domain.Role(in.Role), After: in.Cursor, Limit: in.Limit})
 	if err != nil {
 		if domain.IsCode(err, domain.EINVALID) {
 			return nil, domain.Invalid("query.cursor", "the cursor is not one this server gave")
@@ -116,7 +117,7 @@ type updateUserInput struct {
 // updateUser answers PATCH /v1/users/{id}.
 func (s *Server) updateUser(ctx context.Context, in *updateUserInput) (*userOutput, error) {
 	b := in.Body
-	u, err := s.Accounts.Update(ctx, in.ID, domain.UserChange{Disabled: b.Disabled, Role: b.Role,
+	u, err := s.Accounts.Update(ctx, in.ID, accounts.UserChange{Disabled: b.Disabled, Role: b.Role,
 		Territory: b.Territory, IIN: b.IIN, FullName: b.FullName, Password: b.Password})
 	if err != nil {
 		return nil, err

@@ -370,7 +370,7 @@ func checkCalendarYear(year int) error {
 
 // read loads the stored year, or the default when none is stored.
 func (c *Calendar) read(ctx context.Context, year int) (*CalendarYear, error) {
-	y, err := getEntity[CalendarYear](ctx, c.Store, CalendarSpec.Name, strconv.Itoa(year))
+	y, err := GetEntity[CalendarYear](ctx, c.Store, CalendarSpec.Name, strconv.Itoa(year))
 	if IsCode(err, ENOTFOUND) {
 		return DefaultCalendarYear(year), nil
 	}
@@ -457,9 +457,9 @@ func (c *Calendar) SetYear(ctx context.Context, year int, ch CalendarChange, by 
 		}
 		slices.SortFunc(y.Transfers, func(a, b DayTransfer) int { return a.DayOff.Compare(b.DayOff) })
 		if y.Version == 0 {
-			err = insertEntity(ctx, c.Store, CalendarSpec.Name, y, calendarScope)
+			err = InsertEntity(ctx, c.Store, CalendarSpec.Name, y, calendarScope)
 		} else {
-			err = updateEntity(ctx, c.Store, CalendarSpec.Name, y, calendarScope)
+			err = UpdateEntity(ctx, c.Store, CalendarSpec.Name, y, calendarScope)
 		}
 		if err == nil {
 			c.forget(year)

@@ -89,16 +89,16 @@ func TestCivilDate(t *testing.T) {
 	t.Run("AlmatyIsUTCPlus5", func(t *testing.T) {
 		// 18:59 UTC is 23:59 in Almaty at UTC+5 (it would be 00:59 the next day at the old UTC+6).
 		cases := []struct {
-			at   time.Time
-			want string
+			At   time.Time
+			Want string
 		}{
 			{time.Date(2026, 11, 12, 18, 59, 0, 0, time.UTC), "2026-11-12"},
 			{time.Date(2026, 11, 12, 19, 0, 0, 0, time.UTC), "2026-11-13"},
 			{time.Date(2026, 11, 13, 0, 0, 0, 0, time.UTC), "2026-11-13"},
 		}
 		for _, c := range cases {
-			if got, want := domain.CivilDateOf(c.at).String(), c.want; got != want {
-				t.Errorf("CivilDateOf(%s) = %s, want %s", c.at, got, want)
+			if got, want := domain.CivilDateOf(c.At).String(), c.Want; got != want {
+				t.Errorf("CivilDateOf(%s) = %s, want %s", c.At, got, want)
 			}
 		}
 		if _, off := calDate("2026-07-01").Start().Zone(); off != 5*3600 {
@@ -125,9 +125,9 @@ func TestCivilDate(t *testing.T) {
 func TestCalendarIsWorkingDay(t *testing.T) {
 	cal, _, _ := newTestCalendar(t)
 	cases := []struct {
-		date    string
-		working bool
-		why     string
+		Date    string
+		Working bool
+		Why     string
 	}{
 		{"2026-01-01", false, "New Year, Thursday"},
 		{"2026-01-02", false, "New Year, Friday"},
@@ -174,12 +174,12 @@ func TestCalendarIsWorkingDay(t *testing.T) {
 		{"2030-03-22", false, "Nauryz 2030, a Friday"},
 	}
 	for _, c := range cases {
-		got, err := cal.IsWorkingDay(t.Context(), calMorning(c.date))
+		got, err := cal.IsWorkingDay(t.Context(), calMorning(c.Date))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := c.working; got != want {
-			t.Errorf("IsWorkingDay(%s) = %v, want %v (%s)", c.date, got, want, c.why)
+		if want := c.Working; got != want {
+			t.Errorf("IsWorkingDay(%s) = %v, want %v (%s)", c.Date, got, want, c.Why)
 		}
 	}
 }
@@ -229,9 +229,9 @@ func TestCalendarDaysOff(t *testing.T) {
 func TestCalendarAddWorkingDays(t *testing.T) {
 	cal, _, _ := newTestCalendar(t)
 	cases := []struct {
-		from string
-		n    int
-		want string
+		From string
+		N    int
+		Want string
 	}{
 		{"2026-11-13", 0, "2026-11-13"}, // Friday: n = 0 is the day itself
 		{"2026-11-13", 1, "2026-11-16"},
@@ -255,15 +255,15 @@ func TestCalendarAddWorkingDays(t *testing.T) {
 		{"2026-01-01", 10, "2026-01-19"}, // 5, 6, 8, 9, 12 to 16 and 19 January; 7 is Christmas
 	}
 	for _, c := range cases {
-		got, err := cal.AddWorkingDays(t.Context(), calMorning(c.from), c.n)
+		got, err := cal.AddWorkingDays(t.Context(), calMorning(c.From), c.N)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := calDay(got), c.want; got != want {
-			t.Errorf("AddWorkingDays(%s, %d) = %s, want %s", c.from, c.n, got, want)
+		if got, want := calDay(got), c.Want; got != want {
+			t.Errorf("AddWorkingDays(%s, %d) = %s, want %s", c.From, c.N, got, want)
 		}
-		if !got.Equal(calDate(c.want).Start()) {
-			t.Errorf("AddWorkingDays(%s, %d) = %s, want 00:00 in Almaty", c.from, c.n, got)
+		if !got.Equal(calDate(c.Want).Start()) {
+			t.Errorf("AddWorkingDays(%s, %d) = %s, want 00:00 in Almaty", c.From, c.N, got)
 		}
 	}
 	if _, err := cal.AddWorkingDays(t.Context(), calMorning("2026-11-13"), -1); !domain.IsCode(err, domain.EINVALID) {
@@ -274,8 +274,8 @@ func TestCalendarAddWorkingDays(t *testing.T) {
 func TestCalendarWorkingDaysBetween(t *testing.T) {
 	cal, _, _ := newTestCalendar(t)
 	cases := []struct {
-		from, to string
-		want     int
+		From, To string
+		Want     int
 	}{
 		{"2026-11-13", "2026-11-13", 0},
 		{"2026-11-13", "2026-11-14", 0}, // Friday to Saturday
@@ -290,12 +290,12 @@ func TestCalendarWorkingDaysBetween(t *testing.T) {
 		{"2026-12-31", "2027-01-05", 1},
 	}
 	for _, c := range cases {
-		got, err := cal.WorkingDaysBetween(t.Context(), calMorning(c.from), calMorning(c.to))
+		got, err := cal.WorkingDaysBetween(t.Context(), calMorning(c.From), calMorning(c.To))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := c.want; got != want {
-			t.Errorf("WorkingDaysBetween(%s, %s) = %d, want %d", c.from, c.to, got, want)
+		if want := c.Want; got != want {
+			t.Errorf("WorkingDaysBetween(%s, %s) = %d, want %d", c.From, c.To, got, want)
 		}
 	}
 
@@ -327,10 +327,10 @@ func TestCalendarDueAfter(t *testing.T) {
 		return calDate(s).Start().Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
 	}
 	cases := []struct {
-		name  string
-		start time.Time
-		n     int
-		want  time.Time
+		Name  string
+		Start time.Time
+		N     int
+		Want  time.Time
 	}{
 		// Tags arrive on Friday 13 November 2026: 2 working days are Monday 16 and Tuesday 17.
 		{"FridayArrival", at("2026-11-13", 16, 45), 2, at("2026-11-18", 0, 0)},
@@ -341,15 +341,15 @@ func TestCalendarDueAfter(t *testing.T) {
 		{"StartGivenInUTC", time.Date(2026, 11, 12, 19, 30, 0, 0, time.UTC), 2, at("2026-11-18", 0, 0)},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := cal.DueAfter(t.Context(), c.start, c.n)
+		t.Run(c.Name, func(t *testing.T) {
+			got, err := cal.DueAfter(t.Context(), c.Start, c.N)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !got.Equal(c.want) {
-				t.Errorf("DueAfter(%s, %d) = %s, want %s", c.start, c.n, got, c.want)
+			if !got.Equal(c.Want) {
+				t.Errorf("DueAfter(%s, %d) = %s, want %s", c.Start, c.N, got, c.Want)
 			}
-			if got, want := got.In(domain.Almaty).Format(time.RFC3339), c.want.Format(time.RFC3339); got != want {
+			if got, want := got.In(domain.Almaty).Format(time.RFC3339), c.Want.Format(time.RFC3339); got != want {
 				t.Errorf("due %s, want %s", got, want)
 			}
 		})
@@ -464,10 +464,10 @@ func TestCalendarSetYear(t *testing.T) {
 		}
 		kurban2025 := calDate("2025-06-06")
 		cases := []struct {
-			name  string
-			year  int
-			ch    domain.CalendarChange
-			field string
+			Name  string
+			Year  int
+			Ch    domain.CalendarChange
+			Field string
 		}{
 			{"SaturdayAsDayOff", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-03-07", "2026-03-14")}}, "body.transfers[0].day_off"},
 			{"DayOffInAnotherYear", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2027-01-04", "2026-12-26")}}, "body.transfers[0].day_off"},
@@ -483,13 +483,13 @@ func TestCalendarSetYear(t *testing.T) {
 			{"YearTooLate", 2101, domain.CalendarChange{}, "path.year"},
 		}
 		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				_, err := cal.SetYear(ctx, c.year, c.ch, "admin")
+			t.Run(c.Name, func(t *testing.T) {
+				_, err := cal.SetYear(ctx, c.Year, c.Ch, "admin")
 				var de *domain.Error
 				if !errors.As(err, &de) || de.Code != domain.EINVALID {
 					t.Fatalf("got %v, want EINVALID", err)
 				}
-				if got, want := de.Field, c.field; got != want {
+				if got, want := de.Field, c.Field; got != want {
 					t.Errorf("field %q, want %q (%s)", got, want, de.Message)
 				}
 			})

@@ -24,7 +24,7 @@ const (
 // in the order a person fixes them: length, then digits, then the country code, and the message
 // never echoes anything but digits, so it is safe to show.
 func ParseEarTag(s string) (EarTag, error) {
-	if err := checkISO11784(s); err != nil {
+	if err := CheckISO11784(s); err != nil {
 		return "", err
 	}
 	if s[:3] != CountryKZ {
@@ -34,7 +34,7 @@ func ParseEarTag(s string) (EarTag, error) {
 }
 
 // checkISO11784 checks the shape every ISO 11784 number has, whatever its country: 15 digits.
-func checkISO11784(s string) error {
+func CheckISO11784(s string) error {
 	if len(s) != EarTagLen {
 		return Invalid("", "an individual number has %d digits, got %d characters", EarTagLen, utf8.RuneCountInString(s))
 	}
@@ -47,7 +47,7 @@ func checkISO11784(s string) error {
 }
 
 // earTagOf writes n as a 15-digit number; n comes from a range of valid numbers.
-func earTagOf(n int64) EarTag {
+func EarTagOf(n int64) EarTag {
 	s := strconv.FormatInt(n, 10)
 	return EarTag(strings.Repeat("0", max(0, EarTagLen-len(s))) + s)
 }
@@ -144,7 +144,7 @@ type IdentifierInput struct {
 
 // parseIdentifiers validates what a vet fitted: 1 to MaxIdentifiers means, at least one with an
 // individual number, no number twice. field is the JSON path of the list.
-func parseIdentifiers(in []IdentifierInput, field string) ([]Identifier, error) {
+func ParseIdentifiers(in []IdentifierInput, field string) ([]Identifier, error) {
 	if len(in) == 0 || len(in) > MaxIdentifiers {
 		return nil, Invalid(field, "give 1 to %d means of identification", MaxIdentifiers)
 	}
@@ -154,19 +154,19 @@ func parseIdentifiers(in []IdentifierInput, field string) ([]Identifier, error) 
 	for i, x := range in {
 		f := field + "[" + strconv.Itoa(i) + "]"
 		if !x.Means.Valid() {
-			return nil, Invalid(f+".means", "unknown means of identification %q: one of ear_tag, bolus, chip, tattoo, brand", clip(string(x.Means)))
+			return nil, Invalid(f+".means", "unknown means of identification %q: one of ear_tag, bolus, chip, tattoo, brand", Clip(string(x.Means)))
 		}
 		var number string
 		if x.Means.Stocked() {
 			t, err := ParseEarTag(x.Number)
 			if err != nil {
-				return nil, atField(f+".number", err)
+				return nil, AtField(f+".number", err)
 			}
 			number, stocked = string(t), true
 		} else {
 			m, err := ParseMark(x.Number)
 			if err != nil {
-				return nil, atField(f+".number", err)
+				return nil, AtField(f+".number", err)
 			}
 			number = m
 		}
@@ -196,7 +196,7 @@ func (m IDMeans) numberSpace() string {
 const MaxIdentifiers = 4
 
 // clip shortens input echoed in a message.
-func clip(s string) string {
+func Clip(s string) string {
 	if len(s) > 32 {
 		s = s[:32] + "…"
 	}

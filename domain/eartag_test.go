@@ -22,7 +22,7 @@ func TestParseEarTag(t *testing.T) {
 			t.Errorf("Int() = %d, want %d", got, want)
 		}
 	})
-	for _, c := range []struct{ name, in, msg string }{
+	for _, c := range []struct{ Name, In, Msg string }{
 		{"ErrShort", "39801234567890", "15 digits, got 14"},
 		{"ErrLong", "3980123456789012", "15 digits, got 16"},
 		{"ErrEmpty", "", "15 digits, got 0"},
@@ -33,10 +33,10 @@ func TestParseEarTag(t *testing.T) {
 		{"ErrCountry", "643012345678901", "country code 643"},
 		{"ErrCountryZero", "000012345678901", "country code 000"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := domain.ParseEarTag(c.in)
-			if !domain.IsCode(err, domain.EINVALID) || !strings.Contains(err.Error(), c.msg) {
-				t.Fatalf("ParseEarTag(%q) = %v, want EINVALID with %q", c.in, err, c.msg)
+		t.Run(c.Name, func(t *testing.T) {
+			_, err := domain.ParseEarTag(c.In)
+			if !domain.IsCode(err, domain.EINVALID) || !strings.Contains(err.Error(), c.Msg) {
+				t.Fatalf("ParseEarTag(%q) = %v, want EINVALID with %q", c.In, err, c.Msg)
 			}
 		})
 	}

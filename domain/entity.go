@@ -46,7 +46,7 @@ func RandomToken(n int) []byte {
 }
 
 // decode turns a stored record into a noun.
-func decode[T any, P entity[T]](rec Record) (*T, error) {
+func DecodeEntity[T any, P entity[T]](rec Record) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(rec.Data, v); err != nil {
 		return nil, Internal("decode "+rec.ID, err)
@@ -57,7 +57,7 @@ func decode[T any, P entity[T]](rec Record) (*T, error) {
 }
 
 // encode turns a noun into a record for the store.
-func encode[T any, P entity[T]](v P, scope []string) (Record, error) {
+func EncodeEntity[T any, P entity[T]](v P, scope []string) (Record, error) {
 	m := v.meta()
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -67,26 +67,26 @@ func encode[T any, P entity[T]](v P, scope []string) (Record, error) {
 }
 
 // getEntity loads one noun by id.
-func getEntity[T any, P entity[T]](ctx context.Context, s Store, coll, id string) (*T, error) {
+func GetEntity[T any, P entity[T]](ctx context.Context, s Store, coll, id string) (*T, error) {
 	rec, err := s.Get(ctx, coll, id)
 	if err != nil {
 		return nil, err
 	}
-	return decode[T, P](rec)
+	return DecodeEntity[T, P](rec)
 }
 
 // getEntityBy loads one noun by a unique index.
-func getEntityBy[T any, P entity[T]](ctx context.Context, s Store, coll, index string, values ...any) (*T, error) {
+func GetEntityBy[T any, P entity[T]](ctx context.Context, s Store, coll, index string, values ...any) (*T, error) {
 	rec, err := s.GetBy(ctx, coll, index, values...)
 	if err != nil {
 		return nil, err
 	}
-	return decode[T, P](rec)
+	return DecodeEntity[T, P](rec)
 }
 
 // insertEntity stores a new noun and sets its version.
-func insertEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
-	rec, err := encode[T, P](v, scope)
+func InsertEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
+	rec, err := EncodeEntity[T, P](v, scope)
 	if err != nil {
 		return err
 	}
@@ -100,8 +100,8 @@ func insertEntity[T any, P entity[T]](ctx context.Context, s Store, coll string,
 
 // updateEntity writes a changed noun if nobody else changed it since it was read, and sets its new
 // version.
-func updateEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
-	rec, err := encode[T, P](v, scope)
+func UpdateEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
+	rec, err := EncodeEntity[T, P](v, scope)
 	if err != nil {
 		return err
 	}
@@ -114,14 +114,14 @@ func updateEntity[T any, P entity[T]](ctx context.Context, s Store, coll string,
 }
 
 // listEntities reads one page of nouns.
-func listEntities[T any, P entity[T]](ctx context.Context, s Store, coll string, q Query) ([]*T, string, error) {
+func ListEntities[T any, P entity[T]](ctx context.Context, s Store, coll string, q Query) ([]*T, string, error) {
 	page, err := s.List(ctx, coll, q)
 	if err != nil {
 		return nil, "", err
 	}
 	out := make([]*T, 0, len(page.Records))
 	for _, rec := range page.Records {
-		v, err := decode[T, P](rec)
+		v, err := DecodeEntity[T, P](rec)
 		if err != nil {
 			return nil, "", err
 		}
@@ -130,23 +130,11 @@ func listEntities[T any, P entity[T]](ctx context.Context, s Store, coll string,
 	return out, page.Next, nil
 }
 
-// The exported forms below serve packages outside domain that keep nouns of their own through the
-// port (sync's devices and conflicts): T embeds Meta.
-
-// LoadEntity reads the noun with id from coll.
-func LoadEntity[T any, P entity[T]](ctx context.Context, s Store, coll, id string) (*T, error) {
-	return getEntity[T, P](ctx, s, coll, id)
+// MustJSON encodes a value that cannot fail to encode (a struct of plain fields) as JSON.
+func MustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("domain: " + err.Error())
+	}
+	return b
 }
-
-// InsertEntity stores a new noun with the given scope.
-func InsertEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
-	return insertEntity[T, P](ctx, s, coll, v, scope)
-}
-
-// UpdateEntity writes a changed noun if its version did not move.
-func UpdateEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
-	return updateEntity[T, P](ctx, s, coll, v, scope)
-}
-
-// DecodeEntity turns a stored record into a noun.
-func DecodeEntity[T any, P entity[T]](rec Record) (*T, error) { return decode[T, P](rec) }

@@ -1,6 +1,10 @@
-// Package domain holds vetfield's nouns, rules and errors, and the storage port the adapters in
-// domain/sqlite and domain/mongo implement. It imports no HTTP framework, database driver or object
-// store: everything else in vetfield depends on it, never the other way round.
+// Package domain holds what every service of vetfield shares: the value types that are parsed,
+// not validated (ear tags, IIN/BIN, KATO codes, civil dates, GPS fixes, species), the caller as
+// Principal with its roles, the one error type, the storage port that domain/sqlite and
+// domain/mongo implement, the clock and the working calendar. Each state service is a package
+// beneath it (accounts, documents, identification, epizootic, inspection) that owns its nouns and
+// rules; the root vetfield package wires them. Domain imports no HTTP framework, database driver or
+// object store: everything else in vetfield depends on it, never the other way round.
 package domain
 
 import (

@@ -57,7 +57,7 @@ type Fix struct {
 }
 
 // validate checks a fix's position, if any, and that the device's clock is not absurd.
-func (f Fix) validate(field string, now time.Time) error {
+func (f Fix) Validate(field string, now time.Time) error {
 	if f.GPS != nil {
 		if err := f.GPS.Validate(field + ".gps"); err != nil {
 			return err
@@ -72,38 +72,38 @@ func (f Fix) validate(field string, now time.Time) error {
 	return nil
 }
 
-// areaKeys are the indexed copies of a territory that lists use: a record is listed under its
+// AreaKeys are the indexed copies of a territory that lists use: a record is listed under its
 // oblast and its district, so a district vet's list is one index range, not a scan of the republic.
-type areaKeys struct {
+type AreaKeys struct {
 	Oblast   string `json:"oblast"`
 	District string `json:"district"`
 }
 
 // areaOf returns the oblast and district codes (zero-padded to nine digits) of territory k.
-func areaOf(k Kato) areaKeys {
+func AreaOf(k Kato) AreaKeys {
 	if len(k) != 9 {
-		return areaKeys{}
+		return AreaKeys{}
 	}
-	return areaKeys{Oblast: string(k[:2]) + "0000000", District: string(k[:4]) + "00000"}
+	return AreaKeys{Oblast: string(k[:2]) + "0000000", District: string(k[:4]) + "00000"}
 }
 
 // areaQuery chooses how to list the records of territory t: the index suffix ("all", "oblast" or
 // "district") and its equality value. A territory below a district (a rural district or a
 // settlement) is listed by its district and filtered further by the caller.
-func areaQuery(t Kato) (suffix string, eq []any) {
+func AreaQuery(t Kato) (suffix string, eq []any) {
 	switch {
 	case t == "":
 		return "all", nil
 	case t.Level() == 1:
-		return "oblast", []any{areaOf(t).Oblast}
+		return "oblast", []any{AreaOf(t).Oblast}
 	default:
-		return "district", []any{areaOf(t).District}
+		return "district", []any{AreaOf(t).District}
 	}
 }
 
 // narrowest returns the smaller of two territories when one covers the other, and ok = false when
 // they do not overlap. The empty territory is the whole republic.
-func narrowest(a, b Kato) (Kato, bool) {
+func Narrowest(a, b Kato) (Kato, bool) {
 	switch {
 	case a.Covers(b):
 		return b, true

@@ -7,7 +7,7 @@ package domain
 type Kato string
 
 // katoGroups are the end offsets of the code's levels.
-var katoGroups = [...]int{2, 4, 6, 9}
+var KatoGroups = [...]int{2, 4, 6, 9}
 
 // ParseKato returns s as a Kato if it is nine digits and does not start with a zero group.
 func ParseKato(s string) (Kato, error) {
@@ -30,7 +30,7 @@ func ParseKato(s string) (Kato, error) {
 func (k Kato) Prefix() string {
 	end := 0
 	start := 0
-	for _, g := range katoGroups {
+	for _, g := range KatoGroups {
 		if g > len(k) {
 			break
 		}
@@ -48,12 +48,12 @@ func (k Kato) Prefix() string {
 // Level is 1 for an oblast, 2 for a district or city, 3 for a rural district, 4 for a settlement.
 func (k Kato) Level() int {
 	p := len(k.Prefix())
-	for i, g := range katoGroups {
+	for i, g := range KatoGroups {
 		if p <= g {
 			return i + 1
 		}
 	}
-	return len(katoGroups)
+	return len(KatoGroups)
 }
 
 // Covers reports whether other is k itself or lies beneath it. The empty Kato covers everything:
@@ -73,7 +73,7 @@ func (k Kato) Parent() Kato {
 	if level <= 1 {
 		return ""
 	}
-	cut := katoGroups[level-2]
+	cut := KatoGroups[level-2]
 	parent := p[:cut] + "000000000"[cut:]
 	return Kato(parent)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 // pngDeclaring returns a PNG of a few dozen bytes whose header declares w×h RGBA pixels: the
@@ -37,7 +38,7 @@ func pngDeclaring(w, h uint32) []byte {
 // and never decoded for a thumbnail, instead of crashing or starving the server.
 func TestDecompressionBomb(t *testing.T) {
 	bomb := pngDeclaring(1<<28, 1<<28)
-	ph := &domain.Photo{ContentType: "image/png", Size: int64(len(bomb))}
+	ph := &inspection.Photo{ContentType: "image/png", Size: int64(len(bomb))}
 	if err := describe(ph, bomb, true); !domain.IsCode(err, domain.EUNSUPPORTED) {
 		t.Fatalf("describe accepted a %d-byte PNG declaring 2^56 pixels: %v", len(bomb), err)
 	}
@@ -45,7 +46,7 @@ func TestDecompressionBomb(t *testing.T) {
 		t.Fatalf("makeThumbnail tried to decode the bomb: %v", err)
 	}
 	// A large but honest photo is still fine as far as the bound goes.
-	if err := describe(&domain.Photo{ContentType: "image/png"}, pngDeclaring(4000, 3000), true); domain.IsCode(err, domain.EUNSUPPORTED) && bytes.Contains([]byte(err.Error()), []byte("pixels")) {
+	if err := describe(&inspection.Photo{ContentType: "image/png"}, pngDeclaring(4000, 3000), true); domain.IsCode(err, domain.EUNSUPPORTED) && bytes.Contains([]byte(err.Error()), []byte("pixels")) {
 		t.Fatalf("a 12 MP header was refused for its size: %v", err)
 	}
 }

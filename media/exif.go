@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 // A small EXIF reader: enough to learn when and where a photo was taken and how it is turned, from
@@ -42,7 +43,7 @@ const maxIFDEntries = 512
 
 // readExif returns what the EXIF block at the start of a photo of type ct says, or nil when there
 // is none or it does not parse.
-func readExif(head []byte, ct string) *domain.PhotoExif {
+func readExif(head []byte, ct string) *inspection.PhotoExif {
 	var tiff []byte
 	switch ct {
 	case "image/jpeg":
@@ -198,7 +199,7 @@ func (t tiffReader) rationals(e ifdEntry, n int) ([]float64, bool) {
 }
 
 // parseTIFF reads orientation, the time of shooting and the GPS position from a TIFF block.
-func parseTIFF(b []byte) *domain.PhotoExif {
+func parseTIFF(b []byte) *inspection.PhotoExif {
 	if len(b) < 8 {
 		return nil
 	}
@@ -215,7 +216,7 @@ func parseTIFF(b []byte) *domain.PhotoExif {
 		return nil
 	}
 	ifd0 := t.ifd(t.bo.Uint32(b[4:]))
-	x := &domain.PhotoExif{}
+	x := &inspection.PhotoExif{}
 	if o, ok := t.uint(ifd0[tagOrientation]); ok && o >= 1 && o <= 8 {
 		x.Orientation = int(o)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 // PhotoStore keeps the bytes of inspection photos in an Objects store (MinIO, or the local disk)
@@ -35,8 +36,8 @@ import (
 // unfinished upload is carried between requests as the hash's own saved state, so no request
 // re-reads earlier bytes to hash them.
 type PhotoStore struct {
-	Photos      *domain.Photos
-	Inspections *domain.Inspections
+	Photos      *inspection.Photos
+	Inspections *inspection.Inspections
 	Objects     Objects
 	Log         *slog.Logger
 	cfg         PhotoConfig
@@ -76,7 +77,7 @@ const (
 )
 
 // NewPhotoStore returns a PhotoStore over objects.
-func NewPhotoStore(photos *domain.Photos, inspections *domain.Inspections, objects Objects, log *slog.Logger, cfg PhotoConfig) *PhotoStore {
+func NewPhotoStore(photos *inspection.Photos, inspections *inspection.Inspections, objects Objects, log *slog.Logger, cfg PhotoConfig) *PhotoStore {
 	if cfg.SegmentSize <= 0 {
 		cfg.SegmentSize = defaultSegmentSize
 	}
@@ -108,7 +109,7 @@ func segmentKey(uploadID string, offset int64) string {
 
 // Create starts an upload of a photo for an inspection the caller may see (ENOTFOUND otherwise, so
 // a district's inspections do not leak to another district).
-func (s *PhotoStore) Create(ctx context.Context, p domain.Principal, inspectionID string, nu domain.NewUpload) (*domain.Upload, bool, error) {
+func (s *PhotoStore) Create(ctx context.Context, p domain.Principal, inspectionID string, nu inspection.NewUpload) (*inspection.Upload, bool, error) {
 	in, err := s.Inspections.Get(ctx, p, inspectionID)
 	if err != nil {
 		return nil, false, err
@@ -117,7 +118,7 @@ func (s *PhotoStore) Create(ctx context.Context, p domain.Principal, inspectionI
 }
 
 // Status returns an upload as it stands, for the offset a tablet resumes from.
-func (s *PhotoStore) Status(ctx context.Context, p domain.Principal, id string) (*domain.Upload, error) {
+func (s *PhotoStore) Status(ctx context.Context, p domain.Principal, id string) (*inspection.Upload, error) {
 	u, err := s.Photos.GetUpload(ctx, p, id)
 	if err != nil {
 		return nil, err
@@ -127,8 +128,8 @@ func (s *PhotoStore) Status(ctx context.Context, p domain.Principal, id string) 
 
 // finish records the photo of a complete upload if a failure came between closing the upload and
 // recording its photo.
-func (s *PhotoStore) finish(ctx context.Context, u *domain.Upload) error {
-	if u.State != domain.UploadComplete || u.Photo == nil {
+func (s *PhotoStore) finish(ctx context.Context, u *inspection.Upload) error {
+	if u.State != inspection.UploadComplete || u.Photo == nil {
 		return nil
 	}
 	if _, err := s.Photos.Photo(ctx, u.ID); !domain.IsCode(err, domain.ENOTFOUND) {
@@ -139,20 +140,20 @@ func (s *PhotoStore) finish(ctx context.Context, u *domain.Upload) error {
 }
 
 // Cancel abandons an open upload and removes its bytes. Cancelling a cancelled upload succeeds.
-func (s *PhotoStore) Cancel(ctx context.Context, p domain.Principal, id string) (*domain.Upload, error) {
+func (s *PhotoStore) Cancel(ctx context.Context, p domain.Principal, id string) (*inspection.Upload, error) {
 	u, err := s.Photos.GetUpload(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
 	switch u.State {
-	case domain.UploadCancelled:
+	case inspection.UploadCancelled:
 		return u, nil
-	case domain.UploadOpen:
+	case inspection.UploadOpen:
 	default:
 		return nil, domain.Errorf(domain.EPRECONDITION, "the upload is %s and cannot be cancelled", u.State)
 	}
 	segs := u.Segments
-	u.State, u.Reason, u.Segments, u.HashState = domain.UploadCancelled, "cancelled by "+p.Username, []domain.Segment{}, nil
+	u.State, u.Reason, u.Segments, u.HashState = inspection.UploadCancelled, "cancelled by "+p.Username, []inspection.Segment{}, nil
 	if err := s.Photos.SaveUpload(ctx, u); err != nil {
 		if domain.IsCode(err, domain.ECONFLICT) {
 			return nil, domain.Errorf(domain.ECONFLICT, "the upload moved on meanwhile; ask for its state and try again")
@@ -164,7 +165,7 @@ func (s *PhotoStore) Cancel(ctx context.Context, p domain.Principal, id string) 
 }
 
 // Open returns the bytes of a photo the caller may see.
-func (s *PhotoStore) Open(ctx context.Context, p domain.Principal, id string) (io.ReadCloser, *domain.Photo, error) {
+func (s *PhotoStore) Open(ctx context.Context, p domain.Principal, id string) (io.ReadCloser, *inspection.Photo, error) {
 	ph, err := s.Photos.Get(ctx, p, id)
 	if err != nil {
 		return nil, nil, err
@@ -205,7 +206,7 @@ func (s *PhotoStore) Thumbnail(ctx context.Context, p domain.Principal, id strin
 
 // VerifyPhoto implements domain.Evidence: the photo's object must exist with its size and SHA-256.
 // It reads the whole object back, as the only proof that the bytes did not change.
-func (s *PhotoStore) VerifyPhoto(ctx context.Context, ph *domain.Photo) error {
+func (s *PhotoStore) VerifyPhoto(ctx context.Context, ph *inspection.Photo) error {
 	info, err := s.Objects.Stat(ctx, ph.Key)
 	if domain.IsCode(err, domain.ENOTFOUND) {
 		return domain.Errorf(domain.EPRECONDITION, "photo %s is missing from the object store: nothing can be concluded on it", ph.ID)
@@ -257,7 +258,7 @@ func (s *PhotoStore) Cleanup(ctx context.Context, now time.Time) (int, error) {
 		}
 		for _, u := range ups {
 			segs := u.Segments
-			u.State, u.Reason, u.Segments, u.HashState = domain.UploadExpired, "abandoned: no bytes came for "+s.Photos.TTL().String(), []domain.Segment{}, nil
+			u.State, u.Reason, u.Segments, u.HashState = inspection.UploadExpired, "abandoned: no bytes came for "+s.Photos.TTL().String(), []inspection.Segment{}, nil
 			if err := s.Photos.SaveUpload(ctx, u); domain.IsCode(err, domain.ECONFLICT) {
 				continue // bytes are arriving right now: not abandoned
 			} else if err != nil {
@@ -279,7 +280,7 @@ func (s *PhotoStore) Cleanup(ctx context.Context, now time.Time) (int, error) {
 // for benchmarks that count them.
 func (s *PhotoStore) Wait() { s.pending.Wait() }
 
-func (s *PhotoStore) deleteAll(ctx context.Context, segs []domain.Segment) {
+func (s *PhotoStore) deleteAll(ctx context.Context, segs []inspection.Segment) {
 	for _, sg := range segs {
 		s.delete(ctx, sg.Key)
 	}
@@ -301,7 +302,7 @@ type thumbCall struct {
 
 // thumbnail makes and stores a photo's thumbnail from data (the photo's bytes, or nil to read them
 // from the store). Concurrent calls for one photo make it once.
-func (s *PhotoStore) thumbnail(ctx context.Context, ph *domain.Photo, data []byte) ([]byte, error) {
+func (s *PhotoStore) thumbnail(ctx context.Context, ph *inspection.Photo, data []byte) ([]byte, error) {
 	s.mu.Lock()
 	if c, ok := s.making[ph.ID]; ok {
 		s.mu.Unlock()
@@ -347,7 +348,7 @@ func (s *PhotoStore) thumbnail(ctx context.Context, ph *domain.Photo, data []byt
 // gives data's buffer back). With no free slot the thumbnail is made when first asked for. The work
 // runs at the lowest CPU priority: decoding a 12-megapixel JPEG costs about a quarter of a second of
 // CPU, which must never slow down the uploads themselves.
-func (s *PhotoStore) thumbnailLater(ph *domain.Photo, data []byte, release func()) {
+func (s *PhotoStore) thumbnailLater(ph *inspection.Photo, data []byte, release func()) {
 	if ph.ThumbKey == "" {
 		release()
 		return

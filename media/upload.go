@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 // Chunk is one request's bytes of an upload: Length bytes (its Content-Length, -1 when unknown)
@@ -34,14 +35,14 @@ const commitTimeout = time.Minute
 //
 // A wrong offset is ECONFLICT; a chunk past the declared size ETOOLARGE; a finished upload that
 // failed, was cancelled or expired EGONE.
-func (s *PhotoStore) Write(ctx context.Context, p domain.Principal, id string, c Chunk) (*domain.Upload, *domain.Photo, error) {
+func (s *PhotoStore) Write(ctx context.Context, p domain.Principal, id string, c Chunk) (*inspection.Upload, *inspection.Photo, error) {
 	u, err := s.Photos.GetUpload(ctx, p, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	switch u.State {
-	case domain.UploadOpen:
-	case domain.UploadComplete:
+	case inspection.UploadOpen:
+	case inspection.UploadComplete:
 		if err := s.finish(ctx, u); err != nil {
 			return nil, nil, err
 		}
@@ -148,7 +149,7 @@ func (s *PhotoStore) buffer(n int64) ([]byte, func()) {
 // chunkWriter is the state of one request's bytes.
 type chunkWriter struct {
 	s       *PhotoStore
-	u       *domain.Upload
+	u       *inspection.Upload
 	h       hash.Hash
 	head    []byte
 	ct      string
@@ -156,7 +157,7 @@ type chunkWriter struct {
 	putBack func()
 	start   int64 // the upload offset of buf[0]
 	got     int64 // bytes of this chunk received
-	flushed []domain.Segment
+	flushed []inspection.Segment
 	err     error // a refusal decided while reading
 	whole   bool  // the photo arrived whole in this request and is all in buf
 	// st is the write of a photo sent whole to its final key while it arrives (upload_stream.go).
@@ -228,12 +229,12 @@ func (w *chunkWriter) flush(ctx context.Context) error {
 	return nil
 }
 
-func (s *PhotoStore) putSegment(ctx context.Context, uploadID string, offset int64, data []byte) (domain.Segment, error) {
+func (s *PhotoStore) putSegment(ctx context.Context, uploadID string, offset int64, data []byte) (inspection.Segment, error) {
 	key := segmentKey(uploadID, offset)
 	if _, err := s.Objects.Put(ctx, key, bytes.NewReader(data), int64(len(data)), "application/octet-stream"); err != nil {
-		return domain.Segment{}, err
+		return inspection.Segment{}, err
 	}
-	return domain.Segment{Key: key, Offset: offset, Size: int64(len(data))}, nil
+	return inspection.Segment{Key: key, Offset: offset, Size: int64(len(data))}, nil
 }
 
 // save keeps the bytes of an unfinished upload and moves its offset on. If another request moved
@@ -264,14 +265,14 @@ func (w *chunkWriter) save(ctx context.Context) error {
 }
 
 // abandon ends an upload refused for its content and deletes everything it had stored.
-func (s *PhotoStore) abandon(ctx context.Context, u *domain.Upload, flushed []domain.Segment, why error) {
+func (s *PhotoStore) abandon(ctx context.Context, u *inspection.Upload, flushed []inspection.Segment, why error) {
 	segs := append(u.Segments, flushed...)
 	var de *domain.Error
 	reason := "refused"
 	if errors.As(why, &de) {
 		reason = de.Message
 	}
-	u.State, u.Reason, u.Segments, u.HashState = domain.UploadFailed, reason, []domain.Segment{}, nil
+	u.State, u.Reason, u.Segments, u.HashState = inspection.UploadFailed, reason, []inspection.Segment{}, nil
 	if err := s.Photos.SaveUpload(ctx, u); err != nil && !domain.IsCode(err, domain.ECONFLICT) {
 		s.Log.WarnContext(ctx, "media: could not mark an upload failed", "upload", u.ID, "err", err)
 	}
@@ -279,7 +280,7 @@ func (s *PhotoStore) abandon(ctx context.Context, u *domain.Upload, flushed []do
 }
 
 // complete checks the whole photo, stores it under its final key and records it.
-func (w *chunkWriter) complete(ctx context.Context) (*domain.Photo, error) {
+func (w *chunkWriter) complete(ctx context.Context) (*inspection.Photo, error) {
 	u, s := w.u, w.s
 	if sum := hex.EncodeToString(w.h.Sum(nil)); sum != u.SHA256 {
 		err := domain.Invalid("body", "the photo's SHA-256 is %s, not the %s declared: nothing was kept; upload it again", sum, u.SHA256)
@@ -287,13 +288,13 @@ func (w *chunkWriter) complete(ctx context.Context) (*domain.Photo, error) {
 		s.abandon(ctx, u, w.flushed, err)
 		return nil, err
 	}
-	ph := &domain.Photo{InspectionID: u.InspectionID, ObjectID: u.ObjectID, Territory: u.Territory, OwnerIIN: u.OwnerIIN,
+	ph := &inspection.Photo{InspectionID: u.InspectionID, ObjectID: u.ObjectID, Territory: u.Territory, OwnerIIN: u.OwnerIIN,
 		Item: u.Item, Key: photoKey(u.ID, w.ct), ContentType: w.ct, Size: u.Size, SHA256: u.SHA256, Device: u.Device,
 		UploadedBy: u.CreatedBy, UploadedAt: s.Photos.Now().UTC()}
 	if w.ct != "image/heic" && w.ct != "image/heif" {
 		ph.ThumbKey = thumbKey(u.ID)
 	}
-	segs := append(append([]domain.Segment{}, u.Segments...), w.flushed...)
+	segs := append(append([]inspection.Segment{}, u.Segments...), w.flushed...)
 	var err error
 	if w.whole = len(segs) == 0; w.whole {
 		err = w.storeWhole(ctx, ph)
@@ -324,8 +325,8 @@ func (w *chunkWriter) complete(ctx context.Context) (*domain.Photo, error) {
 // assemble streams the upload's segments and this request's remaining bytes into the final object,
 // hashing the stream again, and reads the photo's header from its start. A stored object that is
 // not what was declared is deleted.
-func (w *chunkWriter) assemble(ctx context.Context, ph *domain.Photo) error {
-	segs := append(append([]domain.Segment{}, w.u.Segments...), w.flushed...)
+func (w *chunkWriter) assemble(ctx context.Context, ph *inspection.Photo) error {
+	segs := append(append([]inspection.Segment{}, w.u.Segments...), w.flushed...)
 	h := sha256.New()
 	head := &prefix{max: exifHeadLen}
 	src := io.MultiReader(&segmentReader{ctx: ctx, o: w.s.Objects, segs: segs}, bytes.NewReader(w.buf))
@@ -346,7 +347,7 @@ func (w *chunkWriter) assemble(ctx context.Context, ph *domain.Photo) error {
 
 // describe checks that a photo's bytes parse as the image they look like and reads its size and
 // EXIF from head (its first bytes, or all of them when complete).
-func describe(ph *domain.Photo, head []byte, complete bool) error {
+func describe(ph *inspection.Photo, head []byte, complete bool) error {
 	w, h, err := imageSize(head, ph.ContentType, complete)
 	if err != nil {
 		return &domain.Error{Code: domain.EUNSUPPORTED, Message: "the bytes start like a " + ph.ContentType + " image but do not parse as one; nothing was kept", Err: err}
@@ -363,7 +364,7 @@ func describe(ph *domain.Photo, head []byte, complete bool) error {
 type segmentReader struct {
 	ctx  context.Context
 	o    Objects
-	segs []domain.Segment
+	segs []inspection.Segment
 	cur  io.ReadCloser
 }
 

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"io"
 
-	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/inspection"
 )
 
 // A photo that comes whole in one request (the usual case on a working link) is written to its
@@ -119,7 +119,7 @@ func (w *chunkWriter) finishStream() bool {
 
 // storeWhole checks a photo that arrived whole in this request and stores it: by releasing the
 // write that streamed it, or from memory if there was none or it failed.
-func (w *chunkWriter) storeWhole(ctx context.Context, ph *domain.Photo) error {
+func (w *chunkWriter) storeWhole(ctx context.Context, ph *inspection.Photo) error {
 	if err := describe(ph, w.buf, true); err != nil {
 		w.dropStream()
 		return err

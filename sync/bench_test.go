@@ -13,7 +13,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
+	"github.com/vetfield/vetfield/domain/documents"
+	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	vsync "github.com/vetfield/vetfield/sync"
@@ -23,7 +27,7 @@ import (
 type district struct {
 	store   *sqlite.Store
 	svc     *vsync.Service
-	vet     *domain.User
+	vet     *accounts.User
 	animals []string
 }
 
@@ -44,18 +48,16 @@ func loadDistrict(b *testing.B) *district {
 	}
 	b.Cleanup(func() { store.Close() })
 	ctx := context.Background()
-	if err := store.Declare(ctx, domain.AnimalsSpec, domain.DocumentsSpec, domain.HoldingsSpec, domain.TagsSpec,
-		domain.TagRangesSpec, domain.TagLedgerSpec, domain.AnimalEventsSpec, vsync.DevicesSpec, vsync.MutationsSpec,
-		vsync.ConflictsSpec); err != nil {
-		b.Fatal(err)
-	}
 	// Real documents, signed, as the passports would be.
 	key, _ := keyring.Generate()
-	docs := &domain.Documents{Store: store, Now: time.Now, Keys: keyring.New(key)}
-	sample, err := docs.Issue(ctx, domain.Draft{Type: domain.DocPassport,
-		Subject: domain.Subject{Kind: domain.SubjectAnimal, ID: uuid.NewString(), Tag: "398012345678901", Species: "cattle",
+	app, err := vetfield.Open(ctx, vetfield.Config{Store: store, Keys: keyring.New(key)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sample, err := app.Documents.Issue(ctx, documents.Draft{Type: documents.DocPassport,
+		Subject: documents.Subject{Kind: documents.SubjectAnimal, ID: uuid.NewString(), Tag: "398012345678901", Species: "cattle",
 			OwnerIIN: "880101300123", Territory: "313245100"},
-		Issuer: domain.Issuer{UserID: uuid.NewString(), Name: "Айгүл Серікқызы", Unit: "313200000", UnitName: "Байзақ ауданы"},
+		Issuer: documents.Issuer{UserID: uuid.NewString(), Name: "Айгүл Серікқызы", Unit: "313200000", UnitName: "Байзақ ауданы"},
 		Content: map[string]any{"breed": "Әулиеата", "colour": "қызыл", "sex": "female", "birth_date": "2024-04-02",
 			"id_means": "ear_tag", "holding": "Ақжол шаруа қожалығы"}})
 	if err != nil {
@@ -81,11 +83,11 @@ func loadDistrict(b *testing.B) *district {
 	for i := range districtSize {
 		id := uuid.NewString()
 		tag := fmt.Sprintf("398%012d", i+1)
-		animal, _ := json.Marshal(&domain.Animal{Meta: domain.Meta{ID: id, Version: 1}, Tag: domain.EarTag(tag),
+		animal, _ := json.Marshal(&identification.Animal{Meta: domain.Meta{ID: id, Version: 1}, Tag: domain.EarTag(tag),
 			Identifiers: []domain.Identifier{{Means: "ear_tag", Number: tag, Status: "active"}},
-			Species:     domain.Cattle, Sex: domain.SexFemale, BirthDate: domain.NewCivilDate(2024, 4, 2),
+			Species:     domain.Cattle, Sex: identification.SexFemale, BirthDate: domain.NewCivilDate(2024, 4, 2),
 			Breed: "Әулиеата", Colour: "қызыл", HoldingID: uuid.NewString(), OwnerIIN: "880101300123",
-			Territory: "313245100", Status: domain.AnimalActive, PassportID: uuid.NewString(),
+			Territory: "313245100", Status: identification.AnimalActive, PassportID: uuid.NewString(),
 			IdentifiedAt: time.Now().UTC(), IdentifiedBy: uuid.NewString(), IdentifiedByName: "Айгүл Серікқызы",
 			Unit: "313200000", UpdatedAt: time.Now().UTC(), CreateHash: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})
 		if _, err := insA.Exec(id, scope, string(animal)); err != nil {
@@ -107,8 +109,8 @@ func loadDistrict(b *testing.B) *district {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
-	d.vet = &domain.User{Meta: domain.Meta{ID: "vet"}, Username: "vet.bayzak", Role: domain.RoleVet, Territory: "313200000"}
-	d.svc = &vsync.Service{Store: store, Now: time.Now}
+	d.vet = &accounts.User{Meta: domain.Meta{ID: "vet"}, Username: "vet.bayzak", Role: domain.RoleVet, Territory: "313200000"}
+	d.svc = app.Sync
 	return d
 }
 
@@ -204,11 +206,11 @@ func BenchmarkSync(b *testing.B) {
 		for range n {
 			id := d.animals[next%len(d.animals)]
 			next++
-			rec, err := d.store.Get(ctx, domain.AnimalsSpec.Name, id)
+			rec, err := d.store.Get(ctx, identification.AnimalsSpec.Name, id)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := d.store.Update(ctx, domain.AnimalsSpec.Name, rec); err != nil {
+			if _, err := d.store.Update(ctx, identification.AnimalsSpec.Name, rec); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -232,17 +234,13 @@ func BenchmarkSync(b *testing.B) {
 
 	b.Run("Push500", func(b *testing.B) {
 		// animal.update mutations on the stored animals, through the real handler.
-		calendar := domain.NewCalendar(d.store, time.Now)
-		key, _ := keyring.Generate()
-		id := domain.NewIdentification(d.store, &domain.Documents{Store: d.store, Now: time.Now, Keys: keyring.New(key)}, calendar, time.Now)
-		d.svc.Handlers = vsync.IdentificationHandlers(id)
 		for b.Loop() {
 			b.StopTimer()
 			muts := make([]vsync.Mutation, 0, 500)
 			for range 500 {
 				aid := d.animals[next%len(d.animals)]
 				next++
-				rec, err := d.store.Get(ctx, domain.AnimalsSpec.Name, aid)
+				rec, err := d.store.Get(ctx, identification.AnimalsSpec.Name, aid)
 				if err != nil {
 					b.Fatal(err)
 				}

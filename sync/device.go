@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
 )
 
 // Device is what the server knows of one tablet: when it last pulled and pushed and where its
@@ -38,7 +39,7 @@ func deviceKey(userID, device string) string { return userID + ":" + device }
 // noteDevice updates the device record with change, creating it on first contact. Losing a
 // concurrent update only loses a timestamp that the next sync writes again, so it tries a few
 // times and then gives up quietly.
-func (s *Service) noteDevice(ctx context.Context, u *domain.User, device string, change func(*Device)) error {
+func (s *Service) noteDevice(ctx context.Context, u *accounts.User, device string, change func(*Device)) error {
 	if device == "" {
 		return nil
 	}
@@ -67,14 +68,14 @@ func (s *Service) noteDevice(ctx context.Context, u *domain.User, device string,
 	return nil
 }
 
-func (s *Service) notePull(ctx context.Context, u *domain.User, device string, seq int64) error {
+func (s *Service) notePull(ctx context.Context, u *accounts.User, device string, seq int64) error {
 	return s.noteDevice(ctx, u, device, func(d *Device) {
 		d.LastPullAt, d.CheckpointSeq = s.now().UTC(), seq
 		d.Pulls++
 	})
 }
 
-func (s *Service) notePush(ctx context.Context, u *domain.User, device string) error {
+func (s *Service) notePush(ctx context.Context, u *accounts.User, device string) error {
 	return s.noteDevice(ctx, u, device, func(d *Device) {
 		d.LastPushAt = s.now().UTC()
 		d.Pushes++
@@ -162,7 +163,7 @@ func (s *Service) openConflicts(ctx context.Context, key string) (int, error) {
 }
 
 func getDevice(ctx context.Context, s domain.Store, key string) (*Device, error) {
-	return domain.LoadEntity[Device](ctx, s, DevicesSpec.Name, key)
+	return domain.GetEntity[Device](ctx, s, DevicesSpec.Name, key)
 }
 
 func insertDevice(ctx context.Context, s domain.Store, d *Device) error {

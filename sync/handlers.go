@@ -8,11 +8,13 @@ import (
 	"strings"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
+	"github.com/vetfield/vetfield/domain/identification"
 )
 
 // DocumentHandlers are the mutations on issued documents a tablet may make offline. Documents are
 // immutable: the only change is a revocation, which the issuing unit may make.
-func DocumentHandlers(docs *domain.Documents) map[string]Handler {
+func DocumentHandlers(docs *documents.Documents) map[string]Handler {
 	return map[string]Handler{
 		"document.revoke": func(ctx context.Context, p domain.Principal, m Mutation) (string, string, error) {
 			var body struct {
@@ -22,22 +24,22 @@ func DocumentHandlers(docs *domain.Documents) map[string]Handler {
 				return "", "", domain.Invalid("data", "document.revoke takes {\"reason\": \"…\"}")
 			}
 			d, err := docs.Get(ctx, m.RecordID)
-			if err == nil && !p.CanSeeDocument(d) {
+			if err == nil && !d.VisibleTo(p) {
 				return "", "", domain.Errorf(domain.ENOTFOUND, "no such document")
 			}
 			reason := strings.TrimSpace(body.Reason)
-			if err == nil && d.Status == domain.DocRevoked && d.RevokedBy == p.UserID && d.RevokeReason == reason {
-				return domain.DocumentsSpec.Name, d.ID, nil // this very revocation, applied before
+			if err == nil && d.Status == documents.DocRevoked && d.RevokedBy == p.UserID && d.RevokeReason == reason {
+				return documents.DocumentsSpec.Name, d.ID, nil // this very revocation, applied before
 			}
 			if err == nil && m.BaseVersion > 0 && d.Version != m.BaseVersion {
 				// The tablet revoked what it saw; the paper has changed since (superseded, or
 				// revoked by someone else): the server's state wins, the tablet's is kept.
-				return domain.DocumentsSpec.Name, d.ID, domain.Errorf(domain.ECONFLICT, "document %s changed since version %d", d.Number, m.BaseVersion)
+				return documents.DocumentsSpec.Name, d.ID, domain.Errorf(domain.ECONFLICT, "document %s changed since version %d", d.Number, m.BaseVersion)
 			}
 			if _, err := docs.Revoke(ctx, m.RecordID, p, body.Reason); err != nil {
 				return "", "", err
 			}
-			return domain.DocumentsSpec.Name, m.RecordID, nil
+			return documents.DocumentsSpec.Name, m.RecordID, nil
 		},
 	}
 }
@@ -77,22 +79,22 @@ func decodeData(m Mutation, v any) error {
 // IdentificationHandlers are the mutations of field identification a vet makes offline: new
 // holdings, animals identified (their passports are issued when the mutation reaches the
 // server), and corrections of an animal's description.
-func IdentificationHandlers(id *domain.Identification) map[string]Handler {
+func IdentificationHandlers(id *identification.Service) map[string]Handler {
 	return map[string]Handler{
 		"holding.create": func(ctx context.Context, p domain.Principal, m Mutation) (string, string, error) {
 			var in struct {
-				Kind      domain.HoldingKind `json:"kind"`
-				Name      string             `json:"name"`
-				OwnerIIN  string             `json:"owner_iin"`
-				OwnerName string             `json:"owner_name"`
-				Address   string             `json:"address"`
-				Territory string             `json:"territory"`
+				Kind      identification.HoldingKind `json:"kind"`
+				Name      string                     `json:"name"`
+				OwnerIIN  string                     `json:"owner_iin"`
+				OwnerName string                     `json:"owner_name"`
+				Address   string                     `json:"address"`
+				Territory string                     `json:"territory"`
 				GPS       *struct{ Lat, Lon float64 }
 			}
 			if err := decodeData(m, &in); err != nil {
 				return "", "", err
 			}
-			nh := domain.NewHolding{ID: m.RecordID, Kind: in.Kind, Name: in.Name, OwnerIIN: in.OwnerIIN,
+			nh := identification.NewHolding{ID: m.RecordID, Kind: in.Kind, Name: in.Name, OwnerIIN: in.OwnerIIN,
 				OwnerName: in.OwnerName, Address: in.Address, Territory: in.Territory}
 			if in.GPS != nil {
 				nh.Lat, nh.Lon = &in.GPS.Lat, &in.GPS.Lon
@@ -101,17 +103,17 @@ func IdentificationHandlers(id *domain.Identification) map[string]Handler {
 			if err != nil {
 				return "", "", err
 			}
-			return domain.HoldingsSpec.Name, h.ID, nil
+			return identification.HoldingsSpec.Name, h.ID, nil
 		},
 		"animal.identify": func(ctx context.Context, p domain.Principal, m Mutation) (string, string, error) {
 			var in struct {
-				HoldingID   string           `json:"holding_id"`
-				Species     domain.Species   `json:"species"`
-				Sex         domain.Sex       `json:"sex"`
-				BirthDate   domain.CivilDate `json:"birth_date"`
-				Breed       string           `json:"breed"`
-				Colour      string           `json:"colour"`
-				Nickname    string           `json:"nickname"`
+				HoldingID   string             `json:"holding_id"`
+				Species     domain.Species     `json:"species"`
+				Sex         identification.Sex `json:"sex"`
+				BirthDate   domain.CivilDate   `json:"birth_date"`
+				Breed       string             `json:"breed"`
+				Colour      string             `json:"colour"`
+				Nickname    string             `json:"nickname"`
 				Identifiers []struct {
 					Means  domain.IDMeans `json:"means"`
 					Number string         `json:"number"`
@@ -120,7 +122,7 @@ func IdentificationHandlers(id *domain.Identification) map[string]Handler {
 			if err := decodeData(m, &in); err != nil {
 				return "", "", err
 			}
-			na := domain.NewAnimal{ID: m.RecordID, HoldingID: in.HoldingID, Species: in.Species, Sex: in.Sex,
+			na := identification.NewAnimal{ID: m.RecordID, HoldingID: in.HoldingID, Species: in.Species, Sex: in.Sex,
 				BirthDate: in.BirthDate, Breed: in.Breed, Colour: in.Colour, Nickname: in.Nickname}
 			for _, x := range in.Identifiers {
 				na.Identifiers = append(na.Identifiers, domain.IdentifierInput{Means: x.Means, Number: x.Number})
@@ -129,26 +131,26 @@ func IdentificationHandlers(id *domain.Identification) map[string]Handler {
 			if err != nil {
 				return "", "", err
 			}
-			return domain.AnimalsSpec.Name, a.ID, nil
+			return identification.AnimalsSpec.Name, a.ID, nil
 		},
 		"animal.update": func(ctx context.Context, p domain.Principal, m Mutation) (string, string, error) {
 			var in struct {
-				Sex       *domain.Sex       `json:"sex"`
-				BirthDate *domain.CivilDate `json:"birth_date"`
-				Breed     *string           `json:"breed"`
-				Colour    *string           `json:"colour"`
-				Nickname  *string           `json:"nickname"`
+				Sex       *identification.Sex `json:"sex"`
+				BirthDate *domain.CivilDate   `json:"birth_date"`
+				Breed     *string             `json:"breed"`
+				Colour    *string             `json:"colour"`
+				Nickname  *string             `json:"nickname"`
 			}
 			if err := decodeData(m, &in); err != nil {
 				return "", "", err
 			}
-			_, err := id.Animals.Update(ctx, p, m.RecordID, domain.AnimalChange{BaseVersion: m.BaseVersion, MutationID: m.ID,
+			_, err := id.Animals.Update(ctx, p, m.RecordID, identification.AnimalChange{BaseVersion: m.BaseVersion, MutationID: m.ID,
 				Sex: in.Sex, BirthDate: in.BirthDate, Breed: in.Breed, Colour: in.Colour, Nickname: in.Nickname})
 			if err != nil && !domain.IsCode(err, domain.ECONFLICT) {
 				return "", "", err
 			}
 			// A conflict names the record, so the push answers the server's current animal.
-			return domain.AnimalsSpec.Name, m.RecordID, err
+			return identification.AnimalsSpec.Name, m.RecordID, err
 		},
 	}
 }

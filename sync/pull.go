@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
 )
 
 // Item is one record in a pull: an upsert with the record's current data, or a removal (Deleted)
@@ -66,14 +67,14 @@ func decodeCheckpoint(s string) (checkpoint, error) {
 // Service answers pulls and pushes.
 type Service struct {
 	Store    domain.Store
-	Accounts *domain.Accounts
+	Accounts *accounts.Accounts
 	Now      domain.Clock
 	// Handlers apply pushed mutations, by Mutation.Kind.
 	Handlers map[string]Handler
 }
 
 // Pull answers the changes in the scope of user u since cp, at most limit items.
-func (s *Service) Pull(ctx context.Context, u *domain.User, device, cp string, limit int) (*PullResult, error) {
+func (s *Service) Pull(ctx context.Context, u *accounts.User, device, cp string, limit int) (*PullResult, error) {
 	if limit <= 0 {
 		limit = DefaultPullLimit
 	}

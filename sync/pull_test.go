@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	vsync "github.com/vetfield/vetfield/sync"
 )
@@ -45,7 +46,7 @@ func put(t *testing.T, store domain.Store, id string, version int64, scope ...st
 }
 
 // pullAll pulls pages until done and returns the last state of each record (nil when removed).
-func pullAll(t *testing.T, s *vsync.Service, u *domain.User, cp string, limit int) (map[string]*vsync.Item, string) {
+func pullAll(t *testing.T, s *vsync.Service, u *accounts.User, cp string, limit int) (map[string]*vsync.Item, string) {
 	t.Helper()
 	got := map[string]*vsync.Item{}
 	for {
@@ -69,8 +70,8 @@ func pullAll(t *testing.T, s *vsync.Service, u *domain.User, cp string, limit in
 
 func TestPullScope(t *testing.T) {
 	s, store := setup(t)
-	vet := &domain.User{Meta: domain.Meta{ID: "u1"}, Role: domain.RoleVet, Territory: "313200000"}
-	farmer := &domain.User{Meta: domain.Meta{ID: "u2"}, Role: domain.RoleFarmer, IIN: "880101300123"}
+	vet := &accounts.User{Meta: domain.Meta{ID: "u1"}, Role: domain.RoleVet, Territory: "313200000"}
+	farmer := &accounts.User{Meta: domain.Meta{ID: "u2"}, Role: domain.RoleFarmer, IIN: "880101300123"}
 
 	put(t, store, "a", 0, "t:313245100", "o:880101300123") // a settlement in the vet's district
 	put(t, store, "b", 0, "t:314000000")                   // another district
@@ -104,7 +105,7 @@ func TestPullScope(t *testing.T) {
 			t.Fatalf("the moved record reached the vet as %+v", it)
 		}
 		// The other district's vet gets it as an upsert.
-		other := &domain.User{Meta: domain.Meta{ID: "u3"}, Role: domain.RoleVet, Territory: "314000000"}
+		other := &accounts.User{Meta: domain.Meta{ID: "u3"}, Role: domain.RoleVet, Territory: "314000000"}
 		gotO, _ := pullAll(t, s, other, "", 100)
 		if it := gotO["a"]; it == nil || it.Deleted {
 			t.Fatalf("the new district did not get the record: %+v", it)
@@ -121,7 +122,7 @@ func TestPullScope(t *testing.T) {
 		if !res.Resync || len(res.Items) != 0 {
 			t.Fatalf("a changed territory did not ask for a resync: %+v", res)
 		}
-		stranger := &domain.User{Meta: domain.Meta{ID: "u9"}, Role: domain.RoleVet, Territory: "313200000"}
+		stranger := &accounts.User{Meta: domain.Meta{ID: "u9"}, Role: domain.RoleVet, Territory: "313200000"}
 		if res, _ := s.Pull(t.Context(), stranger, "dev", cp, 100); !res.Resync {
 			t.Fatal("another user's checkpoint was accepted")
 		}
@@ -156,7 +157,7 @@ func TestPushTemporaryIsNotFinal(t *testing.T) {
 		put(t, store, m.RecordID, 0, "t:313200000")
 		return herds.Name, m.RecordID, nil
 	}}
-	vet := &domain.User{Meta: domain.Meta{ID: "u1"}, Role: domain.RoleVet, Territory: "313200000"}
+	vet := &accounts.User{Meta: domain.Meta{ID: "u1"}, Role: domain.RoleVet, Territory: "313200000"}
 	m := vsync.Mutation{ID: "m1", Kind: "herd.touch", RecordID: "h1"}
 	if _, err := s.Push(t.Context(), vet, "dev", []vsync.Mutation{m}); !domain.IsTemporary(err) {
 		t.Fatalf("a busy handler answered %v", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
 )
 
 // Mutation is one change a tablet made, offline or not.
@@ -103,7 +104,7 @@ type ConflictRecord struct {
 
 // Push applies mutations in order, each independently: one bad mutation never blocks the
 // others.
-func (s *Service) Push(ctx context.Context, u *domain.User, device string, muts []Mutation) ([]Result, error) {
+func (s *Service) Push(ctx context.Context, u *accounts.User, device string, muts []Mutation) ([]Result, error) {
 	p := u.Principal()
 	out := make([]Result, 0, len(muts))
 	for _, m := range muts {
@@ -211,3 +212,6 @@ func rejectionOf(err error) *Rejection {
 	}
 	return &Rejection{Code: de.Code, Message: de.Message, Field: de.Field}
 }
+
+// Specs are the collections of sync itself, for Declare.
+var Specs = []domain.CollectionSpec{MutationsSpec, ConflictsSpec, DevicesSpec}

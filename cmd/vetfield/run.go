@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/mongo"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	"github.com/vetfield/vetfield/media"
-	vsync "github.com/vetfield/vetfield/sync"
 )
 
 // Main wires vetfield together and runs it until its context ends. Tests start it on port 0 with a
@@ -28,21 +28,6 @@ type Main struct {
 	LogOutput io.Writer
 	// Listening, if set, receives the bound address once the server accepts connections.
 	Listening chan<- string
-}
-
-// collections is every collection vetfield declares at start-up.
-var collections = []domain.CollectionSpec{
-	domain.UsersSpec,
-	domain.SessionsSpec,
-	domain.LoginFailuresSpec,
-	domain.DocumentsSpec,
-	domain.CalendarSpec,
-	domain.HoldingsSpec, domain.TagRangesSpec, domain.TagLedgerSpec, domain.TagsSpec, domain.AnimalsSpec, domain.AnimalEventsSpec, domain.ReissuesSpec,
-	vsync.MutationsSpec,
-	vsync.ConflictsSpec,
-	vsync.DevicesSpec,
-	domain.ObjectsSpec, domain.InspectionsSpec, domain.PhotosSpec, domain.UploadsSpec,
-	domain.TerritoriesSpec, domain.RestrictionsSpec, domain.ReferencesSpec, domain.ReferenceApplicationsSpec,
 }
 
 // Run starts the server and blocks until ctx is done, then shuts down gracefully: /readyz turns
@@ -56,9 +41,6 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
-	if err := store.Declare(ctx, collections...); err != nil {
-		return fmt.Errorf("declare collections: %w", err)
-	}
 	objects, err := openObjects(ctx, cfg)
 	if err != nil {
 		return err
@@ -72,8 +54,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
-	accounts := domain.NewAccounts(store, time.Now, domain.DefaultPasswordParams)
-	password, created, err := accounts.EnsureAdmin(ctx, cfg.AdminPassword)
+	app, err := vetfield.Open(ctx, vetfield.Config{Store: store, Keys: keys, RefreshKey: refreshKey,
+		RefreshTTL: cfg.RefreshTTL, Objects: objects, MaxPhotoSize: int64(cfg.MaxPhotoMiB) << 20, Log: log})
+	if err != nil {
+		return err
+	}
+	password, created, err := app.Accounts.EnsureAdmin(ctx, cfg.AdminPassword)
 	if err != nil {
 		return fmt.Errorf("create the admin account: %w", err)
 	}
@@ -84,26 +70,7 @@ func (m *Main) Run(ctx context.Context) error {
 		log.Info("created the account 'admin' with VETFIELD_ADMIN_PASSWORD")
 	}
 
-	documents := &domain.Documents{Store: store, Now: time.Now, Keys: keys}
-	calendar := domain.NewCalendar(store, time.Now) // one cache: a year set through the API counts at once everywhere
-	field := newFieldWork(store, objects, documents, calendar, accounts, log, int64(cfg.MaxPhotoMiB)<<20)
-	identification := domain.NewIdentification(store, documents, calendar, time.Now)
-	epizootic := domain.NewEpizootic(store, documents, identification, time.Now)
-	documents.UnitNames = epizootic.Territories.UnitName // papers name their issuing unit
-	if err := epizootic.Seed(ctx); err != nil {
-		return fmt.Errorf("seed the territories: %w", err)
-	}
-	srv := api.New(api.Deps{
-		Store: store, Objects: objects, Keys: keys, Accounts: accounts,
-		Sessions:  &domain.Sessions{Store: store, Now: time.Now, Key: refreshKey, TTL: cfg.RefreshTTL},
-		Documents: documents,
-		Sync: &vsync.Service{Store: store, Accounts: accounts, Now: time.Now,
-			Handlers: vsync.Merge(vsync.DocumentHandlers(documents), vsync.IdentificationHandlers(identification), vsync.ReferenceHandlers(epizootic))},
-		Calendar: calendar, Identification: identification,
-		Register: field.Register, Inspections: field.Inspections, PhotoStore: field.PhotoStore,
-		Epizootic: epizootic,
-		Log:       log,
-		Now:       time.Now,
+	srv := api.New(api.Deps{App: app, Keys: keys, Log: log,
 		PublicURL: cfg.PublicURL, Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL,
 		PublicRate: cfg.PublicRate,
 	})
@@ -119,7 +86,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	go sweep(ctx, store, log)
-	go sweepUploads(ctx, field.PhotoStore, log)
+	go sweepUploads(ctx, app.PhotoStore, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

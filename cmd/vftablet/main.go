@@ -18,7 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
 	vsync "github.com/vetfield/vetfield/sync"
 	"github.com/vetfield/vetfield/sync/client"
 )
@@ -86,7 +86,7 @@ func run(ctx context.Context, server, dir, device, user, password string, args [
 		if len(args) != 3 {
 			return fmt.Errorf("revoke takes a document id and a reason")
 		}
-		docs, err := c.Records(ctx, domain.DocumentsSpec.Name)
+		docs, err := c.Records(ctx, documents.DocumentsSpec.Name)
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func status(ctx context.Context, c *client.Client) error {
 	for _, r := range q {
 		counts[r.State]++
 	}
-	docs, err := c.Records(ctx, domain.DocumentsSpec.Name)
+	docs, err := c.Records(ctx, documents.DocumentsSpec.Name)
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
+	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	vsync "github.com/vetfield/vetfield/sync"
@@ -18,14 +21,14 @@ import (
 )
 
 // specs are the collections the sync tests declare.
-var specs = []domain.CollectionSpec{domain.UsersSpec, domain.SessionsSpec, domain.LoginFailuresSpec,
-	domain.DocumentsSpec, vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec}
+var specs = []domain.CollectionSpec{accounts.UsersSpec, accounts.SessionsSpec, accounts.LoginFailuresSpec,
+	documents.DocumentsSpec, vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec}
 
 // instance is one vetfield process: its own store handle and server over a shared database.
 type instance struct {
 	store    domain.Store
-	docs     *domain.Documents
-	accounts *domain.Accounts
+	docs     *documents.Documents
+	accounts *accounts.Accounts
 	base     string
 }
 
@@ -43,7 +46,7 @@ func newShared(t testing.TB) *shared {
 	return &shared{keys: keyring.New(key), refreshKey: domain.RandomToken(32)}
 }
 
-var fastPasswords = domain.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
+var fastPasswords = accounts.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 // start serves an instance over store on a loopback port.
 func (sh *shared) start(t testing.TB, store domain.Store) *instance {
@@ -51,15 +54,12 @@ func (sh *shared) start(t testing.TB, store domain.Store) *instance {
 	if err := store.Declare(context.Background(), specs...); err != nil {
 		t.Fatal(err)
 	}
-	accounts := domain.NewAccounts(store, time.Now, fastPasswords)
-	docs := &domain.Documents{Store: store, Now: time.Now, Keys: sh.keys}
-	srv := api.New(api.Deps{
-		Store: store, Keys: sh.keys, Accounts: accounts, Documents: docs,
-		Sessions: &domain.Sessions{Store: store, Now: time.Now, Key: sh.refreshKey, TTL: time.Hour},
-		Sync:     &vsync.Service{Store: store, Accounts: accounts, Now: time.Now, Handlers: vsync.DocumentHandlers(docs)},
-		Log:      slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Issuer:   "vetfield", Audience: "vetfield-api", PublicURL: "https://vet.example.kz",
-	})
+	// Only the collections these tests touch are declared: FerretDB makes each one slow to create.
+	app := vetfield.New(vetfield.Config{Store: store, Keys: sh.keys, RefreshKey: sh.refreshKey, RefreshTTL: time.Hour,
+		Passwords: fastPasswords})
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	srv := api.New(api.Deps{App: app, Keys: sh.keys, Log: log,
+		Issuer: "vetfield", Audience: "vetfield-api", PublicURL: "https://vet.example.kz"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func (sh *shared) start(t testing.TB, store domain.Store) *instance {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	return &instance{store: store, docs: docs, accounts: accounts, base: "http://" + ln.Addr().String()}
+	return &instance{store: store, docs: app.Documents, accounts: app.Accounts, base: "http://" + ln.Addr().String()}
 }
 
 func openSQLite(t testing.TB, path string) domain.Store {
@@ -89,9 +89,9 @@ const (
 	korday = domain.Kato("314800000")
 )
 
-func (in *instance) user(t testing.TB, username string, role domain.Role, territory domain.Kato) *domain.User {
+func (in *instance) user(t testing.TB, username string, role domain.Role, territory domain.Kato) *accounts.User {
 	t.Helper()
-	u, err := in.accounts.Create(context.Background(), domain.NewUser{Username: username, Password: "test-password-1",
+	u, err := in.accounts.Create(context.Background(), accounts.NewUser{Username: username, Password: "test-password-1",
 		Role: role, Territory: string(territory)})
 	if err != nil {
 		t.Fatal(err)
@@ -100,10 +100,10 @@ func (in *instance) user(t testing.TB, username string, role domain.Role, territ
 }
 
 // issue issues a passport for an animal in territory through the instance's domain.
-func (in *instance) issue(t testing.TB, territory domain.Kato) *domain.Document {
-	d, err := in.docs.Issue(context.Background(), domain.Draft{Type: domain.DocPassport,
-		Subject: domain.Subject{Kind: domain.SubjectAnimal, ID: domain.NewID(), Tag: "398012345678901", Species: "sheep", Territory: territory},
-		Issuer:  domain.Issuer{UserID: "vet", Unit: territory}, Content: map[string]any{"colour": "ақ"}})
+func (in *instance) issue(t testing.TB, territory domain.Kato) *documents.Document {
+	d, err := in.docs.Issue(context.Background(), documents.Draft{Type: documents.DocPassport,
+		Subject: documents.Subject{Kind: documents.SubjectAnimal, ID: domain.NewID(), Tag: "398012345678901", Species: "sheep", Territory: territory},
+		Issuer:  documents.Issuer{UserID: "vet", Unit: territory}, Content: map[string]any{"colour": "ақ"}})
 	if err != nil {
 		t.Error(err)
 		return nil
@@ -127,12 +127,12 @@ func serverDocuments(t testing.TB, store domain.Store, territory domain.Kato) ma
 	out := map[string]int64{}
 	after := ""
 	for {
-		page, err := store.List(context.Background(), domain.DocumentsSpec.Name, domain.Query{Index: "documents_subject", After: after, Limit: domain.MaxPageSize})
+		page, err := store.List(context.Background(), documents.DocumentsSpec.Name, domain.Query{Index: "documents_subject", After: after, Limit: domain.MaxPageSize})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range page.Records {
-			d, err := domain.DecodeEntity[domain.Document](r)
+			d, err := domain.DecodeEntity[documents.Document](r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,7 +152,7 @@ func serverDocuments(t testing.TB, store domain.Store, territory domain.Kato) ma
 func assertReplica(t testing.TB, c *client.Client, store domain.Store, territory domain.Kato) {
 	t.Helper()
 	want := serverDocuments(t, store, territory)
-	got, err := c.Records(context.Background(), domain.DocumentsSpec.Name)
+	got, err := c.Records(context.Background(), documents.DocumentsSpec.Name)
 	if err != nil {
 		t.Fatal(err)
 	}

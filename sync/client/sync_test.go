@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
+	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/mongo"
 	"github.com/vetfield/vetfield/domain/mongo/mongotest"
 	vsync "github.com/vetfield/vetfield/sync"
@@ -32,7 +34,7 @@ func writeConcurrently(t *testing.T, instances []*instance, writers, perWriter i
 		go func() {
 			defer wg.Done()
 			in := instances[w%len(instances)]
-			var mine []*domain.Document
+			var mine []*documents.Document
 			for i := range perWriter {
 				territory := bayzak
 				if i%3 == 2 {
@@ -93,7 +95,7 @@ func TestFaultyLink(t *testing.T) {
 	srv := sh.start(t, openSQLite(t, filepath.Join(t.TempDir(), "faulty.db")))
 	srv.user(t, "vet.bayzak", domain.RoleVet, bayzak)
 	const n = 300
-	var docs []*domain.Document
+	var docs []*documents.Document
 	for i := range n {
 		territory := bayzak
 		if i%4 == 3 {
@@ -126,7 +128,7 @@ func TestFaultyLink(t *testing.T) {
 	assertReplica(t, c, srv.store, bayzak)
 
 	// Revoke every document of Bayzak offline, then push through the same bad link.
-	mine, err := c.Records(t.Context(), domain.DocumentsSpec.Name)
+	mine, err := c.Records(t.Context(), documents.DocumentsSpec.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +278,7 @@ func TestResync(t *testing.T) {
 	}
 	assertReplica(t, c, srv.store, bayzak)
 	shuStr := string(korday)
-	if _, err := srv.accounts.Update(t.Context(), u.ID, domain.UserChange{Territory: &shuStr}); err != nil {
+	if _, err := srv.accounts.Update(t.Context(), u.ID, accounts.UserChange{Territory: &shuStr}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Pull(t.Context()); err != nil {

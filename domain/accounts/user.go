@@ -1,0 +1,260 @@
+package accounts
+
+import (
+	"context"
+	"regexp"
+	"time"
+
+	"github.com/vetfield/vetfield/domain"
+)
+
+// User is an account.
+type User struct {
+	domain.Meta
+	Username     string      `json:"username"`
+	PasswordHash string      `json:"password_hash"`
+	Role         domain.Role `json:"role"`
+	// Territory is the KATO code a vet's or inspector's work is limited to (and everything
+	// beneath it); empty for an admin of the whole republic and for farmers.
+	Territory domain.Kato `json:"territory,omitempty"`
+	// IIN identifies a farmer as an owner of holdings and animals.
+	IIN      domain.IIN `json:"iin,omitempty"`
+	FullName string     `json:"full_name,omitempty"`
+	Disabled bool       `json:"disabled"`
+	// ScopeEpoch grows whenever the role, territory or IIN changes (any of which decides what the
+	// user's tablet may hold), so a tablet syncing under the old scope is told to start over.
+	ScopeEpoch int64     `json:"scope_epoch"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Principal returns who u is for authorisation.
+func (u *User) Principal() domain.Principal {
+	return domain.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, Territory: u.Territory, IIN: u.IIN}
+}
+
+var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
+
+// validate checks the account's rules; fields are named as in the API's JSON body.
+func (u *User) validate() error {
+	if !usernamePattern.MatchString(u.Username) {
+		return domain.Invalid("body.username", "a username is 3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	if !u.Role.Valid() {
+		return domain.Invalid("body.role", "role must be one of admin, vet, inspector, farmer")
+	}
+	switch {
+	case u.Role.IsStaff() && u.Territory == "":
+		return domain.Invalid("body.territory", "a %s works within a territory: give its KATO code", u.Role)
+	case u.Role == domain.RoleFarmer && u.IIN == "":
+		return domain.Invalid("body.iin", "a farmer is identified by an IIN or BIN")
+	case u.Role == domain.RoleFarmer && u.Territory != "":
+		return domain.Invalid("body.territory", "a farmer has no territory; access follows ownership")
+	}
+	return nil
+}
+
+// validatePassword checks a new password's length.
+func validatePassword(field, pw string) error {
+	if n := len([]rune(pw)); n < MinPasswordLen || len(pw) > MaxPasswordLen {
+		return domain.Invalid(field, "a password has %d to %d characters", MinPasswordLen, MaxPasswordLen)
+	}
+	return nil
+}
+
+// UsersSpec declares the accounts collection.
+var UsersSpec = domain.CollectionSpec{
+	Name: "users",
+	Indexes: []domain.Index{
+		{Name: "users_username", Fields: []string{"username"}, Unique: true},
+		{Name: "users_role", Fields: []string{"role", "username"}},
+	},
+}
+
+// NewUser is what an admin gives to create an account.
+type NewUser struct {
+	Username  string
+	Password  string
+	Role      domain.Role
+	Territory string
+	IIN       string
+	FullName  string
+}
+
+// UserChange is a partial update of an account; nil fields stay as they are.
+type UserChange struct {
+	Disabled  *bool
+	Role      *domain.Role
+	Territory *string
+	IIN       *string
+	FullName  *string
+	Password  *string
+}
+
+// Accounts manages users, their passwords, sessions and login throttling.
+type Accounts struct {
+	Store    domain.Store
+	Now      domain.Clock
+	Password PasswordParams
+	// dummyHash is checked against when a username is unknown, so a login takes as long whether
+	// or not the account exists and does not reveal which usernames do.
+	dummyHash string
+}
+
+// NewAccounts returns Accounts over store.
+func NewAccounts(store domain.Store, now domain.Clock, params PasswordParams) *Accounts {
+	return &Accounts{Store: store, Now: now, Password: params,
+		dummyHash: HashPassword(string(domain.RandomToken(16)), params)}
+}
+
+// Create makes a new account. A taken username is ECONFLICT.
+func (a *Accounts) Create(ctx context.Context, in NewUser) (*User, error) {
+	now := a.Now().UTC()
+	u := &User{Meta: domain.Meta{ID: domain.NewID()}, Username: in.Username, Role: in.Role, FullName: in.FullName,
+		CreatedAt: now, UpdatedAt: now}
+	if err := u.setTerritory(in.Territory); err != nil {
+		return nil, err
+	}
+	if err := u.setIIN(in.IIN); err != nil {
+		return nil, err
+	}
+	if err := u.validate(); err != nil {
+		return nil, err
+	}
+	if err := validatePassword("body.password", in.Password); err != nil {
+		return nil, err
+	}
+	u.PasswordHash = HashPassword(in.Password, a.Password)
+	if err := domain.InsertEntity(ctx, a.Store, UsersSpec.Name, u, nil); err != nil {
+		if domain.IsCode(err, domain.ECONFLICT) {
+			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.username", Message: "this username is taken"}
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+func (u *User) setTerritory(s string) error {
+	if s == "" {
+		u.Territory = ""
+		return nil
+	}
+	k, err := domain.ParseKato(s)
+	if err != nil {
+		return domain.Invalid("body.territory", "%s", err.(*domain.Error).Message)
+	}
+	u.Territory = k
+	return nil
+}
+
+func (u *User) setIIN(s string) error {
+	if s == "" {
+		u.IIN = ""
+		return nil
+	}
+	n, err := domain.ParseIIN(s)
+	if err != nil {
+		return domain.Invalid("body.iin", "%s", err.(*domain.Error).Message)
+	}
+	u.IIN = n
+	return nil
+}
+
+// Get returns the account with id.
+func (a *Accounts) Get(ctx context.Context, id string) (*User, error) {
+	return domain.GetEntity[User](ctx, a.Store, UsersSpec.Name, id)
+}
+
+// GetByUsername returns the account named username.
+func (a *Accounts) GetByUsername(ctx context.Context, username string) (*User, error) {
+	return domain.GetEntityBy[User](ctx, a.Store, UsersSpec.Name, "users_username", username)
+}
+
+// UserFilter selects accounts to list.
+type UserFilter struct {
+	Role  domain.Role
+	After string
+	Limit int
+}
+
+// List pages through accounts by username, optionally of one role.
+func (a *Accounts) List(ctx context.Context, f UserFilter) ([]*User, string, error) {
+	q := domain.Query{Index: "users_username", After: f.After, Limit: f.Limit}
+	if f.Role != "" {
+		q = domain.Query{Index: "users_role", Eq: []any{string(f.Role)}, After: f.After, Limit: f.Limit}
+	}
+	return domain.ListEntities[User](ctx, a.Store, UsersSpec.Name, q)
+}
+
+// Update applies a partial change to an account, retrying if another writer got there first.
+func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User, error) {
+	for range 5 {
+		u, err := a.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		oldRole, oldTerritory, oldIIN := u.Role, u.Territory, u.IIN
+		if ch.Disabled != nil {
+			u.Disabled = *ch.Disabled
+		}
+		if ch.Role != nil {
+			u.Role = *ch.Role
+		}
+		if ch.Territory != nil {
+			if err := u.setTerritory(*ch.Territory); err != nil {
+				return nil, err
+			}
+		}
+		if ch.IIN != nil {
+			if err := u.setIIN(*ch.IIN); err != nil {
+				return nil, err
+			}
+		}
+		if ch.FullName != nil {
+			u.FullName = *ch.FullName
+		}
+		if err := u.validate(); err != nil {
+			return nil, err
+		}
+		if ch.Password != nil {
+			if err := validatePassword("body.password", *ch.Password); err != nil {
+				return nil, err
+			}
+			u.PasswordHash = HashPassword(*ch.Password, a.Password)
+		}
+		if u.Role != oldRole || u.Territory != oldTerritory || u.IIN != oldIIN {
+			u.ScopeEpoch++
+		}
+		u.UpdatedAt = a.Now().UTC()
+		err = domain.UpdateEntity(ctx, a.Store, UsersSpec.Name, u, nil)
+		if err == nil {
+			return u, nil
+		}
+		if !domain.IsCode(err, domain.ECONFLICT) {
+			return nil, err
+		}
+	}
+	return nil, domain.Busy("the account changed while it was being updated; try again")
+}
+
+// EnsureAdmin creates the account "admin" if it does not exist. It returns the password it set
+// (generated when password is empty) and whether it created the account; an existing admin keeps
+// its password.
+func (a *Accounts) EnsureAdmin(ctx context.Context, password string) (string, bool, error) {
+	if _, err := a.GetByUsername(ctx, "admin"); err == nil {
+		return "", false, nil
+	} else if !domain.IsCode(err, domain.ENOTFOUND) {
+		return "", false, err
+	}
+	if password == "" {
+		password = encodeToken(domain.RandomToken(15))
+	}
+	_, err := a.Create(ctx, NewUser{Username: "admin", Password: password, Role: domain.RoleAdmin, FullName: "Administrator"})
+	if domain.IsCode(err, domain.ECONFLICT) { // another process created it first
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return password, true, nil
+}

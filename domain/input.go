@@ -1,0 +1,79 @@
+package domain
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// derivedNamespace is the UUID v5 namespace of ids vetfield derives from other ids. A derived id
+// makes a write that follows another idempotent: a retry derives the same id, and the store's
+// insert-if-absent refuses a second copy.
+var derivedNamespace = uuid.MustParse("6f1d1c52-3c0e-4b53-9d7a-2a4c1f0e9b71")
+
+// derivedUUID returns the UUID v5 of parts under derivedNamespace.
+func DerivedID(parts ...string) string {
+	return uuid.NewSHA1(derivedNamespace, []byte(strings.Join(parts, "\x00"))).String()
+}
+
+// parseClientID checks a client-generated id (a UUID, any version) and returns its canonical
+// lower-case form, so "ABC…" and "abc…" name one request.
+func ParseClientID(s, field string) (string, error) {
+	if s == "" {
+		return "", Invalid(field, "give a client-generated UUID, so a retry is recognised")
+	}
+	id, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 || id == uuid.Nil {
+		return "", Invalid(field, "an id is a UUID like 0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e8f")
+	}
+	return id.String(), nil
+}
+
+// atField moves an EINVALID error to field, keeping its message; other errors pass unchanged.
+func AtField(field string, err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Code == EINVALID {
+		return &Error{Code: EINVALID, Field: field, Message: e.Message}
+	}
+	return err
+}
+
+// trimmedText trims s and checks it has 1 to n characters (0 to n when optional).
+func TrimmedText(s, field string, n int, optional bool) (string, error) {
+	s = strings.TrimSpace(s)
+	l := utf8.RuneCountInString(s)
+	if !utf8.ValidString(s) || l > n || (!optional && l == 0) {
+		if optional {
+			return "", Invalid(field, "at most %d characters", n)
+		}
+		return "", Invalid(field, "give 1 to %d characters", n)
+	}
+	return s, nil
+}
+
+// territoryRange returns the bounds [from, to) of the KATO codes k covers, for a range over an
+// indexed territory field: every code beneath k starts with k's prefix, and ':' sorts right after
+// '9'. The empty Kato (the whole republic) has no bounds.
+func TerritoryRange(k Kato) (from, to any) {
+	p := k.Prefix()
+	if p == "" {
+		return nil, nil
+	}
+	return p, p + ":"
+}
+
+// casRetries bounds the compare-and-swap loops of this service.
+const CASRetries = 8
+
+// ZeroPad formats n in decimal with leading zeros to width digits, as document and case numbers
+// print their sequence.
+func ZeroPad(n int64, width int) string {
+	s := strconv.FormatInt(n, 10)
+	for len(s) < width {
+		s = "0" + s
+	}
+	return s
+}

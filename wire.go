@@ -1,0 +1,141 @@
+// Package vetfield is the one wiring of the whole product: it declares every collection and builds
+// the graph of services — the domain services of each state service, the sync handlers that apply
+// tablets' mutations, and the photo store over object storage — from a store, a clock, keys and
+// object storage. The server (cmd/vetfield), the API tests, the domain tests and the benchmarks all
+// build vetfield through New, so a new service is wired once, here.
+//
+// The map of the product is `go doc ./domain/...`: domain holds what every service shares; each
+// service is a package beneath it.
+package vetfield
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/accounts"
+	"github.com/vetfield/vetfield/domain/documents"
+	"github.com/vetfield/vetfield/domain/epizootic"
+	"github.com/vetfield/vetfield/domain/identification"
+	"github.com/vetfield/vetfield/domain/inspection"
+	"github.com/vetfield/vetfield/media"
+	vsync "github.com/vetfield/vetfield/sync"
+)
+
+// Collections is every collection vetfield keeps, for Store.Declare: one declaration, used by the
+// server and by every test.
+var Collections = collections()
+
+func collections() []domain.CollectionSpec {
+	var c []domain.CollectionSpec
+	c = append(c, accounts.Specs...)
+	c = append(c, documents.DocumentsSpec, domain.CalendarSpec)
+	c = append(c, identification.Specs...)
+	c = append(c, epizootic.Specs...)
+	c = append(c, inspection.Specs...)
+	c = append(c, vsync.Specs...)
+	return c
+}
+
+// Config is what the graph is built from.
+type Config struct {
+	Store domain.Store
+	// Now is the clock of every deadline and timestamp; time.Now when nil.
+	Now domain.Clock
+	// Keys sign and verify documents.
+	Keys documents.Keys
+	// RefreshKey signs refresh tokens; every process of a deployment must share it. RefreshTTL is
+	// the life of an unused session (accounts.DefaultRefreshTTL when zero).
+	RefreshKey []byte
+	RefreshTTL time.Duration
+	// Passwords are the argon2id parameters of new password hashes
+	// (accounts.DefaultPasswordParams when zero).
+	Passwords accounts.PasswordParams
+	// Objects keeps photos; without it there is no photo store (a test of another service).
+	Objects media.Objects
+	// MaxPhotoSize is the largest photo accepted, in bytes (inspection's default when zero).
+	MaxPhotoSize int64
+	// Photo tunes the photo store (segment sizes, concurrent bodies); zero values are defaults.
+	Photo media.PhotoConfig
+	Log   *slog.Logger
+}
+
+// App is the whole graph of services.
+type App struct {
+	Store    domain.Store
+	Now      domain.Clock
+	Accounts *accounts.Accounts
+	Sessions *accounts.Sessions
+	// Documents issues and verifies every paper; the services issue through it.
+	Documents *documents.Documents
+	// Calendar counts working days for every deadline; one cache, so a year set through the API
+	// counts at once everywhere.
+	Calendar *domain.Calendar
+	// Identification runs service 4: holdings, tag stock, animals with passports, reissues.
+	Identification *identification.Service
+	// Epizootic runs service 2: territories, restrictions, references and farmers' applications.
+	Epizootic *epizootic.Service
+	// Inspection runs service 1: production objects, inspections on site with their photos, and
+	// veterinary-sanitary conclusions.
+	Inspection *inspection.Service
+	// Objects is the object storage of photos (nil in a test of another service).
+	Objects media.Objects
+	// PhotoStore keeps the photos' bytes; nil when Config.Objects is nil.
+	PhotoStore *media.PhotoStore
+	// Sync answers tablets' pulls and pushes, with every service's mutation handlers.
+	Sync *vsync.Service
+}
+
+// New builds the graph over cfg.Store without touching it; Open also declares the collections and
+// seeds the reference data.
+func New(cfg Config) *App {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	params := cfg.Passwords
+	if params == (accounts.PasswordParams{}) {
+		params = accounts.DefaultPasswordParams
+	}
+	ttl := cfg.RefreshTTL
+	if ttl == 0 {
+		ttl = accounts.DefaultRefreshTTL
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	store := cfg.Store
+	a := &App{Store: store, Now: now, Objects: cfg.Objects}
+	a.Accounts = accounts.NewAccounts(store, now, params)
+	a.Sessions = &accounts.Sessions{Store: store, Now: now, Key: cfg.RefreshKey, TTL: ttl}
+	a.Documents = &documents.Documents{Store: store, Now: now, Keys: cfg.Keys}
+	a.Calendar = domain.NewCalendar(store, now)
+	a.Identification = identification.New(store, a.Documents, a.Calendar, now)
+	a.Epizootic = epizootic.New(store, a.Documents, a.Identification, now)
+	a.Documents.UnitNames = a.Epizootic.Territories.UnitName // papers name their issuing unit
+	a.Inspection = inspection.New(store, a.Documents, a.Calendar, a.Accounts, now, cfg.MaxPhotoSize)
+	if cfg.Objects != nil {
+		a.PhotoStore = media.NewPhotoStore(a.Inspection.Photos, a.Inspection.Inspections, cfg.Objects, log, cfg.Photo)
+		a.Inspection.Inspections.Evidence = a.PhotoStore
+	}
+	a.Sync = &vsync.Service{Store: store, Accounts: a.Accounts, Now: now,
+		Handlers: vsync.Merge(vsync.DocumentHandlers(a.Documents), vsync.IdentificationHandlers(a.Identification),
+			vsync.ReferenceHandlers(a.Epizootic))}
+	return a
+}
+
+// Open builds the graph, declares every collection and seeds the reference data vetfield starts
+// with (the territories), as the server does at start-up.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if err := cfg.Store.Declare(ctx, Collections...); err != nil {
+		return nil, fmt.Errorf("declare collections: %w", err)
+	}
+	a := New(cfg)
+	if err := a.Epizootic.Seed(ctx); err != nil {
+		return nil, fmt.Errorf("seed the territories: %w", err)
+	}
+	return a, nil
+}
