@@ -72,21 +72,27 @@ func (e *env) cutPatch(token, uploadID string, offset int64, body []byte, send i
 	_ = c.Close()
 }
 
-// offset asks HEAD for an upload's offset until it stops moving (the server saves a cut request's
-// bytes after the client has gone) and returns it.
+// offset asks HEAD for an upload's offset until it is at least atLeast and has stopped moving (the
+// server saves a cut request's bytes after the client has gone), and returns it. It fails the test
+// if that does not happen within 10 s.
 func (e *env) offset(token, uploadID string, atLeast int64) int64 {
 	e.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
+	last := int64(-1)
 	for {
 		r := e.do("HEAD", "/v1/uploads/"+uploadID, token, nil).expect(e.t, 200)
 		n, err := strconv.ParseInt(r.Header.Get("Upload-Offset"), 10, 64)
 		if err != nil {
 			e.t.Fatalf("Upload-Offset %q", r.Header.Get("Upload-Offset"))
 		}
-		if n >= atLeast || time.Now().After(deadline) {
+		if n >= atLeast && n == last {
 			return n
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			e.t.Fatalf("upload %s: offset %d after 10 s, want a steady offset of at least %d", uploadID, n, atLeast)
+		}
+		last = n
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
