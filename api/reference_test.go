@@ -9,22 +9,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vetfield/vetfield/api"
-	"github.com/vetfield/vetfield/domain/epizootic"
 )
 
 const zhambylKato = "310000000"
-
-// newSeededHerd is a herd whose catalogue of territories is seeded, as the server seeds it at
-// start-up. Other tests run without it, so their pulls are not filled with reference data.
-func newSeededHerd(t *testing.T) *herd {
-	t.Helper()
-	h := newHerd(t)
-	ts := &epizootic.Territories{Store: h.store, Now: h.clock.Now}
-	if err := ts.Seed(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
 
 // declare has the admin declare a restriction and returns it.
 func (h *herd) declare(kind, disease, territory, number string) api.RestrictionView {
@@ -86,7 +73,7 @@ func issued(t *testing.T, r api.ReferenceView) {
 }
 
 func TestReferences(t *testing.T) {
-	h := newSeededHerd(t)
+	h := newHerd(t)
 	cow := h.identify(h.vet, h.cow("398000000000001"))
 
 	t.Run("OK", func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestTerritories(t *testing.T) {
-	h := newSeededHerd(t)
+	h := newHerd(t)
 
 	t.Run("Seeded", func(t *testing.T) {
 		var page api.TerritoryPage
@@ -66,7 +66,7 @@ func TestTerritories(t *testing.T) {
 }
 
 func TestRestrictions(t *testing.T) {
-	h := newSeededHerd(t)
+	h := newHerd(t)
 	q := h.declare("quarantine", "sheep_goat_pox", bayzakKato, "8")
 
 	t.Run("OK", func(t *testing.T) {

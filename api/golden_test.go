@@ -1,0 +1,229 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// update rewrites the golden files instead of comparing with them: go test ./api -run Golden -update.
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+var (
+	uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	hexPattern  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// opaqueKeys hold values a client must treat as opaque and that differ on every run (signed tokens,
+// cursors, hashes over random ids); the golden file keeps only that they are present and strings.
+var opaqueKeys = map[string]bool{
+	"access_token": true, "refresh_token": true, "token": true, "checkpoint": true, "next_cursor": true,
+	"content_hash": true, "key_id": true, "kid": true, "create_hash": true, "qr_url": true, "verify_url": true,
+}
+
+// goldenJSON pins a JSON answer a tablet depends on: its keys, their nesting and types, and every
+// value that is deterministic under the test's frozen clock. Ids become <id-1>, <id-2>, … in order of
+// first appearance, so which record refers to which stays pinned; opaque values become <key>.
+// A renamed or dropped JSON tag fails the comparison.
+func goldenJSON(t *testing.T, name string, body []byte) {
+	t.Helper()
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("%s: not JSON: %v\n%s", name, err, body)
+	}
+	n := &normaliser{ids: map[string]string{}}
+	v = n.value("", v)
+	var got bytes.Buffer
+	enc := json.NewEncoder(&got)
+	enc.SetEscapeHTML(false) // keep <id-1> readable in the file
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, name+".json", got.Bytes())
+}
+
+// golden compares got with testdata/golden/name, or writes it there under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./api -run Golden -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from its golden file (if the change is meant, rerun with -update and review the diff):\n%s",
+			name, lineDiff(string(want), string(got)))
+	}
+}
+
+type normaliser struct {
+	ids map[string]string
+}
+
+func (n *normaliser) value(key string, v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		// Keys in order, so ids are numbered the same way on every run.
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out := make(map[string]any, len(v))
+		for _, k := range keys {
+			out[k] = n.value(k, v[k])
+		}
+		return out
+	case []any:
+		for i, x := range v {
+			v[i] = n.value(key, x)
+		}
+		return v
+	case string:
+		switch {
+		case opaqueKeys[key] && v != "":
+			return "<" + key + ">"
+		case uuidPattern.MatchString(v):
+			if _, ok := n.ids[v]; !ok {
+				n.ids[v] = fmt.Sprintf("<id-%d>", len(n.ids)+1)
+			}
+			return n.ids[v]
+		case hexPattern.MatchString(v):
+			return "<sha256>"
+		}
+		return n.idsIn(v)
+	}
+	return v
+}
+
+// idsIn replaces ids inside a longer string (a path, a Location) by their placeholders.
+func (n *normaliser) idsIn(s string) string {
+	return uuidInText.ReplaceAllStringFunc(s, func(id string) string {
+		if _, ok := n.ids[id]; !ok {
+			n.ids[id] = fmt.Sprintf("<id-%d>", len(n.ids)+1)
+		}
+		return n.ids[id]
+	})
+}
+
+var uuidInText = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// lineDiff shows the lines of want and got that differ, with their numbers.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 40; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d\n  want: %s\n   got: %s\n", i+1, wl, gl)
+			shown++
+		}
+	}
+	return b.String()
+}
+
+// TestGoldenWire pins the JSON tablets and scripts depend on: the main API answers, the problem
+// bodies, a pull page with one item of every synced collection, and a push answer.
+func TestGoldenWire(t *testing.T) {
+	h := newHerd(t)
+	answer := func(name string, r response) {
+		t.Helper()
+		goldenJSON(t, name, r.Body)
+	}
+
+	answer("login", h.do("POST", "/v1/auth/login", "", map[string]any{"username": "vet.bayzak", "password": "long-enough-1"}).expect(t, 200))
+	answer("me", h.do("GET", "/v1/me", h.vet, nil).expect(t, 200))
+
+	cow := h.cow("398000000000001")
+	cow["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e01"
+	var animal struct {
+		ID string `json:"id"`
+	}
+	r := h.do("POST", "/v1/animals", h.vet2, cow).expect(t, 201)
+	r.JSON(t, &animal)
+	answer("animal_identify", r)
+	answer("animal_get", h.do("GET", "/v1/animals/"+animal.ID, h.vet, nil).expect(t, 200))
+	answer("animal_list", h.do("GET", "/v1/animals?holding="+h.holding.ID, h.vet, nil).expect(t, 200))
+	answer("animal_events", h.do("GET", "/v1/animals/"+animal.ID+"/events", h.vet, nil).expect(t, 200))
+	answer("holding_get", h.do("GET", "/v1/holdings/"+h.holding.ID, h.vet, nil).expect(t, 200))
+	answer("tag_get", h.do("GET", "/v1/tags/398000000000001", h.vet, nil).expect(t, 200))
+
+	ref := h.refBody("398000000000001")
+	ref["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e02"
+	answer("reference_issue", h.do("POST", "/v1/references", h.vet2, ref).expect(t, 201))
+	answer("restriction_declare", h.do("POST", "/v1/restrictions", h.admin, map[string]any{"kind": "quarantine",
+		"disease": "fmd", "territory": kordayKato, "decision": map[string]any{"number": "12-Қ", "date": "2026-03-19"}}).expect(t, 201))
+	answer("territory_get", h.do("GET", "/v1/territories/"+bayzakKato, h.vet, nil).expect(t, 200))
+
+	// Problems: each kind of refusal has one shape.
+	answer("problem_not_found", h.do("GET", "/v1/animals/0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9eff", h.vet, nil).expect(t, 404))
+	answer("problem_unauthorized", h.do("GET", "/v1/me", "", nil).expect(t, 401))
+	answer("problem_forbidden", h.do("POST", "/v1/restrictions", h.vet, map[string]any{"kind": "quarantine",
+		"disease": "fmd", "territory": bayzakKato, "decision": map[string]any{"number": "1", "date": "2026-03-19"}}).expect(t, 403))
+	bad := h.cow("398000000000002")
+	bad["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e03"
+	bad["sex"] = "other"
+	answer("problem_invalid", h.do("POST", "/v1/animals", h.vet2, bad).expect(t, 422))
+	taken := h.cow("398000000000001")
+	taken["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e04"
+	answer("problem_conflict", h.do("POST", "/v1/animals", h.vet2, taken).expect(t, 409))
+
+	// Sync: a pull page holding the first item of every synced collection the admin's tablet gets,
+	// and a push answer with each result status.
+	var page struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	pull := h.do("GET", "/v1/sync/pull?limit=1000", h.admin, nil, "X-Device-ID", "golden").expect(t, 200)
+	pull.JSON(t, &page)
+	firsts := map[string]json.RawMessage{}
+	for _, it := range page.Items {
+		var head struct {
+			Collection string `json:"collection"`
+		}
+		json.Unmarshal(it, &head)
+		if _, ok := firsts[head.Collection]; !ok {
+			firsts[head.Collection] = it
+		}
+	}
+	names := make([]string, 0, len(firsts))
+	for c := range firsts {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	for _, c := range names {
+		answer("pull_item_"+c, response{Body: firsts[c]})
+	}
+	answer("push", h.do("POST", "/v1/sync/push", h.vet, map[string]any{"mutations": []map[string]any{
+		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e05", "kind": "animal.update", "record_id": animal.ID, "base_version": 1,
+			"at": "2026-03-20T14:00:00+05:00", "data": map[string]any{"colour": "қара-ала"}},
+		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e06", "kind": "animal.update", "record_id": animal.ID, "base_version": 1,
+			"at": "2026-03-20T14:01:00+05:00", "data": map[string]any{"colour": "ақ"}},
+		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e07", "kind": "nonsense", "record_id": "x"},
+	}}, "X-Device-ID", "golden").expect(t, 200))
+}
