@@ -237,6 +237,7 @@ func (s *Server) updateAnimal(ctx context.Context, in *updateAnimalInput) (*anim
 // AnimalEventView is one entry of an animal's history.
 type AnimalEventView struct {
 	ID         string          `json:"id"`
+	AnimalID   string          `json:"animal_id"`
 	Kind       string          `json:"kind" doc:"identified, tag_lost, tags_arrived, reissued, passport_duplicate, passport_extract, description_changed, and kinds other services add."`
 	At         time.Time       `json:"at"`
 	By         string          `json:"by,omitempty"`
@@ -269,10 +270,14 @@ func (s *Server) listAnimalEvents(ctx context.Context, in *listEventsInput) (*li
 	}
 	out := &listEventsOutput{Body: AnimalEventPage{Items: make([]AnimalEventView, 0, len(evs)), NextCursor: next}}
 	for _, e := range evs {
-		out.Body.Items = append(out.Body.Items, AnimalEventView{ID: e.ID, Kind: string(e.Kind), At: e.At, By: e.By,
-			Unit: string(e.Unit), Tag: e.Tag, DocumentID: e.DocumentID, ReissueID: e.ReissueID, Details: e.Details})
+		out.Body.Items = append(out.Body.Items, viewAnimalEvent(e))
 	}
 	return out, nil
+}
+
+func viewAnimalEvent(e *identification.AnimalEvent) AnimalEventView {
+	return AnimalEventView{ID: e.ID, AnimalID: e.AnimalID, Kind: string(e.Kind), At: e.At, By: e.By,
+		Unit: string(e.Unit), Tag: e.Tag, DocumentID: e.DocumentID, ReissueID: e.ReissueID, Details: e.Details}
 }
 
 type paperInput struct {

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/vetfield/vetfield"
 )
 
 // update rewrites the golden files instead of comparing with them: go test ./api -run Golden -update.
@@ -226,4 +228,15 @@ func TestGoldenWire(t *testing.T) {
 			"at": "2026-03-20T14:01:00+05:00", "data": map[string]any{"colour": "ақ"}},
 		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e07", "kind": "nonsense", "record_id": "x"},
 	}}, "X-Device-ID", "golden").expect(t, 200))
+}
+
+// TestEverySyncedCollectionHasAView: a synced collection without a view would send tablets its
+// stored JSON, bookkeeping included.
+func TestEverySyncedCollectionHasAView(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range vetfield.Collections {
+		if c.Synced && e.app.Sync.Views[c.Name] == nil {
+			t.Errorf("synced collection %q has no view for the wire", c.Name)
+		}
+	}
 }

@@ -72,6 +72,9 @@ func New(d Deps) *Server {
 		d.AccessTTL = 15 * time.Minute
 	}
 	s := &Server{Deps: d, metrics: newMetrics()}
+	if s.Sync != nil {
+		s.Sync.Views = s.syncViews() // tablets receive the API's views, never stored JSON
+	}
 	s.SetPublicRate(d.PublicRate)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "vetfield",

@@ -21,8 +21,8 @@ type Meta struct {
 
 func (m *Meta) meta() *Meta { return m }
 
-// entity is satisfied by pointers to nouns that embed Meta.
-type entity[T any] interface {
+// Entity is satisfied by pointers to nouns that embed Meta: what the generic helpers below store.
+type Entity[T any] interface {
 	*T
 	meta() *Meta
 }
@@ -46,7 +46,7 @@ func RandomToken(n int) []byte {
 }
 
 // decode turns a stored record into a noun.
-func DecodeEntity[T any, P entity[T]](rec Record) (*T, error) {
+func DecodeEntity[T any, P Entity[T]](rec Record) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(rec.Data, v); err != nil {
 		return nil, Internal("decode "+rec.ID, err)
@@ -57,7 +57,7 @@ func DecodeEntity[T any, P entity[T]](rec Record) (*T, error) {
 }
 
 // encode turns a noun into a record for the store.
-func EncodeEntity[T any, P entity[T]](v P, scope []string) (Record, error) {
+func EncodeEntity[T any, P Entity[T]](v P, scope []string) (Record, error) {
 	m := v.meta()
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -67,7 +67,7 @@ func EncodeEntity[T any, P entity[T]](v P, scope []string) (Record, error) {
 }
 
 // getEntity loads one noun by id.
-func GetEntity[T any, P entity[T]](ctx context.Context, s Store, coll, id string) (*T, error) {
+func GetEntity[T any, P Entity[T]](ctx context.Context, s Store, coll, id string) (*T, error) {
 	rec, err := s.Get(ctx, coll, id)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func GetEntity[T any, P entity[T]](ctx context.Context, s Store, coll, id string
 }
 
 // getEntityBy loads one noun by a unique index.
-func GetEntityBy[T any, P entity[T]](ctx context.Context, s Store, coll, index string, values ...any) (*T, error) {
+func GetEntityBy[T any, P Entity[T]](ctx context.Context, s Store, coll, index string, values ...any) (*T, error) {
 	rec, err := s.GetBy(ctx, coll, index, values...)
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func GetEntityBy[T any, P entity[T]](ctx context.Context, s Store, coll, index s
 }
 
 // insertEntity stores a new noun and sets its version.
-func InsertEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
+func InsertEntity[T any, P Entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
 	rec, err := EncodeEntity[T, P](v, scope)
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func InsertEntity[T any, P entity[T]](ctx context.Context, s Store, coll string,
 
 // updateEntity writes a changed noun if nobody else changed it since it was read, and sets its new
 // version.
-func UpdateEntity[T any, P entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
+func UpdateEntity[T any, P Entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
 	rec, err := EncodeEntity[T, P](v, scope)
 	if err != nil {
 		return err
@@ -114,7 +114,7 @@ func UpdateEntity[T any, P entity[T]](ctx context.Context, s Store, coll string,
 }
 
 // listEntities reads one page of nouns.
-func ListEntities[T any, P entity[T]](ctx context.Context, s Store, coll string, q Query) ([]*T, string, error) {
+func ListEntities[T any, P Entity[T]](ctx context.Context, s Store, coll string, q Query) ([]*T, string, error) {
 	page, err := s.List(ctx, coll, q)
 	if err != nil {
 		return nil, "", err

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vetfield/vetfield"
+	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/accounts"
 	"github.com/vetfield/vetfield/domain/documents"
@@ -54,6 +55,7 @@ func loadDistrict(b *testing.B) *district {
 	if err != nil {
 		b.Fatal(err)
 	}
+	api.New(api.Deps{App: app, Keys: keyring.New(key)}) // installs the wire views a pull renders
 	sample, err := app.Documents.Issue(ctx, documents.Draft{Type: documents.DocPassport,
 		Subject: documents.Subject{Kind: documents.SubjectAnimal, ID: uuid.NewString(), Tag: "398012345678901", Species: "cattle",
 			OwnerIIN: "880101300123", Territory: "313245100"},

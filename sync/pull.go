@@ -71,6 +71,31 @@ type Service struct {
 	Now      domain.Clock
 	// Handlers apply pushed mutations, by Mutation.Kind.
 	Handlers map[string]Handler
+	// Views turn a stored record into what a tablet receives, by collection: the same view the
+	// API answers for that record, never the stored JSON with its index fields and bookkeeping.
+	// The api package installs one for every synced collection; a collection without one (a
+	// test's own) travels as stored.
+	Views map[string]View
+}
+
+// A View renders a stored record of one collection for the wire.
+type View func(ctx context.Context, rec domain.Record) (any, error)
+
+// render is rec as a tablet receives it.
+func (s *Service) render(ctx context.Context, coll string, rec domain.Record) (json.RawMessage, error) {
+	view := s.Views[coll]
+	if view == nil {
+		return rec.Data, nil
+	}
+	v, err := view(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, domain.Internal("render "+coll+" "+rec.ID, err)
+	}
+	return b, nil
 }
 
 // Pull answers the changes in the scope of user u since cp, at most limit items.
@@ -151,7 +176,11 @@ walk:
 	for _, k := range order {
 		r, ok := current[k]
 		if ok && inScope(p, r.Scope) {
-			res.Items = append(res.Items, Item{Collection: k.coll, ID: k.id, Version: r.Version, Data: r.Data})
+			data, err := s.render(ctx, k.coll, r)
+			if err != nil {
+				return nil, err
+			}
+			res.Items = append(res.Items, Item{Collection: k.coll, ID: k.id, Version: r.Version, Data: data})
 		} else {
 			res.Items = append(res.Items, Item{Collection: k.coll, ID: k.id, Version: r.Version, Deleted: true})
 		}

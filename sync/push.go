@@ -186,7 +186,11 @@ func (s *Service) item(ctx context.Context, p domain.Principal, coll, id string)
 	if !inScope(p, rec.Scope) {
 		return &Item{Collection: coll, ID: id, Version: rec.Version, Deleted: true}, nil
 	}
-	return &Item{Collection: coll, ID: id, Version: rec.Version, Data: rec.Data}, nil
+	data, err := s.render(ctx, coll, rec)
+	if err != nil {
+		return nil, err
+	}
+	return &Item{Collection: coll, ID: id, Version: rec.Version, Data: data}, nil
 }
 
 func (s *Service) keepConflict(ctx context.Context, p domain.Principal, device string, m Mutation, server *Item) error {

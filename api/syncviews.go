@@ -1,0 +1,74 @@
+package api
+
+import (
+	"context"
+
+	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
+	"github.com/vetfield/vetfield/domain/epizootic"
+	"github.com/vetfield/vetfield/domain/identification"
+	"github.com/vetfield/vetfield/domain/inspection"
+	vsync "github.com/vetfield/vetfield/sync"
+)
+
+// syncViews declares, for every synced collection, what a tablet receives in a pull and in a push
+// answer: the very view this API answers for the record, so a tablet and a script read one shape
+// and storage bookkeeping (index fields, hashes of requests, applied mutation ids) never leaves the
+// server. TestEverySyncedCollectionHasAView keeps the list complete.
+func (s *Server) syncViews() map[string]vsync.View {
+	return map[string]vsync.View{
+		documents.DocumentsSpec.Name: viewOf(func(_ context.Context, d *documents.Document) (any, error) {
+			return s.viewDocument(d), nil
+		}),
+		domain.CalendarSpec.Name: viewOf(func(_ context.Context, y *domain.CalendarYear) (any, error) {
+			return viewCalendar(y).Body, nil
+		}),
+		identification.HoldingsSpec.Name: viewOf(func(_ context.Context, h *identification.Holding) (any, error) {
+			return viewHolding(h), nil
+		}),
+		identification.TagRangesSpec.Name: viewOf(func(_ context.Context, r *identification.TagRange) (any, error) {
+			return viewTagRange(r), nil
+		}),
+		identification.AnimalsSpec.Name: viewOf(func(_ context.Context, a *identification.Animal) (any, error) {
+			return viewAnimal(a), nil
+		}),
+		identification.AnimalEventsSpec.Name: viewOf(func(_ context.Context, e *identification.AnimalEvent) (any, error) {
+			return viewAnimalEvent(e), nil
+		}),
+		identification.ReissuesSpec.Name: viewOf(func(ctx context.Context, c *identification.Reissue) (any, error) {
+			return s.viewReissue(ctx, c)
+		}),
+		epizootic.TerritoriesSpec.Name: viewOf(func(_ context.Context, t *epizootic.Territory) (any, error) {
+			return viewTerritory(t), nil
+		}),
+		epizootic.RestrictionsSpec.Name: viewOf(func(_ context.Context, r *epizootic.Restriction) (any, error) {
+			return s.viewRestriction(r), nil
+		}),
+		epizootic.ReferencesSpec.Name: viewOf(func(_ context.Context, r *epizootic.Reference) (any, error) {
+			return viewReference(r), nil
+		}),
+		epizootic.ReferenceApplicationsSpec.Name: viewOf(func(_ context.Context, a *epizootic.ReferenceApplication) (any, error) {
+			return viewApplication(a), nil
+		}),
+		inspection.ObjectsSpec.Name: viewOf(func(_ context.Context, o *inspection.ProductionObject) (any, error) {
+			return viewObject(o), nil
+		}),
+		inspection.InspectionsSpec.Name: viewOf(func(ctx context.Context, in *inspection.Inspection) (any, error) {
+			return s.viewInspection(ctx, in), nil
+		}),
+		inspection.PhotosSpec.Name: viewOf(func(_ context.Context, ph *inspection.Photo) (any, error) {
+			return viewPhoto(ph), nil
+		}),
+	}
+}
+
+// viewOf decodes a stored record into its noun and renders it with view.
+func viewOf[T any, P domain.Entity[T]](view func(context.Context, *T) (any, error)) vsync.View {
+	return func(ctx context.Context, rec domain.Record) (any, error) {
+		v, err := domain.DecodeEntity[T, P](rec)
+		if err != nil {
+			return nil, err
+		}
+		return view(ctx, v)
+	}
+}
