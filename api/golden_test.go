@@ -192,6 +192,9 @@ func TestGoldenWire(t *testing.T) {
 	bad["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e03"
 	bad["sex"] = "other"
 	answer("problem_invalid", h.do("POST", "/v1/animals", h.vet2, bad).expect(t, 422))
+	short := h.cow("39800000000000")
+	short["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e08"
+	answer("problem_invalid_domain", h.do("POST", "/v1/animals", h.vet2, short).expect(t, 422))
 	taken := h.cow("398000000000001")
 	taken["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e04"
 	answer("problem_conflict", h.do("POST", "/v1/animals", h.vet2, taken).expect(t, 409))
@@ -227,6 +230,10 @@ func TestGoldenWire(t *testing.T) {
 		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e06", "kind": "animal.update", "record_id": animal.ID, "base_version": 1,
 			"at": "2026-03-20T14:01:00+05:00", "data": map[string]any{"colour": "ақ"}},
 		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e07", "kind": "nonsense", "record_id": "x"},
+		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e09", "kind": "animal.identify", "record_id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e0a",
+			"at": "2026-03-20T14:02:00+05:00", "data": map[string]any{"holding_id": h.holding.ID, "species": "cattle", "sex": "female",
+				"birth_date": "2025-04-02", "breed": "Әулиеата", "colour": "қызыл",
+				"identifiers": []map[string]any{{"means": "ear_tag", "number": "39800000000000"}}}},
 	}}, "X-Device-ID", "golden").expect(t, 200))
 }
 

@@ -6,8 +6,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
+	"reflect"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/vetfield/vetfield"
+	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
 )
 
@@ -163,11 +167,57 @@ func register[I, O any](s *Server, op huma.Operation, rule access, h func(contex
 	if op.MaxBodyBytes == 0 {
 		op.MaxBodyBytes = MaxJSONBody
 	}
+	locate := inputLocations[I]()
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return nil, s.problem(ctx, locate(err))
 		}
 		return out, nil
 	})
+}
+
+// inputLocations returns what places a service's error in the request of an operation with input
+// I: the services name a field of their own input ("holding_id", "territory"), and the request
+// carries it in a query parameter, a path parameter, a header or the body. Field paths the
+// handler already placed ("body.version") pass unchanged.
+func inputLocations[I any]() func(error) error {
+	where := map[string]string{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+				continue
+			}
+			for _, loc := range []string{"path", "query", "header"} {
+				if name := f.Tag.Get(loc); name != "" {
+					where[name] = loc
+				}
+			}
+		}
+	}
+	if t := reflect.TypeFor[I](); t.Kind() == reflect.Struct {
+		walk(t)
+	}
+	return func(err error) error {
+		var de *domain.Error
+		if !errors.As(err, &de) || de.Field == "" {
+			return err
+		}
+		name, _, _ := strings.Cut(de.Field, ".")
+		name, _, _ = strings.Cut(name, "[")
+		switch name {
+		case "body", "query", "path", "header":
+			return err
+		}
+		loc, ok := where[name]
+		if !ok {
+			loc = "body"
+		}
+		placed := *de
+		placed.Field = loc + "." + de.Field
+		return &placed
+	}
 }

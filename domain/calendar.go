@@ -273,21 +273,21 @@ func (y *CalendarYear) ExtraWorkingDays() []CivilDate {
 // validate checks the year an administrator set; fields are named as in the API.
 func (y *CalendarYear) validate() error {
 	if y.Year < MinCalendarYear || y.Year > MaxCalendarYear {
-		return Invalid("path.year", "the calendar covers the years %d to %d", MinCalendarYear, MaxCalendarYear)
+		return Invalid("year", "the calendar covers the years %d to %d", MinCalendarYear, MaxCalendarYear)
 	}
 	if y.KurbanAit != nil && y.KurbanAit.Year() != y.Year {
-		return Invalid("body.kurban_ait", "Kurban Ait %s is not in %d", y.KurbanAit, y.Year)
+		return Invalid("kurban_ait", "Kurban Ait %s is not in %d", y.KurbanAit, y.Year)
 	}
 	if len(y.Transfers) > MaxDayTransfers {
-		return Invalid("body.transfers", "at most %d transfers a year", MaxDayTransfers)
+		return Invalid("transfers", "at most %d transfers a year", MaxDayTransfers)
 	}
 	if n := len([]rune(y.Notes)); n > MaxCalendarNotes {
-		return Invalid("body.notes", "notes are at most %d characters", MaxCalendarNotes)
+		return Invalid("notes", "notes are at most %d characters", MaxCalendarNotes)
 	}
 	law := y.holidays()
 	seen := map[CivilDate]int{}
 	for i, t := range y.Transfers {
-		field := fmt.Sprintf("body.transfers[%d].", i)
+		field := fmt.Sprintf("transfers[%d].", i)
 		off, work := t.DayOff, t.WorkingDay
 		switch {
 		case off.IsZero():

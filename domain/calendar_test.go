@@ -469,18 +469,18 @@ func TestCalendarSetYear(t *testing.T) {
 			Ch    domain.CalendarChange
 			Field string
 		}{
-			{"SaturdayAsDayOff", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-03-07", "2026-03-14")}}, "body.transfers[0].day_off"},
-			{"DayOffInAnotherYear", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2027-01-04", "2026-12-26")}}, "body.transfers[0].day_off"},
-			{"DayOffAlreadyOff", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-03-24", "2026-03-28")}}, "body.transfers[0].day_off"},
-			{"WeekdayAsWorkingDay", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-05-08", "2026-05-15")}}, "body.transfers[0].working_day"},
-			{"HolidayAsWorkingDay", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-05-08", "2026-05-09")}}, "body.transfers[0].working_day"},
-			{"WorkingDayInAnotherYear", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-12-31", "2027-01-02")}}, "body.transfers[0].working_day"},
-			{"MissingWorkingDay", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{{DayOff: calDate("2026-05-08")}}}, "body.transfers[0].working_day"},
-			{"DuplicateDayOff", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-05-08", "2026-05-16"), tr("2026-05-08", "2026-05-23")}}, "body.transfers[1].day_off"},
-			{"DuplicateWorkingDay", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-05-08", "2026-05-16"), tr("2026-05-12", "2026-05-16")}}, "body.transfers[1].working_day"},
-			{"KurbanAitInAnotherYear", 2026, domain.CalendarChange{KurbanAit: &kurban2025}, "body.kurban_ait"},
-			{"YearTooEarly", 1999, domain.CalendarChange{}, "path.year"},
-			{"YearTooLate", 2101, domain.CalendarChange{}, "path.year"},
+			{"SaturdayAsDayOff", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-03-07", "2026-03-14")}}, "transfers[0].day_off"},
+			{"DayOffInAnotherYear", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2027-01-04", "2026-12-26")}}, "transfers[0].day_off"},
+			{"DayOffAlreadyOff", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-03-24", "2026-03-28")}}, "transfers[0].day_off"},
+			{"WeekdayAsWorkingDay", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-05-08", "2026-05-15")}}, "transfers[0].working_day"},
+			{"HolidayAsWorkingDay", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-05-08", "2026-05-09")}}, "transfers[0].working_day"},
+			{"WorkingDayInAnotherYear", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-12-31", "2027-01-02")}}, "transfers[0].working_day"},
+			{"MissingWorkingDay", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{{DayOff: calDate("2026-05-08")}}}, "transfers[0].working_day"},
+			{"DuplicateDayOff", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-05-08", "2026-05-16"), tr("2026-05-08", "2026-05-23")}}, "transfers[1].day_off"},
+			{"DuplicateWorkingDay", 2026, domain.CalendarChange{Transfers: []domain.DayTransfer{tr("2026-05-08", "2026-05-16"), tr("2026-05-12", "2026-05-16")}}, "transfers[1].working_day"},
+			{"KurbanAitInAnotherYear", 2026, domain.CalendarChange{KurbanAit: &kurban2025}, "kurban_ait"},
+			{"YearTooEarly", 1999, domain.CalendarChange{}, "year"},
+			{"YearTooLate", 2101, domain.CalendarChange{}, "year"},
 		}
 		for _, c := range cases {
 			t.Run(c.Name, func(t *testing.T) {

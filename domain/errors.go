@@ -34,7 +34,7 @@ const (
 type Error struct {
 	Code    string
 	Message string
-	// Field names the input at fault, as a JSON path like "body.username", for EINVALID.
+	// Field names the input at fault, as a JSON path like "username", for EINVALID.
 	Field string
 	// Key names the unique key that clashed, for ECONFLICT from storage ("_id" or an index name).
 	Key string

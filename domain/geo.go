@@ -27,7 +27,7 @@ const (
 )
 
 // Validate reports whether g is a usable position in Kazakhstan; field names the input at fault
-// ("body.location").
+// ("location").
 func (g GeoPoint) Validate(field string) error {
 	for _, v := range []float64{g.Lat, g.Lon, g.AccuracyM} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -59,7 +59,7 @@ func decodeCheckpoint(s string) (checkpoint, error) {
 	var c checkpoint
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) > 512 || json.Unmarshal(b, &c) != nil || c.Seq < 0 {
-		return c, domain.Invalid("query.checkpoint", "the checkpoint is not one this server gave")
+		return c, domain.Invalid("checkpoint", "the checkpoint is not one this server gave")
 	}
 	return c, nil
 }

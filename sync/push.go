@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
@@ -140,6 +141,7 @@ func (s *Service) pushOne(ctx context.Context, p domain.Principal, device string
 		err = domain.Invalid("kind", "unknown mutation kind %q", m.Kind)
 	} else {
 		coll, id, err = h(ctx, p, m)
+		err = inData(err)
 	}
 	switch code := domain.ErrorCode(err); {
 	case err == nil:
@@ -206,6 +208,22 @@ func (s *Service) keepConflict(ctx context.Context, p domain.Principal, device s
 		return nil // kept by an earlier attempt
 	}
 	return err
+}
+
+// inData places a handler's error in the mutation: the services name a field of their own input,
+// which a mutation carries in its data, except the record's id, which it carries as record_id.
+func inData(err error) error {
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Field == "" || de.Field == "data" || strings.HasPrefix(de.Field, "data.") {
+		return err
+	}
+	moved := *de
+	if de.Field == "id" {
+		moved.Field = "record_id"
+	} else {
+		moved.Field = "data." + de.Field
+	}
+	return &moved
 }
 
 // rejectionOf keeps what a client may be told of a refused mutation.

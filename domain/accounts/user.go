@@ -38,18 +38,18 @@ var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
 // validate checks the account's rules; fields are named as in the API's JSON body.
 func (u *User) validate() error {
 	if !usernamePattern.MatchString(u.Username) {
-		return domain.Invalid("body.username", "a username is 3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+		return domain.Invalid("username", "a username is 3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	if !u.Role.Valid() {
-		return domain.Invalid("body.role", "role must be one of admin, vet, inspector, farmer")
+		return domain.Invalid("role", "role must be one of admin, vet, inspector, farmer")
 	}
 	switch {
 	case u.Role.IsStaff() && u.Territory == "":
-		return domain.Invalid("body.territory", "a %s works within a territory: give its KATO code", u.Role)
+		return domain.Invalid("territory", "a %s works within a territory: give its KATO code", u.Role)
 	case u.Role == domain.RoleFarmer && u.IIN == "":
-		return domain.Invalid("body.iin", "a farmer is identified by an IIN or BIN")
+		return domain.Invalid("iin", "a farmer is identified by an IIN or BIN")
 	case u.Role == domain.RoleFarmer && u.Territory != "":
-		return domain.Invalid("body.territory", "a farmer has no territory; access follows ownership")
+		return domain.Invalid("territory", "a farmer has no territory; access follows ownership")
 	}
 	return nil
 }
@@ -121,13 +121,13 @@ func (a *Accounts) Create(ctx context.Context, in NewUser) (*User, error) {
 	if err := u.validate(); err != nil {
 		return nil, err
 	}
-	if err := validatePassword("body.password", in.Password); err != nil {
+	if err := validatePassword("password", in.Password); err != nil {
 		return nil, err
 	}
 	u.PasswordHash = HashPassword(in.Password, a.Password)
 	if err := domain.InsertEntity(ctx, a.Store, UsersSpec.Name, u, nil); err != nil {
 		if domain.IsCode(err, domain.ECONFLICT) {
-			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.username", Message: "this username is taken"}
+			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "username", Message: "this username is taken"}
 		}
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (u *User) setTerritory(s string) error {
 	}
 	k, err := domain.ParseKato(s)
 	if err != nil {
-		return domain.Invalid("body.territory", "%s", err.(*domain.Error).Message)
+		return domain.Invalid("territory", "%s", err.(*domain.Error).Message)
 	}
 	u.Territory = k
 	return nil
@@ -154,7 +154,7 @@ func (u *User) setIIN(s string) error {
 	}
 	n, err := domain.ParseIIN(s)
 	if err != nil {
-		return domain.Invalid("body.iin", "%s", err.(*domain.Error).Message)
+		return domain.Invalid("iin", "%s", err.(*domain.Error).Message)
 	}
 	u.IIN = n
 	return nil
@@ -217,7 +217,7 @@ func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User,
 			return nil, err
 		}
 		if ch.Password != nil {
-			if err := validatePassword("body.password", *ch.Password); err != nil {
+			if err := validatePassword("password", *ch.Password); err != nil {
 				return nil, err
 			}
 			u.PasswordHash = HashPassword(*ch.Password, a.Password)

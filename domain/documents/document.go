@@ -425,7 +425,7 @@ const MaxRevokeReason = 500
 func (ds *Documents) Revoke(ctx context.Context, id string, by domain.Principal, reason string) (*Document, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len([]rune(reason)) > MaxRevokeReason {
-		return nil, domain.Invalid("body.reason", "give the reason for revoking, up to %d characters", MaxRevokeReason)
+		return nil, domain.Invalid("reason", "give the reason for revoking, up to %d characters", MaxRevokeReason)
 	}
 	doc, err := ds.Get(ctx, id)
 	if err != nil {

@@ -56,7 +56,7 @@ type Situation struct {
 func (e *Service) Situation(ctx context.Context, territory string, at time.Time) (*Situation, error) {
 	k, err := domain.ParseKato(territory)
 	if err != nil {
-		return nil, domain.AtField("query.territory", err)
+		return nil, domain.AtField("territory", err)
 	}
 	if at.IsZero() {
 		at = e.Restrictions.Now()

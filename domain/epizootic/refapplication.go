@@ -89,8 +89,8 @@ func (ra *ReferenceApplications) Apply(ctx context.Context, by domain.Principal,
 		probe.Animals = append(probe.Animals, ReferenceAnimalInput{ID: id})
 	}
 	if err := probe.normalize(); err != nil {
-		if e, ok := err.(*domain.Error); ok && e.Field == "body.animals" {
-			e.Field = "body.animal_ids"
+		if e, ok := err.(*domain.Error); ok && e.Field == "animals" {
+			e.Field = "animal_ids"
 		}
 		return nil, err
 	}
@@ -101,14 +101,14 @@ func (ra *ReferenceApplications) Apply(ctx context.Context, by domain.Principal,
 	}
 	h, err := ra.Identification.Holdings.Get(ctx, by, in.HoldingID)
 	if domain.IsCode(err, domain.ENOTFOUND) {
-		return nil, domain.Invalid("body.holding_id", "no holding of yours with this id")
+		return nil, domain.Invalid("holding_id", "no holding of yours with this id")
 	} else if err != nil {
 		return nil, err
 	}
 	for i, id := range in.AnimalIDs {
 		a, err := ra.Identification.Animals.Get(ctx, by, id)
 		if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && a.HoldingID != h.ID) {
-			return nil, domain.Invalid(fmt.Sprintf("body.animal_ids[%d]", i), "no animal of yours on this holding with this id")
+			return nil, domain.Invalid(fmt.Sprintf("animal_ids[%d]", i), "no animal of yours on this holding with this id")
 		} else if err != nil {
 			return nil, err
 		}
@@ -142,7 +142,7 @@ func applicationHash(in NewReferenceApplication) string {
 
 func (ra *ReferenceApplications) retry(by domain.Principal, old *ReferenceApplication, in NewReferenceApplication) (*ReferenceApplication, error) {
 	if old.OwnerIIN != by.IIN || old.CreateHash != applicationHash(in) {
-		return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Key: "_id", Message: "this id names another application; generate a new one"}
+		return nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Key: "_id", Message: "this id names another application; generate a new one"}
 	}
 	return old, nil
 }
@@ -164,14 +164,14 @@ func (ra *ReferenceApplications) Get(ctx context.Context, by domain.Principal, i
 // one status: a farmer's own, a territory's for staff.
 func (ra *ReferenceApplications) List(ctx context.Context, by domain.Principal, status, after string, limit int) ([]*ReferenceApplication, string, error) {
 	if status != "" && status != AppPending && status != AppIssued && status != AppRefused {
-		return nil, "", domain.Invalid("query.status", "the status is pending, issued or refused")
+		return nil, "", domain.Invalid("status", "the status is pending, issued or refused")
 	}
 	var q domain.Query
 	switch {
 	case by.Role == domain.RoleFarmer:
 		q = domain.Query{Index: "refapps_owner", Eq: []any{string(by.IIN)}, After: after, Limit: limit}
 	case status == "":
-		return nil, "", domain.Invalid("query.status", "give the status of the applications to list (pending for the queue)")
+		return nil, "", domain.Invalid("status", "give the status of the applications to list (pending for the queue)")
 	default:
 		q = domain.Query{Index: "refapps_status", Eq: []any{status}, After: after, Limit: limit}
 		if by.Role.IsStaff() {
@@ -216,7 +216,7 @@ func (ra *ReferenceApplications) Decide(ctx context.Context, by domain.Principal
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	refID, err := domain.ParseClientID(d.ReferenceID, "body.reference_id")
+	refID, err := domain.ParseClientID(d.ReferenceID, "reference_id")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -294,7 +294,7 @@ func (ra *ReferenceApplications) claim(ctx context.Context, id, refID string, by
 		case cur.DecidingReferenceID == refID:
 			return cur, nil // a retry: resume
 		case cur.DecidingReferenceID != "":
-			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.reference_id",
+			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "reference_id",
 				Message: "another vet is deciding this application; reload it"}
 		}
 		cur.DecidingReferenceID, cur.DecidingBy = refID, by.UserID

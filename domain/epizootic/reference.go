@@ -186,24 +186,24 @@ func (rf *References) IssueOffline(ctx context.Context, by domain.Principal, in 
 
 // normalize checks the request's fields in the order of the API's body.
 func (in *NewReference) normalize() (err error) {
-	if in.ID, err = domain.ParseClientID(in.ID, "body.id"); err != nil {
+	if in.ID, err = domain.ParseClientID(in.ID, "id"); err != nil {
 		return err
 	}
 	if in.HoldingID == "" {
-		return domain.Invalid("body.holding_id", "give the holding the animals or products come from")
+		return domain.Invalid("holding_id", "give the holding the animals or products come from")
 	}
 	if len(in.Animals) == 0 && len(in.Products) == 0 {
-		return domain.Invalid("body.animals", "give the animals, or the products and raw materials, the reference is for")
+		return domain.Invalid("animals", "give the animals, or the products and raw materials, the reference is for")
 	}
 	if len(in.Animals) > MaxRefAnimals {
-		return domain.Invalid("body.animals", "at most %d animals in one reference", MaxRefAnimals)
+		return domain.Invalid("animals", "at most %d animals in one reference", MaxRefAnimals)
 	}
 	if len(in.Products) > MaxRefProducts {
-		return domain.Invalid("body.products", "at most %d products in one reference", MaxRefProducts)
+		return domain.Invalid("products", "at most %d products in one reference", MaxRefProducts)
 	}
 	for i := range in.Products {
 		p := &in.Products[i]
-		f := fmt.Sprintf("body.products[%d]", i)
+		f := fmt.Sprintf("products[%d]", i)
 		switch {
 		case !p.Kind.Valid():
 			return domain.Invalid(f+".kind", "unknown product %q: one of meat, milk, hides, wool, offal, poultry, eggs, honey", domain.Clip(string(p.Kind)))
@@ -224,24 +224,24 @@ func (in *NewReference) normalize() (err error) {
 		}
 	}
 	if !in.Purpose.Valid() {
-		return domain.Invalid("body.purpose", "the purpose is sale, movement, slaughter, grazing, exhibition or processing")
+		return domain.Invalid("purpose", "the purpose is sale, movement, slaughter, grazing, exhibition or processing")
 	}
-	if in.Destination, err = domain.TrimmedText(in.Destination, "body.destination", MaxDestination, false); err != nil {
+	if in.Destination, err = domain.TrimmedText(in.Destination, "destination", MaxDestination, false); err != nil {
 		return err
 	}
 	switch in.ExamResult {
 	case ExamHealthy:
 	case ExamUnhealthy:
-		if in.ExamNote, err = domain.TrimmedText(in.ExamNote, "body.exam_note", MaxExamNote, false); err != nil {
-			return domain.Invalid("body.exam_note", "say what the examination found")
+		if in.ExamNote, err = domain.TrimmedText(in.ExamNote, "exam_note", MaxExamNote, false); err != nil {
+			return domain.Invalid("exam_note", "say what the examination found")
 		}
 	default:
-		return domain.Invalid("body.exam_result", "the examination result is healthy or unhealthy")
+		return domain.Invalid("exam_result", "the examination result is healthy or unhealthy")
 	}
-	if in.ExamNote, err = domain.TrimmedText(in.ExamNote, "body.exam_note", MaxExamNote, true); err != nil {
+	if in.ExamNote, err = domain.TrimmedText(in.ExamNote, "exam_note", MaxExamNote, true); err != nil {
 		return err
 	}
-	in.RefuseReason, err = domain.TrimmedText(in.RefuseReason, "body.refuse_reason", MaxExamNote, true)
+	in.RefuseReason, err = domain.TrimmedText(in.RefuseReason, "refuse_reason", MaxExamNote, true)
 	return err
 }
 
@@ -280,7 +280,7 @@ func (rf *References) decide(ctx context.Context, by domain.Principal, in NewRef
 	if in.AppliedAt != nil {
 		applied = in.AppliedAt.UTC()
 		if applied.After(issued.Add(maxClockAhead)) {
-			return nil, nil, domain.Invalid("body.applied_at", "the application cannot come after the decision")
+			return nil, nil, domain.Invalid("applied_at", "the application cannot come after the decision")
 		}
 	}
 	moments := []moment{{"application", applied}}
@@ -357,10 +357,10 @@ func requestHash(in NewReference, off *OfflineIssue) string {
 // undone; a different request that reused the id is refused.
 func (rf *References) resume(ctx context.Context, by domain.Principal, old *Reference, hash string) (*Reference, *documents.Document, error) {
 	if !by.CanSeeOwned(old.Territory, old.OwnerIIN) {
-		return nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Key: "_id", Message: "this id is taken; generate a new id for a new reference"}
+		return nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Key: "_id", Message: "this id is taken; generate a new id for a new reference"}
 	}
 	if old.CreateHash != hash {
-		return nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Key: "_id",
+		return nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Key: "_id",
 			Message: "this id names another reference; generate a new id for a new reference"}
 	}
 	return rf.finish(ctx, old)
@@ -439,7 +439,7 @@ func (r *Reference) adopt(doc *documents.Document) error {
 	if c.Reference != r.ID || c.Purpose != mine.Purpose || c.Destination != mine.Destination ||
 		c.Examination != mine.Examination || c.Offline != mine.Offline || !sameProducts ||
 		doc.Subject.Territory != r.Territory || doc.Subject.OwnerIIN != r.OwnerIIN {
-		return &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Key: "_id",
+		return &domain.Error{Code: domain.ECONFLICT, Field: "id", Key: "_id",
 			Message: "this id names another reference; generate a new id for a new reference"}
 	}
 	r.Outcome, r.DocumentType = c.Result, doc.Type

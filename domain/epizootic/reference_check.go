@@ -248,13 +248,13 @@ func (rf *References) assess(ctx context.Context, by domain.Principal, h *identi
 	var species []domain.Species
 	seen := map[string]bool{}
 	for i, x := range in.Animals {
-		a, ra, err := rf.checkAnimal(ctx, by, h, x, fmt.Sprintf("body.animals[%d]", i))
+		a, ra, err := rf.checkAnimal(ctx, by, h, x, fmt.Sprintf("animals[%d]", i))
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		key := ra.ID + "/" + ra.Tag
 		if seen[key] {
-			return nil, nil, nil, domain.Invalid(fmt.Sprintf("body.animals[%d]", i), "the animal %s is listed twice", ra.Tag)
+			return nil, nil, nil, domain.Invalid(fmt.Sprintf("animals[%d]", i), "the animal %s is listed twice", ra.Tag)
 		}
 		seen[key] = true
 		animals = append(animals, ra)

@@ -215,32 +215,32 @@ func (rs *Restrictions) Declare(ctx context.Context, by domain.Principal, in New
 	var err error
 	if in.ID == "" {
 		r.ID = domain.NewID()
-	} else if r.ID, err = domain.ParseClientID(in.ID, "body.id"); err != nil {
+	} else if r.ID, err = domain.ParseClientID(in.ID, "id"); err != nil {
 		return nil, err
 	}
 	if r.Kind = in.Kind; !r.Kind.Valid() {
-		return nil, domain.Invalid("body.kind", "a restriction is a quarantine or restrictive_measures")
+		return nil, domain.Invalid("kind", "a restriction is a quarantine or restrictive_measures")
 	}
-	d, err := DiseaseByCode(in.Disease, "body.disease")
+	d, err := DiseaseByCode(in.Disease, "disease")
 	if err != nil {
 		return nil, err
 	}
 	r.RestrictionTerms.Disease, r.DiseaseKK, r.DiseaseRU = d.Code, d.NameKK, d.NameRU
 	t, err := rs.Territories.Get(ctx, in.Territory)
 	if domain.IsCode(err, domain.ENOTFOUND) || domain.IsCode(err, domain.EINVALID) {
-		return nil, domain.Invalid("body.territory", "give the KATO code of a unit in the catalogue (GET /v1/territories)")
+		return nil, domain.Invalid("territory", "give the KATO code of a unit in the catalogue (GET /v1/territories)")
 	} else if err != nil {
 		return nil, err
 	}
 	r.Territory, r.TerritoryKK, r.TerritoryRU = t.Code, t.NameKK, t.NameRU
-	if r.Decision, err = rs.checkDecision(in.Decision, "body.decision", now); err != nil {
+	if r.Decision, err = rs.checkDecision(in.Decision, "decision", now); err != nil {
 		return nil, err
 	}
 	r.Start = now
 	if in.Start != nil {
 		r.Start = in.Start.UTC()
 	}
-	if r.Note, err = domain.TrimmedText(in.Note, "body.note", MaxRestrictionNote, true); err != nil {
+	if r.Note, err = domain.TrimmedText(in.Note, "note", MaxRestrictionNote, true); err != nil {
 		return nil, err
 	}
 	// The request's own terms (not the defaulted start) tell a retry from another declaration.
@@ -257,7 +257,7 @@ func (rs *Restrictions) Declare(ctx context.Context, by domain.Principal, in New
 			return nil, gerr
 		}
 		if old.CreateHash != r.CreateHash {
-			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Message: "this id names another restriction; generate a new one"}
+			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Message: "this id names another restriction; generate a new one"}
 		}
 		return old, nil // a retry
 	}
@@ -313,12 +313,12 @@ func (rs *Restrictions) Change(ctx context.Context, by domain.Principal, id stri
 		}
 		if ch.Kind != nil {
 			if !ch.Kind.Valid() {
-				return domain.Invalid("body.kind", "a restriction is a quarantine or restrictive_measures")
+				return domain.Invalid("kind", "a restriction is a quarantine or restrictive_measures")
 			}
 			r.Kind = *ch.Kind
 		}
 		if ch.Decision != nil {
-			d, err := rs.checkDecision(*ch.Decision, "body.decision", now)
+			d, err := rs.checkDecision(*ch.Decision, "decision", now)
 			if err != nil {
 				return err
 			}
@@ -328,7 +328,7 @@ func (rs *Restrictions) Change(ctx context.Context, by domain.Principal, id stri
 			r.Start = ch.Start.UTC()
 		}
 		if ch.Note != nil {
-			n, err := domain.TrimmedText(*ch.Note, "body.note", MaxRestrictionNote, true)
+			n, err := domain.TrimmedText(*ch.Note, "note", MaxRestrictionNote, true)
 			if err != nil {
 				return err
 			}
@@ -347,7 +347,7 @@ func (rs *Restrictions) Lift(ctx context.Context, by domain.Principal, id string
 		if r.End != nil {
 			return domain.Errorf(domain.EPRECONDITION, "the restriction was already lifted on %s", domain.CivilDateOf(*r.End))
 		}
-		d, err := rs.checkDecision(l.Decision, "body.decision", now)
+		d, err := rs.checkDecision(l.Decision, "decision", now)
 		if err != nil {
 			return err
 		}
@@ -356,7 +356,7 @@ func (rs *Restrictions) Lift(ctx context.Context, by domain.Principal, id string
 			end = l.At.UTC()
 		}
 		if !end.After(r.Start) {
-			return domain.Invalid("body.at", "a restriction ends after it starts (%s)", r.Start.Format(time.RFC3339))
+			return domain.Invalid("at", "a restriction ends after it starts (%s)", r.Start.Format(time.RFC3339))
 		}
 		r.End, r.LiftDecision = &end, &d
 		return nil
@@ -379,7 +379,7 @@ func (rs *Restrictions) List(ctx context.Context, f RestrictionFilter) ([]*Restr
 	if f.Territory != "" {
 		k, err := domain.ParseKato(f.Territory)
 		if err != nil {
-			return nil, "", domain.AtField("query.territory", err)
+			return nil, "", domain.AtField("territory", err)
 		}
 		q.From, q.To = domain.TerritoryRange(k)
 	}

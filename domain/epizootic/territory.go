@@ -83,7 +83,7 @@ func mustBeAdmin(p domain.Principal, what string) error {
 func (ts *Territories) Get(ctx context.Context, code string) (*Territory, error) {
 	k, err := domain.ParseKato(code)
 	if err != nil {
-		return nil, domain.AtField("path.code", err)
+		return nil, domain.AtField("code", err)
 	}
 	t, err := domain.GetEntity[Territory](ctx, ts.Store, TerritoriesSpec.Name, string(k))
 	if domain.IsCode(err, domain.ENOTFOUND) {
@@ -97,7 +97,7 @@ func (ts *Territories) Children(ctx context.Context, parent, after string, limit
 	if parent != "" {
 		k, err := domain.ParseKato(parent)
 		if err != nil {
-			return nil, "", domain.AtField("query.parent", err)
+			return nil, "", domain.AtField("parent", err)
 		}
 		parent = string(k)
 	}
@@ -152,26 +152,26 @@ func (ts *Territories) Create(ctx context.Context, by domain.Principal, in NewTe
 	}
 	k, err := domain.ParseKato(in.Code)
 	if err != nil {
-		return nil, domain.AtField("body.code", err)
+		return nil, domain.AtField("code", err)
 	}
 	t := &Territory{Meta: domain.Meta{ID: string(k)}, Code: k, Level: k.Level(), UpdatedAt: ts.Now().UTC(), UpdatedBy: by.Username}
-	if t.NameKK, err = domain.TrimmedText(in.NameKK, "body.name_kk", MaxTerritoryName, false); err != nil {
+	if t.NameKK, err = domain.TrimmedText(in.NameKK, "name_kk", MaxTerritoryName, false); err != nil {
 		return nil, err
 	}
-	if t.NameRU, err = domain.TrimmedText(in.NameRU, "body.name_ru", MaxTerritoryName, false); err != nil {
+	if t.NameRU, err = domain.TrimmedText(in.NameRU, "name_ru", MaxTerritoryName, false); err != nil {
 		return nil, err
 	}
 	if p := k.Parent(); p != "" {
 		parent, err := ts.nearest(ctx, p)
 		if domain.IsCode(err, domain.ENOTFOUND) {
-			return nil, domain.Invalid("body.code", "no unit above %s is in the catalogue: add its oblast and district first", k)
+			return nil, domain.Invalid("code", "no unit above %s is in the catalogue: add its oblast and district first", k)
 		} else if err != nil {
 			return nil, err
 		}
 		t.Parent = parent.Code
 	}
 	if err := domain.InsertEntity(ctx, ts.Store, TerritoriesSpec.Name, t, allScope); domain.IsCode(err, domain.ECONFLICT) {
-		return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.code", Message: "unit " + string(k) + " is already in the catalogue; rename it instead"}
+		return nil, &domain.Error{Code: domain.ECONFLICT, Field: "code", Message: "unit " + string(k) + " is already in the catalogue; rename it instead"}
 	} else if err != nil {
 		return nil, err
 	}
@@ -192,12 +192,12 @@ func (ts *Territories) Rename(ctx context.Context, by domain.Principal, code str
 			return nil, domain.Errorf(domain.ECONFLICT, "unit %s changed since version %d; it is at version %d", t.Code, ch.Version, t.Version)
 		}
 		if ch.NameKK != nil {
-			if t.NameKK, err = domain.TrimmedText(*ch.NameKK, "body.name_kk", MaxTerritoryName, false); err != nil {
+			if t.NameKK, err = domain.TrimmedText(*ch.NameKK, "name_kk", MaxTerritoryName, false); err != nil {
 				return nil, err
 			}
 		}
 		if ch.NameRU != nil {
-			if t.NameRU, err = domain.TrimmedText(*ch.NameRU, "body.name_ru", MaxTerritoryName, false); err != nil {
+			if t.NameRU, err = domain.TrimmedText(*ch.NameRU, "name_ru", MaxTerritoryName, false); err != nil {
 				return nil, err
 			}
 		}

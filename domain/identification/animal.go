@@ -160,7 +160,7 @@ func (as *Animals) Identify(ctx context.Context, by domain.Principal, in NewAnim
 		if !x.Means.Stocked() {
 			continue
 		}
-		f, err := as.Stock.checkFit(ctx, domain.EarTag(x.Number), x.Means, by.Territory, a.ID, fmt.Sprintf("body.identifiers[%d].number", i))
+		f, err := as.Stock.checkFit(ctx, domain.EarTag(x.Number), x.Means, by.Territory, a.ID, fmt.Sprintf("identifiers[%d].number", i))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -212,14 +212,14 @@ func (as *Animals) newAnimal(ctx context.Context, by domain.Principal, in NewAni
 	a := &Animal{Species: in.Species, Sex: in.Sex, BirthDate: in.BirthDate, Status: AnimalActive,
 		IdentifiedAt: now.UTC(), IdentifiedBy: by.UserID, Unit: by.Territory, UpdatedAt: now.UTC()}
 	var err error
-	if a.ID, err = domain.ParseClientID(in.ID, "body.id"); err != nil {
+	if a.ID, err = domain.ParseClientID(in.ID, "id"); err != nil {
 		return nil, err
 	}
 	if err := a.checkDescription(now, &in.Breed, &in.Colour, &in.Nickname); err != nil {
 		return nil, err
 	}
 	a.Breed, a.Colour, a.Nickname = in.Breed, in.Colour, in.Nickname
-	if a.Identifiers, err = domain.ParseIdentifiers(in.Identifiers, "body.identifiers"); err != nil {
+	if a.Identifiers, err = domain.ParseIdentifiers(in.Identifiers, "identifiers"); err != nil {
 		return nil, err
 	}
 	for _, x := range a.Identifiers {
@@ -229,11 +229,11 @@ func (as *Animals) newAnimal(ctx context.Context, by domain.Principal, in NewAni
 		}
 	}
 	if in.HoldingID == "" {
-		return nil, domain.Invalid("body.holding_id", "give the holding the animal lives on")
+		return nil, domain.Invalid("holding_id", "give the holding the animal lives on")
 	}
 	h, err := as.Holdings.Get(ctx, by, in.HoldingID)
 	if domain.IsCode(err, domain.ENOTFOUND) {
-		return nil, domain.Invalid("body.holding_id", "no holding with this id in your territory %s", by.Territory)
+		return nil, domain.Invalid("holding_id", "no holding with this id in your territory %s", by.Territory)
 	} else if err != nil {
 		return nil, err
 	}
@@ -250,28 +250,28 @@ func (as *Animals) newAnimal(ctx context.Context, by domain.Principal, in NewAni
 // texts in place.
 func (a *Animal) checkDescription(now time.Time, breed, colour, nickname *string) error {
 	if !a.Species.Valid() {
-		return domain.Invalid("body.species", "unknown species %q: one of cattle, sheep, goat, horse, camel, pig", domain.Clip(string(a.Species)))
+		return domain.Invalid("species", "unknown species %q: one of cattle, sheep, goat, horse, camel, pig", domain.Clip(string(a.Species)))
 	}
 	if !a.Sex.Valid() {
-		return domain.Invalid("body.sex", "sex is female or male")
+		return domain.Invalid("sex", "sex is female or male")
 	}
 	today := domain.CivilDateOf(now)
 	switch {
 	case a.BirthDate.IsZero():
-		return domain.Invalid("body.birth_date", "give the birth date (2006-01-02)")
+		return domain.Invalid("birth_date", "give the birth date (2006-01-02)")
 	case a.BirthDate.Compare(today) > 0:
-		return domain.Invalid("body.birth_date", "the birth date %s is in the future (today is %s in Almaty)", a.BirthDate, today)
+		return domain.Invalid("birth_date", "the birth date %s is in the future (today is %s in Almaty)", a.BirthDate, today)
 	case a.BirthDate.Compare(today.AddDays(-366*MaxAnimalAge)) < 0:
-		return domain.Invalid("body.birth_date", "the birth date %s is more than %d years ago", a.BirthDate, MaxAnimalAge)
+		return domain.Invalid("birth_date", "the birth date %s is more than %d years ago", a.BirthDate, MaxAnimalAge)
 	}
 	var err error
-	if *breed, err = domain.TrimmedText(*breed, "body.breed", MaxBreed, false); err != nil {
+	if *breed, err = domain.TrimmedText(*breed, "breed", MaxBreed, false); err != nil {
 		return err
 	}
-	if *colour, err = domain.TrimmedText(*colour, "body.colour", MaxColour, false); err != nil {
+	if *colour, err = domain.TrimmedText(*colour, "colour", MaxColour, false); err != nil {
 		return err
 	}
-	*nickname, err = domain.TrimmedText(*nickname, "body.nickname", MaxNickname, true)
+	*nickname, err = domain.TrimmedText(*nickname, "nickname", MaxNickname, true)
 	return err
 }
 
@@ -288,7 +288,7 @@ func (as *Animals) StaffName(ctx context.Context, by domain.Principal) string {
 // left undone; a different request that reused the id is refused.
 func (as *Animals) resume(ctx context.Context, old, req *Animal) (*Animal, *documents.Document, error) {
 	if old.CreateHash != req.CreateHash {
-		return nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Key: "_id",
+		return nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Key: "_id",
 			Message: "this id names another animal; generate a new id for a new identification"}
 	}
 	return as.finishIdentification(ctx, old)
@@ -374,7 +374,7 @@ func (as *Animals) List(ctx context.Context, by domain.Principal, f AnimalFilter
 	case f.OwnerIIN != "":
 		n, err := domain.ParseIIN(f.OwnerIIN)
 		if err != nil {
-			return nil, "", domain.AtField("query.owner", err)
+			return nil, "", domain.AtField("owner", err)
 		}
 		if by.Role == domain.RoleFarmer && n != by.IIN {
 			return []*Animal{}, "", nil
@@ -407,7 +407,7 @@ func (as *Animals) List(ctx context.Context, by domain.Principal, f AnimalFilter
 // number once fitted keeps its record, which names its animal.
 func (as *Animals) findByTag(ctx context.Context, by domain.Principal, number string) (*Animal, error) {
 	if err := domain.CheckISO11784(number); err != nil {
-		return nil, domain.AtField("query.tag", err)
+		return nil, domain.AtField("tag", err)
 	}
 	rec, err := as.Stock.NumberRecord(ctx, domain.EarTag(number))
 	if err != nil {

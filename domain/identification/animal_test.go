@@ -58,7 +58,7 @@ func TestIdentify(t *testing.T) {
 		other := in
 		other.Colour = "қара"
 		_, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, other)
-		if !domain.IsCode(err, domain.ECONFLICT) || err.(*domain.Error).Field != "body.id" {
+		if !domain.IsCode(err, domain.ECONFLICT) || err.(*domain.Error).Field != "id" {
 			t.Fatalf("err = %v, want ECONFLICT on body.id", err)
 		}
 	})
@@ -181,24 +181,24 @@ func TestIdentifyRefusedWritesNothing(t *testing.T) {
 		Code  string
 		Field string
 	}{
-		{"ErrTagShort", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "39800000000002" }, domain.EINVALID, "body.identifiers[0].number"},
-		{"ErrTagNonDigits", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "3980000000000a1" }, domain.EINVALID, "body.identifiers[0].number"},
-		{"ErrTagCountry", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "643000000000021" }, domain.EINVALID, "body.identifiers[0].number"},
-		{"ErrTagFitted", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "398000000000020" }, domain.ECONFLICT, "body.identifiers[0].number"},
-		{"ErrTagNotAllocated", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "398000009999999" }, domain.EPRECONDITION, "body.identifiers[0].number"},
-		{"ErrTagOtherUnit", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "398000000100005" }, domain.EPRECONDITION, "body.identifiers[0].number"},
-		{"ErrTagWrongMeans", func(in *identification.NewAnimal) { in.Identifiers[0].Means = domain.MeansBolus }, domain.EPRECONDITION, "body.identifiers[0].number"},
+		{"ErrTagShort", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "39800000000002" }, domain.EINVALID, "identifiers[0].number"},
+		{"ErrTagNonDigits", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "3980000000000a1" }, domain.EINVALID, "identifiers[0].number"},
+		{"ErrTagCountry", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "643000000000021" }, domain.EINVALID, "identifiers[0].number"},
+		{"ErrTagFitted", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "398000000000020" }, domain.ECONFLICT, "identifiers[0].number"},
+		{"ErrTagNotAllocated", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "398000009999999" }, domain.EPRECONDITION, "identifiers[0].number"},
+		{"ErrTagOtherUnit", func(in *identification.NewAnimal) { in.Identifiers[0].Number = "398000000100005" }, domain.EPRECONDITION, "identifiers[0].number"},
+		{"ErrTagWrongMeans", func(in *identification.NewAnimal) { in.Identifiers[0].Means = domain.MeansBolus }, domain.EPRECONDITION, "identifiers[0].number"},
 		{"ErrSecondTagFitted", func(in *identification.NewAnimal) {
 			in.Identifiers = append(in.Identifiers, domain.IdentifierInput{Means: domain.MeansEarTag, Number: "398000000000020"})
-		}, domain.ECONFLICT, "body.identifiers[1].number"},
+		}, domain.ECONFLICT, "identifiers[1].number"},
 		{"ErrOnlyMarks", func(in *identification.NewAnimal) {
 			in.Identifiers = []domain.IdentifierInput{{Means: domain.MeansBrand, Number: "AK-7"}}
-		}, domain.EINVALID, "body.identifiers"},
-		{"ErrBirthInFuture", func(in *identification.NewAnimal) { in.BirthDate = domain.NewCivilDate(2026, 3, 21) }, domain.EINVALID, "body.birth_date"},
-		{"ErrSpecies", func(in *identification.NewAnimal) { in.Species = "yak" }, domain.EINVALID, "body.species"},
-		{"ErrHoldingElsewhere", func(in *identification.NewAnimal) { in.HoldingID = korday.ID }, domain.EINVALID, "body.holding_id"},
-		{"ErrHoldingUnknown", func(in *identification.NewAnimal) { in.HoldingID = uuid.NewString() }, domain.EINVALID, "body.holding_id"},
-		{"ErrID", func(in *identification.NewAnimal) { in.ID = "42" }, domain.EINVALID, "body.id"},
+		}, domain.EINVALID, "identifiers"},
+		{"ErrBirthInFuture", func(in *identification.NewAnimal) { in.BirthDate = domain.NewCivilDate(2026, 3, 21) }, domain.EINVALID, "birth_date"},
+		{"ErrSpecies", func(in *identification.NewAnimal) { in.Species = "yak" }, domain.EINVALID, "species"},
+		{"ErrHoldingElsewhere", func(in *identification.NewAnimal) { in.HoldingID = korday.ID }, domain.EINVALID, "holding_id"},
+		{"ErrHoldingUnknown", func(in *identification.NewAnimal) { in.HoldingID = uuid.NewString() }, domain.EINVALID, "holding_id"},
+		{"ErrID", func(in *identification.NewAnimal) { in.ID = "42" }, domain.EINVALID, "id"},
 	} {
 		t.Run(c.Name, func(t *testing.T) {
 			before := e.LastSeq()

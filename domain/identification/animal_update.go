@@ -41,7 +41,7 @@ func (as *Animals) Update(ctx context.Context, by domain.Principal, id string, c
 	mutation := ""
 	if ch.MutationID != "" {
 		var err error
-		if mutation, err = domain.ParseClientID(ch.MutationID, "body.mutation_id"); err != nil {
+		if mutation, err = domain.ParseClientID(ch.MutationID, "mutation_id"); err != nil {
 			return nil, err
 		}
 	}

@@ -102,29 +102,29 @@ func (hs *Holdings) Create(ctx context.Context, by domain.Principal, in NewHoldi
 	var err error
 	if in.ID == "" {
 		h.ID = domain.NewID()
-	} else if h.ID, err = domain.ParseClientID(in.ID, "body.id"); err != nil {
+	} else if h.ID, err = domain.ParseClientID(in.ID, "id"); err != nil {
 		return nil, err
 	}
 	if !h.Kind.Valid() {
-		return nil, domain.Invalid("body.kind", "a holding is a farm, a yard or a feedlot")
+		return nil, domain.Invalid("kind", "a holding is a farm, a yard or a feedlot")
 	}
-	if h.Name, err = domain.TrimmedText(in.Name, "body.name", MaxHoldingName, false); err != nil {
+	if h.Name, err = domain.TrimmedText(in.Name, "name", MaxHoldingName, false); err != nil {
 		return nil, err
 	}
 	if h.OwnerIIN, err = domain.ParseIIN(in.OwnerIIN); err != nil {
-		return nil, domain.AtField("body.owner_iin", err)
+		return nil, domain.AtField("owner_iin", err)
 	}
-	if h.OwnerName, err = domain.TrimmedText(in.OwnerName, "body.owner_name", MaxOwnerName, false); err != nil {
+	if h.OwnerName, err = domain.TrimmedText(in.OwnerName, "owner_name", MaxOwnerName, false); err != nil {
 		return nil, err
 	}
-	if h.Address, err = domain.TrimmedText(in.Address, "body.address", MaxAddress, false); err != nil {
+	if h.Address, err = domain.TrimmedText(in.Address, "address", MaxAddress, false); err != nil {
 		return nil, err
 	}
 	if h.Territory, err = domain.ParseKato(in.Territory); err != nil {
-		return nil, domain.AtField("body.territory", err)
+		return nil, domain.AtField("territory", err)
 	}
 	if !by.CanSeeTerritory(h.Territory) {
-		return nil, domain.Invalid("body.territory", "the holding is outside your territory %s", by.Territory)
+		return nil, domain.Invalid("territory", "the holding is outside your territory %s", by.Territory)
 	}
 	if h.GPS, err = parseGPS(in.Lat, in.Lon); err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ func (hs *Holdings) Create(ctx context.Context, by domain.Principal, in NewHoldi
 			return nil, gerr
 		}
 		if old.OwnerIIN != h.OwnerIIN || old.Territory != h.Territory || old.Name != h.Name || !old.VisibleTo(by) {
-			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Message: "this id names another holding; generate a new one"}
+			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Message: "this id names another holding; generate a new one"}
 		}
 		return old, nil
 	}
@@ -151,11 +151,11 @@ func parseGPS(lat, lon *float64) (*GPS, error) {
 	case lat == nil && lon == nil:
 		return nil, nil
 	case lat == nil || lon == nil:
-		return nil, domain.Invalid("body.gps", "give both lat and lon, or neither")
+		return nil, domain.Invalid("gps", "give both lat and lon, or neither")
 	case math.IsNaN(*lat) || *lat < minLat || *lat > maxLat:
-		return nil, domain.Invalid("body.gps.lat", "latitude %.5f is outside Kazakhstan (%.0f to %.0f): are lat and lon swapped?", *lat, minLat, maxLat)
+		return nil, domain.Invalid("gps.lat", "latitude %.5f is outside Kazakhstan (%.0f to %.0f): are lat and lon swapped?", *lat, minLat, maxLat)
 	case math.IsNaN(*lon) || *lon < minLon || *lon > maxLon:
-		return nil, domain.Invalid("body.gps.lon", "longitude %.5f is outside Kazakhstan (%.0f to %.0f): are lat and lon swapped?", *lon, minLon, maxLon)
+		return nil, domain.Invalid("gps.lon", "longitude %.5f is outside Kazakhstan (%.0f to %.0f): are lat and lon swapped?", *lon, minLon, maxLon)
 	}
 	return &GPS{Lat: *lat, Lon: *lon}, nil
 }
@@ -186,7 +186,7 @@ func (hs *Holdings) List(ctx context.Context, by domain.Principal, f HoldingFilt
 	if f.OwnerIIN != "" {
 		n, err := domain.ParseIIN(f.OwnerIIN)
 		if err != nil {
-			return nil, "", domain.AtField("query.owner", err)
+			return nil, "", domain.AtField("owner", err)
 		}
 		owner = n
 	}

@@ -147,7 +147,7 @@ func (as *Animals) copyPassport(ctx context.Context, by domain.Principal, animal
 	if by.Role != domain.RoleVet {
 		return nil, nil, domain.Errorf(domain.EFORBIDDEN, "only vets issue passports")
 	}
-	reqID, err := domain.ParseClientID(requestID, "body.id")
+	reqID, err := domain.ParseClientID(requestID, "id")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -159,7 +159,7 @@ func (as *Animals) copyPassport(ctx context.Context, by domain.Principal, animal
 	doc, err := as.Documents.Get(ctx, docID)
 	switch {
 	case err == nil && doc.Subject.ID != a.ID:
-		return nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Message: "this id was used for another animal's paper"}
+		return nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Message: "this id was used for another animal's paper"}
 	case domain.IsCode(err, domain.ENOTFOUND):
 		if a.OpenReissue != "" {
 			// The case will issue a new passport superseding the current one; a copy issued now

@@ -128,14 +128,14 @@ func (rs *Reissues) ReportTagLoss(ctx context.Context, by domain.Principal, anim
 	if by.Role != domain.RoleVet && by.Role != domain.RoleFarmer {
 		return nil, domain.Errorf(domain.EFORBIDDEN, "a loss is reported by a vet or by the owner")
 	}
-	id, err := domain.ParseClientID(in.ID, "body.id")
+	id, err := domain.ParseClientID(in.ID, "id")
 	if err != nil {
 		return nil, err
 	}
 	if in.Kind != TagLost && in.Kind != TagDamaged {
-		return nil, domain.Invalid("body.kind", "kind is lost or damaged")
+		return nil, domain.Invalid("kind", "kind is lost or damaged")
 	}
-	note, err := domain.TrimmedText(in.Note, "body.note", 500, true)
+	note, err := domain.TrimmedText(in.Note, "note", 500, true)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func (rs *Reissues) ReportTagLoss(ctx context.Context, by domain.Principal, anim
 	}
 	if c, err := rs.load(ctx, id); err == nil {
 		if c.AnimalID != a.ID {
-			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Message: "this id names another case; generate a new one"}
+			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Message: "this id names another case; generate a new one"}
 		}
 		return c, rs.applyLoss(ctx, c, by)
 	} else if !domain.IsCode(err, domain.ENOTFOUND) {
@@ -158,9 +158,9 @@ func (rs *Reissues) ReportTagLoss(ctx context.Context, by domain.Principal, anim
 	i := a.Identifier(number)
 	switch {
 	case i < 0:
-		return nil, domain.Invalid("body.number", "the animal carries no ear tag, bolus or chip with this number")
+		return nil, domain.Invalid("number", "the animal carries no ear tag, bolus or chip with this number")
 	case a.Identifiers[i].Status != domain.IdentActive:
-		return nil, &domain.Error{Code: domain.EPRECONDITION, Field: "body.number", Message: fmt.Sprintf(
+		return nil, &domain.Error{Code: domain.EPRECONDITION, Field: "number", Message: fmt.Sprintf(
 			"number %s is already %s", number, a.Identifiers[i].Status)}
 	case a.OpenReissue != "":
 		return nil, domain.Errorf(domain.EPRECONDITION, "a reissue case (%s) is already open for this animal", a.OpenReissue)
@@ -232,11 +232,11 @@ func (rs *Reissues) TagsArrived(ctx context.Context, by domain.Principal, id str
 	today := domain.CivilDateOf(rs.Now())
 	switch {
 	case on.IsZero():
-		return nil, domain.Invalid("body.date", "give the day the tags arrived (2006-01-02)")
+		return nil, domain.Invalid("date", "give the day the tags arrived (2006-01-02)")
 	case on.Compare(today) > 0:
-		return nil, domain.Invalid("body.date", "the arrival day %s is in the future (today is %s in Almaty)", on, today)
+		return nil, domain.Invalid("date", "the arrival day %s is in the future (today is %s in Almaty)", on, today)
 	case on.Compare(today.AddDays(-366)) < 0:
-		return nil, domain.Invalid("body.date", "the arrival day %s is more than a year ago", on)
+		return nil, domain.Invalid("date", "the arrival day %s is more than a year ago", on)
 	}
 	start := domain.CivilDateOf(c.OpenedAt)
 	if on.Compare(start) > 0 {
@@ -258,7 +258,7 @@ func (rs *Reissues) TagsArrived(ctx context.Context, by domain.Principal, id str
 		case c.Status == ReissueCompleted:
 			return false, domain.Errorf(domain.EPRECONDITION, "the case is completed")
 		default:
-			return false, &domain.Error{Code: domain.EPRECONDITION, Field: "body.date", Message: fmt.Sprintf(
+			return false, &domain.Error{Code: domain.EPRECONDITION, Field: "date", Message: fmt.Sprintf(
 				"the tags were recorded as arrived on %s; the clock has started", c.ArrivedOn)}
 		}
 		c.Status, c.ArrivedOn, c.ClockStart, c.ArrivalBy = ReissueTagsArrived, on, start, by.UserID
@@ -377,10 +377,10 @@ func (rs *Reissues) List(ctx context.Context, by domain.Principal, f ReissueFilt
 		f.Status = ReissueTagsArrived
 	}
 	if !f.Status.Valid() {
-		return nil, "", domain.Invalid("query.status", "status is awaiting_tags, tags_arrived or completed")
+		return nil, "", domain.Invalid("status", "status is awaiting_tags, tags_arrived or completed")
 	}
 	if f.Overdue && f.Status == ReissueAwaitingTags {
-		return nil, "", domain.Invalid("query.overdue", "cases awaiting tags have no due date yet")
+		return nil, "", domain.Invalid("overdue", "cases awaiting tags have no due date yet")
 	}
 	q := domain.Query{Index: "reissues_status", Eq: []any{string(f.Status)}, After: f.After, Limit: f.Limit}
 	switch {

@@ -33,14 +33,14 @@ func (rs *Reissues) Complete(ctx context.Context, by domain.Principal, id string
 	}
 	tag, err := domain.ParseEarTag(in.Number)
 	if err != nil {
-		return nil, domain.AtField("body.number", err)
+		return nil, domain.AtField("number", err)
 	}
 	switch c.Status {
 	case ReissueAwaitingTags:
 		return nil, domain.Errorf(domain.EPRECONDITION, "the replacement tags have not arrived yet: record their arrival first")
 	case ReissueCompleted:
 		if c.NewTag != tag {
-			return nil, &domain.Error{Code: domain.EPRECONDITION, Field: "body.number", Message: fmt.Sprintf(
+			return nil, &domain.Error{Code: domain.EPRECONDITION, Field: "number", Message: fmt.Sprintf(
 				"the case was completed with number %s", c.NewTag)}
 		}
 		return c, rs.event(ctx, c, EventReissued, by, reissuedDetails(c))
@@ -50,17 +50,17 @@ func (rs *Reissues) Complete(ctx context.Context, by domain.Principal, id string
 		means = c.Means
 	}
 	if !means.Stocked() {
-		return nil, domain.Invalid("body.means", "a new number is fitted as an ear tag, bolus or chip")
+		return nil, domain.Invalid("means", "a new number is fitted as an ear tag, bolus or chip")
 	}
 	a, err := rs.Animals.Load(ctx, c.AnimalID)
 	if err != nil {
 		return nil, err
 	}
 	if a.Identifier(string(tag)) >= 0 && c.NewTag != tag {
-		return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.number", Message: fmt.Sprintf(
+		return nil, &domain.Error{Code: domain.ECONFLICT, Field: "number", Message: fmt.Sprintf(
 			"number %s is already on this animal: fit a new one", tag)}
 	}
-	f, err := rs.Stock.checkFit(ctx, tag, means, by.Territory, a.ID, "body.number")
+	f, err := rs.Stock.checkFit(ctx, tag, means, by.Territory, a.ID, "number")
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (rs *Reissues) Complete(ctx context.Context, by domain.Principal, id string
 	if c, err = rs.change(ctx, c.ID, func(c *Reissue) (bool, error) {
 		switch {
 		case c.NewTag != tag:
-			return false, &domain.Error{Code: domain.ECONFLICT, Field: "body.number", Message: fmt.Sprintf(
+			return false, &domain.Error{Code: domain.ECONFLICT, Field: "number", Message: fmt.Sprintf(
 				"another vet is completing this case with number %s", c.NewTag)}
 		case c.NewTagFitted:
 			return false, nil
@@ -161,7 +161,7 @@ func (rs *Reissues) pin(ctx context.Context, id string, tag domain.EarTag, means
 				busy = err == nil && rec.Status == TagFitted && rec.ReissueID == c.ID
 			}
 			if busy {
-				return false, &domain.Error{Code: domain.EPRECONDITION, Field: "body.number", Message: fmt.Sprintf(
+				return false, &domain.Error{Code: domain.EPRECONDITION, Field: "number", Message: fmt.Sprintf(
 					"number %s was already fitted for this case: repeat the request with it", c.NewTag)}
 			}
 		}

@@ -115,45 +115,45 @@ func (ts *TagStock) Allocate(ctx context.Context, by domain.Principal, in NewTag
 	var err error
 	if in.ID == "" {
 		r.ID = domain.NewID()
-	} else if r.ID, err = domain.ParseClientID(in.ID, "body.id"); err != nil {
+	} else if r.ID, err = domain.ParseClientID(in.ID, "id"); err != nil {
 		return nil, err
 	}
 	if r.Unit, err = domain.ParseKato(in.Unit); err != nil {
-		return nil, domain.AtField("body.unit", err)
+		return nil, domain.AtField("unit", err)
 	}
 	if r.Means == "" {
 		r.Means = domain.MeansEarTag
 	}
 	if !r.Means.Stocked() {
-		return nil, domain.Invalid("body.means", "stock holds ear tags, boluses or chips")
+		return nil, domain.Invalid("means", "stock holds ear tags, boluses or chips")
 	}
 	first, err := domain.ParseEarTag(in.First)
 	if err != nil {
-		return nil, domain.AtField("body.first", err)
+		return nil, domain.AtField("first", err)
 	}
 	r.First = first.Int()
 	switch {
 	case in.Count != 0:
 		if in.Count < 1 || in.Count > MaxRangeSize {
-			return nil, domain.Invalid("body.count", "a range holds 1 to %d numbers", MaxRangeSize)
+			return nil, domain.Invalid("count", "a range holds 1 to %d numbers", MaxRangeSize)
 		}
 		r.Last = r.First + in.Count - 1
 		if _, err := domain.ParseEarTag(string(domain.EarTagOf(r.Last))); err != nil {
-			return nil, domain.Invalid("body.count", "the range would run past %s999999999999", domain.CountryKZ)
+			return nil, domain.Invalid("count", "the range would run past %s999999999999", domain.CountryKZ)
 		}
 	case in.Last != "":
 		last, err := domain.ParseEarTag(in.Last)
 		if err != nil {
-			return nil, domain.AtField("body.last", err)
+			return nil, domain.AtField("last", err)
 		}
 		r.Last = last.Int()
 		if r.Last < r.First || r.Size() > MaxRangeSize {
-			return nil, domain.Invalid("body.last", "last is at or after first, and a range holds at most %d numbers", MaxRangeSize)
+			return nil, domain.Invalid("last", "last is at or after first, and a range holds at most %d numbers", MaxRangeSize)
 		}
 	default:
-		return nil, domain.Invalid("body.count", "give the last number or the count")
+		return nil, domain.Invalid("count", "give the last number or the count")
 	}
-	if r.Note, err = domain.TrimmedText(in.Note, "body.note", 500, true); err != nil {
+	if r.Note, err = domain.TrimmedText(in.Note, "note", 500, true); err != nil {
 		return nil, err
 	}
 	return ts.allocate(ctx, r, in.ID != "")
@@ -174,7 +174,7 @@ func (ts *TagStock) allocate(ctx context.Context, r *TagRange, retryable bool) (
 		if retryable {
 			if old, err := domain.GetEntity[TagRange](ctx, ts.Store, TagRangesSpec.Name, r.ID); err == nil {
 				if old.First != r.First || old.Last != r.Last || old.Unit != r.Unit {
-					return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Message: "this id names another range; generate a new one"}
+					return nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Message: "this id names another range; generate a new one"}
 				}
 				return old, nil
 			} else if !domain.IsCode(err, domain.ENOTFOUND) {
@@ -194,7 +194,7 @@ func (ts *TagStock) allocate(ctx context.Context, r *TagRange, retryable bool) (
 		if other, err := ts.overlapping(ctx, r.First, r.Last); err != nil {
 			return nil, err
 		} else if other != nil {
-			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "body.first", Message: fmt.Sprintf(
+			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "first", Message: fmt.Sprintf(
 				"the range overlaps range %s to %s of unit %s", other.FirstTag(), other.LastTag(), other.Unit)}
 		}
 		pending := *r
@@ -272,7 +272,7 @@ func (ts *TagStock) Ranges(ctx context.Context, by domain.Principal, f TagRangeF
 	if f.Unit != "" {
 		k, err := domain.ParseKato(f.Unit)
 		if err != nil {
-			return nil, "", domain.AtField("query.unit", err)
+			return nil, "", domain.AtField("unit", err)
 		}
 		unit = k
 	} else if by.Role != domain.RoleAdmin {
@@ -308,7 +308,7 @@ func (i TagInfo) Status() TagStatus {
 func (ts *TagStock) Lookup(ctx context.Context, by domain.Principal, number string) (TagInfo, error) {
 	tag, err := domain.ParseEarTag(number)
 	if err != nil {
-		return TagInfo{}, domain.AtField("path.number", err)
+		return TagInfo{}, domain.AtField("number", err)
 	}
 	r, err := ts.rangeOf(ctx, tag)
 	if err != nil {

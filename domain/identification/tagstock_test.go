@@ -64,12 +64,12 @@ func TestAllocate(t *testing.T) {
 		In    identification.NewTagRange
 		Field string
 	}{
-		{"ErrTooLarge", identification.NewTagRange{Unit: string(kzBayzak), First: "398000001000000", Count: identification.MaxRangeSize + 1}, "body.count"},
-		{"ErrPastTheEnd", identification.NewTagRange{Unit: string(kzBayzak), First: "398999999999990", Count: 20}, "body.count"},
-		{"ErrLastBeforeFirst", identification.NewTagRange{Unit: string(kzBayzak), First: "398000001000000", Last: "398000000999999"}, "body.last"},
-		{"ErrCountry", identification.NewTagRange{Unit: string(kzBayzak), First: "643000001000000", Count: 5}, "body.first"},
-		{"ErrUnit", identification.NewTagRange{Unit: "31320000", First: "398000001000000", Count: 5}, "body.unit"},
-		{"ErrMarks", identification.NewTagRange{Unit: string(kzBayzak), Means: domain.MeansBrand, First: "398000001000000", Count: 5}, "body.means"},
+		{"ErrTooLarge", identification.NewTagRange{Unit: string(kzBayzak), First: "398000001000000", Count: identification.MaxRangeSize + 1}, "count"},
+		{"ErrPastTheEnd", identification.NewTagRange{Unit: string(kzBayzak), First: "398999999999990", Count: 20}, "count"},
+		{"ErrLastBeforeFirst", identification.NewTagRange{Unit: string(kzBayzak), First: "398000001000000", Last: "398000000999999"}, "last"},
+		{"ErrCountry", identification.NewTagRange{Unit: string(kzBayzak), First: "643000001000000", Count: 5}, "first"},
+		{"ErrUnit", identification.NewTagRange{Unit: "31320000", First: "398000001000000", Count: 5}, "unit"},
+		{"ErrMarks", identification.NewTagRange{Unit: string(kzBayzak), Means: domain.MeansBrand, First: "398000001000000", Count: 5}, "means"},
 	} {
 		t.Run(c.Name, func(t *testing.T) {
 			_, err := e.Id.Stock.Allocate(t.Context(), e.Admin, c.In)

@@ -42,7 +42,7 @@ func (s *Inspections) Register(ctx context.Context, p domain.Principal, a NewApp
 	}
 	if a.ID != "" {
 		if !isCanonicalUUID(a.ID) {
-			return nil, false, domain.Invalid("body.id", "an id made by the client is a UUID")
+			return nil, false, domain.Invalid("id", "an id made by the client is a UUID")
 		}
 		if old, err := s.Get(ctx, p, a.ID); err == nil {
 			return old, false, nil
@@ -53,22 +53,22 @@ func (s *Inspections) Register(ctx context.Context, p domain.Principal, a NewApp
 	obj, err := s.Objects.Get(ctx, p, a.ObjectID)
 	if err != nil {
 		if domain.IsCode(err, domain.ENOTFOUND) {
-			return nil, false, domain.Invalid("body.object_id", "no such production object")
+			return nil, false, domain.Invalid("object_id", "no such production object")
 		}
 		return nil, false, err
 	}
-	docs, err := inspList("body.documents", a.Documents, 1, MaxApplicationDocs, MaxDocName)
+	docs, err := inspList("documents", a.Documents, 1, MaxApplicationDocs, MaxDocName)
 	if err != nil {
 		return nil, false, err
 	}
 	applicant := obj.OwnerIIN
 	if a.ApplicantIIN != "" {
 		if applicant, err = domain.ParseIIN(a.ApplicantIIN); err != nil {
-			return nil, false, domain.Invalid("body.applicant_iin", "%s", err.(*domain.Error).Message)
+			return nil, false, domain.Invalid("applicant_iin", "%s", err.(*domain.Error).Message)
 		}
 	}
 	if utf8.RuneCountInString(a.Applicant) > MaxObjectName {
-		return nil, false, domain.Invalid("body.applicant", "an applicant's name has at most %d characters", MaxObjectName)
+		return nil, false, domain.Invalid("applicant", "an applicant's name has at most %d characters", MaxObjectName)
 	}
 	now := s.Now().UTC()
 	due, err := s.Calendar.DueAfter(ctx, now, 1)

@@ -55,7 +55,7 @@ func (s *Inspections) Decide(ctx context.Context, p domain.Principal, id, outcom
 		return nil, err
 	}
 	if outcome != OutcomeConformity && outcome != OutcomeNonConformity {
-		return nil, domain.Invalid("body.outcome", "the outcome is conformity or non_conformity")
+		return nil, domain.Invalid("outcome", "the outcome is conformity or non_conformity")
 	}
 	cur, err := s.Get(ctx, p, id)
 	if err != nil {
@@ -142,9 +142,9 @@ func (in *Inspection) agrees(outcome string) error {
 	n := len(in.Violations())
 	switch {
 	case n > 0 && outcome == OutcomeConformity:
-		return domain.Invalid("body.outcome", "the checklist records %d violation(s): the conclusion is non_conformity", n)
+		return domain.Invalid("outcome", "the checklist records %d violation(s): the conclusion is non_conformity", n)
 	case n == 0 && outcome == OutcomeNonConformity:
-		return domain.Invalid("body.outcome", "the checklist records no violation: the conclusion is conformity")
+		return domain.Invalid("outcome", "the checklist records no violation: the conclusion is conformity")
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func (s *Inspections) Assign(ctx context.Context, p domain.Principal, id, execut
 	}
 	u, err := s.Users.Get(ctx, executorID)
 	if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && u.Disabled) {
-		return nil, domain.Invalid("body.executor_id", "no such active account")
+		return nil, domain.Invalid("executor_id", "no such active account")
 	} else if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (s *Inspections) Assign(ctx context.Context, p domain.Principal, id, execut
 			return err
 		}
 		if !u.Role.IsStaff() || !u.Principal().CanSeeTerritory(in.Territory) {
-			return domain.Invalid("body.executor_id", "the executor must be a vet or inspector whose territory covers %s", in.Territory)
+			return domain.Invalid("executor_id", "the executor must be a vet or inspector whose territory covers %s", in.Territory)
 		}
 		name := u.FullName
 		if name == "" {
@@ -75,10 +75,10 @@ func (s *Inspections) CheckCompleteness(ctx context.Context, p domain.Principal,
 	var missing []string
 	if !c.Complete {
 		var err error
-		if ground, err = inspText("body.ground", c.Ground, 1, MaxLongText); err != nil {
+		if ground, err = inspText("ground", c.Ground, 1, MaxLongText); err != nil {
 			return nil, err
 		}
-		if missing, err = inspList("body.missing", c.Missing, 0, MaxApplicationDocs, MaxDocName); err != nil {
+		if missing, err = inspList("missing", c.Missing, 0, MaxApplicationDocs, MaxDocName); err != nil {
 			return nil, err
 		}
 	}
@@ -241,16 +241,16 @@ type NoticeInput struct {
 // day at least one day after today. Recording again (a new date) replaces the notice, until the
 // visit starts.
 func (s *Inspections) RecordNotice(ctx context.Context, p domain.Principal, id string, n NoticeInput) (*Inspection, error) {
-	addressee, err := inspText("body.addressee", n.Addressee, 1, MaxDocName)
+	addressee, err := inspText("addressee", n.Addressee, 1, MaxDocName)
 	if err != nil {
 		return nil, err
 	}
-	reference, err := inspText("body.reference", n.Reference, 1, 100)
+	reference, err := inspText("reference", n.Reference, 1, 100)
 	if err != nil {
 		return nil, err
 	}
 	if n.PlannedFor.IsZero() {
-		return nil, domain.Invalid("body.planned_for", "give the day the inspection is planned for")
+		return nil, domain.Invalid("planned_for", "give the day the inspection is planned for")
 	}
 	return s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
 		if err := mustBeExecutor(p, in); err != nil {
@@ -260,7 +260,7 @@ func (s *Inspections) RecordNotice(ctx context.Context, p domain.Principal, id s
 			return err
 		}
 		if earliest := domain.CivilDateOf(now).AddDays(1); n.PlannedFor.Compare(earliest) < 0 {
-			return domain.Invalid("body.planned_for", "the legal-statistics body is notified at least one day before the inspection: "+
+			return domain.Invalid("planned_for", "the legal-statistics body is notified at least one day before the inspection: "+
 				"notified today, the inspection can be planned for %s at the earliest", earliest)
 		}
 		in.Notice = &Notice{Addressee: addressee, Reference: reference, PlannedFor: n.PlannedFor, At: now, By: p.UserID}
@@ -273,7 +273,7 @@ func (s *Inspections) RecordNotice(ctx context.Context, p domain.Principal, id s
 // refused without a notice, and earlier than the day after the notice or the planned day.
 func (s *Inspections) Start(ctx context.Context, p domain.Principal, id string, fix domain.Fix) (*Inspection, error) {
 	if fix.GPS == nil {
-		return nil, domain.Invalid("body.gps", "an inspection on site starts with the inspector's position")
+		return nil, domain.Invalid("gps", "an inspection on site starts with the inspector's position")
 	}
 	return s.change(ctx, p, id, func(in *Inspection, now time.Time) error {
 		if err := mustBeExecutor(p, in); err != nil {
@@ -327,12 +327,12 @@ func (s *Inspections) SetChecklist(ctx context.Context, p domain.Principal, id s
 
 func checkItems(items []ChecklistItem) ([]ChecklistItem, error) {
 	if len(items) == 0 || len(items) > MaxChecklistItems {
-		return nil, domain.Invalid("body.items", "a checklist has 1 to %d requirements", MaxChecklistItems)
+		return nil, domain.Invalid("items", "a checklist has 1 to %d requirements", MaxChecklistItems)
 	}
 	out := make([]ChecklistItem, 0, len(items))
 	seen := map[string]bool{}
 	for i, it := range items {
-		f := fmt.Sprintf("body.items[%d].", i)
+		f := fmt.Sprintf("items[%d].", i)
 		if !itemCodePattern.MatchString(it.Code) {
 			return nil, domain.Invalid(f+"code", "a code has 1 to 32 letters, digits, '.', '_' or '-'")
 		}
@@ -385,15 +385,15 @@ type ActInput struct {
 // Every photo the act or the checklist names must be a photo of this inspection, uploaded or still
 // uploading; a conclusion waits until each is stored and verified.
 func (s *Inspections) SubmitAct(ctx context.Context, p domain.Principal, id string, a ActInput) (*Inspection, error) {
-	summary, err := inspText("body.summary", a.Summary, 1, MaxLongText)
+	summary, err := inspText("summary", a.Summary, 1, MaxLongText)
 	if err != nil {
 		return nil, err
 	}
 	if a.Fix.GPS == nil {
-		return nil, domain.Invalid("body.gps", "the act records the inspector's position")
+		return nil, domain.Invalid("gps", "the act records the inspector's position")
 	}
 	if len(a.Photos) > MaxActPhotos {
-		return nil, domain.Invalid("body.photos", "at most %d photos", MaxActPhotos)
+		return nil, domain.Invalid("photos", "at most %d photos", MaxActPhotos)
 	}
 	cur, err := s.Get(ctx, p, id)
 	if err != nil {
@@ -401,7 +401,7 @@ func (s *Inspections) SubmitAct(ctx context.Context, p domain.Principal, id stri
 	}
 	for i, ph := range a.Photos {
 		if err := s.Photos.known(ctx, cur.ID, ph); domain.IsCode(err, domain.EINVALID) {
-			return nil, domain.Invalid(fmt.Sprintf("body.photos[%d]", i), "%s", err.(*domain.Error).Message)
+			return nil, domain.Invalid(fmt.Sprintf("photos[%d]", i), "%s", err.(*domain.Error).Message)
 		} else if err != nil {
 			return nil, err
 		}

@@ -125,7 +125,7 @@ type ObjectRegister struct {
 func (r *ObjectRegister) Create(ctx context.Context, p domain.Principal, in NewObject) (o *ProductionObject, created bool, err error) {
 	if in.ID != "" {
 		if !isCanonicalUUID(in.ID) {
-			return nil, false, domain.Invalid("body.id", "an id made by the client is a UUID")
+			return nil, false, domain.Invalid("id", "an id made by the client is a UUID")
 		}
 		if old, err := r.Get(ctx, p, in.ID); err == nil {
 			return old, false, nil
@@ -141,7 +141,7 @@ func (r *ObjectRegister) Create(ctx context.Context, p domain.Principal, in NewO
 		var de *domain.Error
 		if errors.As(err, &de) && de.Code == domain.ECONFLICT {
 			if de.Key == "objects_reg" {
-				return nil, false, &domain.Error{Code: domain.ECONFLICT, Field: "body.reg_number",
+				return nil, false, &domain.Error{Code: domain.ECONFLICT, Field: "reg_number",
 					Message: "registration number " + o.RegNumber + " is already recorded for another object"}
 			}
 			if in.ID != "" { // a concurrent retry won the race
@@ -164,40 +164,40 @@ func (r *ObjectRegister) build(p domain.Principal, in NewObject) (*ProductionObj
 		o.ID = domain.NewID()
 	}
 	if !o.Kind.Valid() {
-		return nil, domain.Invalid("body.kind", "kind is one of farm, feedlot, slaughter_site, processing_plant, storage, market, vet_pharmacy, feed_producer")
+		return nil, domain.Invalid("kind", "kind is one of farm, feedlot, slaughter_site, processing_plant, storage, market, vet_pharmacy, feed_producer")
 	}
 	if n := utf8.RuneCountInString(o.Name); n == 0 || n > MaxObjectName {
-		return nil, domain.Invalid("body.name", "a name has 1 to %d characters", MaxObjectName)
+		return nil, domain.Invalid("name", "a name has 1 to %d characters", MaxObjectName)
 	}
 	if n := utf8.RuneCountInString(o.Address); n == 0 || n > MaxObjectAddress {
-		return nil, domain.Invalid("body.address", "an address has 1 to %d characters", MaxObjectAddress)
+		return nil, domain.Invalid("address", "an address has 1 to %d characters", MaxObjectAddress)
 	}
 	if utf8.RuneCountInString(o.OwnerName) > MaxObjectName {
-		return nil, domain.Invalid("body.owner_name", "an owner's name has at most %d characters", MaxObjectName)
+		return nil, domain.Invalid("owner_name", "an owner's name has at most %d characters", MaxObjectName)
 	}
 	owner, err := domain.ParseIIN(in.OwnerIIN)
 	if err != nil {
-		return nil, domain.Invalid("body.owner_iin", "%s", err.(*domain.Error).Message)
+		return nil, domain.Invalid("owner_iin", "%s", err.(*domain.Error).Message)
 	}
 	o.OwnerIIN = owner
 	t, err := domain.ParseKato(in.Territory)
 	if err != nil {
-		return nil, domain.Invalid("body.territory", "%s", err.(*domain.Error).Message)
+		return nil, domain.Invalid("territory", "%s", err.(*domain.Error).Message)
 	}
 	o.Territory = t
 	if o.Location != nil {
-		if err := o.Location.Validate("body.location"); err != nil {
+		if err := o.Location.Validate("location"); err != nil {
 			return nil, err
 		}
 	}
 	if o.RegNumber != "" && !regNumberPattern.MatchString(o.RegNumber) {
-		return nil, domain.Invalid("body.reg_number", "a registration number has 2 to 40 letters, digits, '.', '/', '-' or spaces")
+		return nil, domain.Invalid("reg_number", "a registration number has 2 to 40 letters, digits, '.', '/', '-' or spaces")
 	}
 	switch {
 	case p.Role == domain.RoleAdmin:
 	case p.Role.IsStaff() && p.CanSeeTerritory(t):
 	case p.Role.IsStaff():
-		return nil, &domain.Error{Code: domain.EFORBIDDEN, Field: "body.territory", Message: "you register objects within your own territory (" + string(p.Territory) + ")"}
+		return nil, &domain.Error{Code: domain.EFORBIDDEN, Field: "territory", Message: "you register objects within your own territory (" + string(p.Territory) + ")"}
 	default:
 		return nil, domain.Errorf(domain.EFORBIDDEN, "only staff register production objects")
 	}

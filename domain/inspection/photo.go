@@ -192,27 +192,27 @@ func (ps *Photos) CreateUpload(ctx context.Context, p domain.Principal, in *Insp
 	now := ps.Now().UTC()
 	switch {
 	case nu.ID != "" && !isCanonicalUUID(nu.ID):
-		return nil, false, domain.Invalid("body.id", "an id made by the client is a UUID")
+		return nil, false, domain.Invalid("id", "an id made by the client is a UUID")
 	case nu.Size <= 0:
-		return nil, false, domain.Invalid("body.size", "give the photo's size in bytes")
+		return nil, false, domain.Invalid("size", "give the photo's size in bytes")
 	case nu.Size > ps.Limit():
-		return nil, false, &domain.Error{Code: domain.ETOOLARGE, Field: "body.size",
+		return nil, false, &domain.Error{Code: domain.ETOOLARGE, Field: "size",
 			Message: fmt.Sprintf("a photo is at most %d bytes; this one is %d", ps.Limit(), nu.Size)}
 	case !sha256Pattern.MatchString(nu.SHA256):
-		return nil, false, domain.Invalid("body.sha256", "give the photo's SHA-256 as 64 lower-case hex digits")
+		return nil, false, domain.Invalid("sha256", "give the photo's SHA-256 as 64 lower-case hex digits")
 	case !isPhotoType(nu.ContentType):
-		return nil, false, &domain.Error{Code: domain.EUNSUPPORTED, Field: "body.content_type",
+		return nil, false, &domain.Error{Code: domain.EUNSUPPORTED, Field: "content_type",
 			Message: "photos are JPEG, PNG or HEIC (image/jpeg, image/png, image/heic, image/heif)"}
 	case nu.Item != "" && !itemCodePattern.MatchString(nu.Item):
-		return nil, false, domain.Invalid("body.item", "an item is a checklist code")
+		return nil, false, domain.Invalid("item", "an item is a checklist code")
 	}
-	if err := nu.Device.Validate("body.device", now); err != nil {
+	if err := nu.Device.Validate("device", now); err != nil {
 		return nil, false, err
 	}
 	if nu.ID != "" {
 		if old, err := ps.GetUpload(ctx, p, nu.ID); err == nil {
 			if old.InspectionID != in.ID || old.Size != nu.Size || old.SHA256 != nu.SHA256 {
-				return nil, false, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Message: "this id belongs to another upload"}
+				return nil, false, &domain.Error{Code: domain.ECONFLICT, Field: "id", Message: "this id belongs to another upload"}
 			}
 			return old, false, nil
 		} else if !domain.IsCode(err, domain.ENOTFOUND) {
@@ -239,7 +239,7 @@ func (ps *Photos) CreateUpload(ctx context.Context, p domain.Principal, in *Insp
 	}
 	if err := domain.InsertEntity(ctx, ps.Store, UploadsSpec.Name, u, nil); err != nil {
 		if domain.IsCode(err, domain.ECONFLICT) && nu.ID != "" {
-			return nil, false, &domain.Error{Code: domain.ECONFLICT, Field: "body.id", Message: "this id belongs to another upload"}
+			return nil, false, &domain.Error{Code: domain.ECONFLICT, Field: "id", Message: "this id belongs to another upload"}
 		}
 		return nil, false, err
 	}
