@@ -84,7 +84,7 @@ type App struct {
 	Objects media.Objects
 	// PhotoStore keeps the photos' bytes; nil when Config.Objects is nil.
 	PhotoStore *media.PhotoStore
-	// Sync answers tablets' pulls and pushes, with every service's mutation handlers.
+	// Sync answers tablets' pulls and pushes.
 	Sync *vsync.Service
 }
 
@@ -121,9 +121,9 @@ func New(cfg Config) *App {
 		a.PhotoStore = media.NewPhotoStore(a.Inspection.Photos, a.Inspection.Inspections, cfg.Objects, log, cfg.Photo)
 		a.Inspection.Inspections.Evidence = a.PhotoStore
 	}
-	a.Sync = &vsync.Service{Store: store, Accounts: a.Accounts, Now: now,
-		Handlers: vsync.Merge(vsync.DocumentHandlers(a.Documents), vsync.IdentificationHandlers(a.Identification),
-			vsync.ReferenceHandlers(a.Epizootic))}
+	// The mutation kinds a tablet pushes and the views it pulls are the API's request types and
+	// views: api.New installs them (api/mutations.go, api/syncviews.go).
+	a.Sync = &vsync.Service{Store: store, Accounts: a.Accounts, Now: now}
 	return a
 }
 

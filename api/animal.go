@@ -113,17 +113,30 @@ func (s *Server) viewAnimalWith(a *identification.Animal, passport *documents.Do
 }
 
 type identifyInput struct {
-	Body struct {
-		ID          string           `json:"id" maxLength:"36" doc:"Client-generated UUID; it becomes the animal's id."`
-		HoldingID   string           `json:"holding_id" maxLength:"64"`
-		Species     string           `json:"species" enum:"cattle,sheep,goat,horse,camel,pig"`
-		Sex         string           `json:"sex" enum:"female,male"`
-		BirthDate   domain.CivilDate `json:"birth_date" format:"date" doc:"Not in the future (Asia/Almaty)."`
-		Breed       string           `json:"breed" maxLength:"200"`
-		Colour      string           `json:"colour" maxLength:"200"`
-		Nickname    string           `json:"nickname,omitempty" maxLength:"200"`
-		Identifiers []IdentifierView `json:"identifiers" minItems:"1" maxItems:"4" doc:"At least one ear tag, bolus or chip: the first is the individual number."`
+	Body IdentifyRequest
+}
+
+// IdentifyRequest identifies an animal: the body of POST /v1/animals and the data of the
+// animal.identify mutation.
+type IdentifyRequest struct {
+	ID          string           `json:"id" maxLength:"36" doc:"Client-generated UUID; it becomes the animal's id."`
+	HoldingID   string           `json:"holding_id" maxLength:"64"`
+	Species     string           `json:"species" enum:"cattle,sheep,goat,horse,camel,pig"`
+	Sex         string           `json:"sex" enum:"female,male"`
+	BirthDate   domain.CivilDate `json:"birth_date" format:"date" doc:"Not in the future (Asia/Almaty)."`
+	Breed       string           `json:"breed" maxLength:"200"`
+	Colour      string           `json:"colour" maxLength:"200"`
+	Nickname    string           `json:"nickname,omitempty" maxLength:"200"`
+	Identifiers []IdentifierView `json:"identifiers" minItems:"1" maxItems:"4" doc:"At least one ear tag, bolus or chip: the first is the individual number."`
+}
+
+func (b *IdentifyRequest) animal() identification.NewAnimal {
+	na := identification.NewAnimal{ID: b.ID, HoldingID: b.HoldingID, Species: domain.Species(b.Species), Sex: identification.Sex(b.Sex),
+		BirthDate: b.BirthDate, Breed: b.Breed, Colour: b.Colour, Nickname: b.Nickname}
+	for _, x := range b.Identifiers {
+		na.Identifiers = append(na.Identifiers, domain.IdentifierInput{Means: x.Means, Number: x.Number})
 	}
+	return na
 }
 
 type animalOutput struct {
@@ -134,13 +147,7 @@ type animalOutput struct {
 
 // identifyAnimal answers POST /v1/animals.
 func (s *Server) identifyAnimal(ctx context.Context, in *identifyInput) (*animalOutput, error) {
-	b := in.Body
-	na := identification.NewAnimal{ID: b.ID, HoldingID: b.HoldingID, Species: domain.Species(b.Species), Sex: identification.Sex(b.Sex),
-		BirthDate: b.BirthDate, Breed: b.Breed, Colour: b.Colour, Nickname: b.Nickname}
-	for _, x := range b.Identifiers {
-		na.Identifiers = append(na.Identifiers, domain.IdentifierInput{Means: x.Means, Number: x.Number})
-	}
-	a, doc, err := s.Identification.Animals.Identify(ctx, principal(ctx), na)
+	a, doc, err := s.Identification.Animals.Identify(ctx, principal(ctx), in.Body.animal())
 	if err != nil {
 		return nil, err
 	}
@@ -196,38 +203,50 @@ type updateAnimalInput struct {
 	ID      string `path:"id" maxLength:"64"`
 	IfMatch string `header:"If-Match" maxLength:"40" doc:"The ETag of the animal the change was made on."`
 	Body    struct {
-		Version    *int64            `json:"version,omitempty" doc:"The version the change was made on, when If-Match is not sent."`
-		MutationID string            `json:"mutation_id,omitempty" maxLength:"36" doc:"The tablet's id of this change (UUID): a change pushed twice is applied once."`
-		Sex        *string           `json:"sex,omitempty" enum:"female,male"`
-		BirthDate  *domain.CivilDate `json:"birth_date,omitempty" format:"date"`
-		Breed      *string           `json:"breed,omitempty" maxLength:"200"`
-		Colour     *string           `json:"colour,omitempty" maxLength:"200"`
-		Nickname   *string           `json:"nickname,omitempty" maxLength:"200"`
+		Version    *int64 `json:"version,omitempty" doc:"The version the change was made on, when If-Match is not sent."`
+		MutationID string `json:"mutation_id,omitempty" maxLength:"36" doc:"The tablet's id of this change (UUID): a change pushed twice is applied once."`
+		AnimalChangeRequest
 	}
+}
+
+// AnimalChangeRequest corrects an animal's description: the fields of PATCH /v1/animals/{id} and
+// the data of the animal.update mutation (which carries the version and its id as base_version
+// and id).
+type AnimalChangeRequest struct {
+	Sex       *string           `json:"sex,omitempty" enum:"female,male"`
+	BirthDate *domain.CivilDate `json:"birth_date,omitempty" format:"date"`
+	Breed     *string           `json:"breed,omitempty" maxLength:"200"`
+	Colour    *string           `json:"colour,omitempty" maxLength:"200"`
+	Nickname  *string           `json:"nickname,omitempty" maxLength:"200"`
+}
+
+func (b *AnimalChangeRequest) change(base int64, mutationID string) identification.AnimalChange {
+	ch := identification.AnimalChange{BaseVersion: base, MutationID: mutationID, BirthDate: b.BirthDate, Breed: b.Breed,
+		Colour: b.Colour, Nickname: b.Nickname}
+	if b.Sex != nil {
+		sex := identification.Sex(*b.Sex)
+		ch.Sex = &sex
+	}
+	return ch
 }
 
 // updateAnimal answers PATCH /v1/animals/{id}.
 func (s *Server) updateAnimal(ctx context.Context, in *updateAnimalInput) (*animalOutput, error) {
 	b := in.Body
-	ch := identification.AnimalChange{MutationID: b.MutationID, BirthDate: b.BirthDate, Breed: b.Breed, Colour: b.Colour,
-		Nickname: b.Nickname}
+	var base int64
 	switch m := strings.TrimSpace(in.IfMatch); {
 	case m != "":
 		v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(m, "W/"), `"`), 10, 64)
 		if err != nil {
 			return nil, domain.Invalid("header.If-Match", "If-Match takes the ETag of a GET of this animal, like \"3\"")
 		}
-		ch.BaseVersion = v
+		base = v
 	case b.Version != nil:
-		ch.BaseVersion = *b.Version
+		base = *b.Version
 	default:
 		return nil, domain.Invalid("body.version", "give the version the change was made on (If-Match or version)")
 	}
-	if b.Sex != nil {
-		sex := identification.Sex(*b.Sex)
-		ch.Sex = &sex
-	}
-	a, err := s.Identification.Animals.Update(ctx, principal(ctx), in.ID, ch)
+	a, err := s.Identification.Animals.Update(ctx, principal(ctx), in.ID, b.change(base, b.MutationID))
 	if err != nil {
 		return nil, err
 	}

@@ -196,9 +196,13 @@ func (s *Server) getDocumentQR(ctx context.Context, in *qrInput) (*binaryOutput,
 
 type revokeInput struct {
 	ID   string `path:"id" maxLength:"64"`
-	Body struct {
-		Reason string `json:"reason" minLength:"1" maxLength:"2000" doc:"Shown on the public page."`
-	}
+	Body RevokeRequest
+}
+
+// RevokeRequest revokes a paper: the body of POST /v1/documents/{id}/revoke and the data of the
+// document.revoke mutation.
+type RevokeRequest struct {
+	Reason string `json:"reason" minLength:"1" maxLength:"2000" doc:"Shown on the public page."`
 }
 
 // revokeDocument answers POST /v1/documents/{id}/revoke.

@@ -234,7 +234,17 @@ func TestGoldenWire(t *testing.T) {
 			"at": "2026-03-20T14:02:00+05:00", "data": map[string]any{"holding_id": h.holding.ID, "species": "cattle", "sex": "female",
 				"birth_date": "2025-04-02", "breed": "Әулиеата", "colour": "қызыл",
 				"identifiers": []map[string]any{{"means": "ear_tag", "number": "39800000000000"}}}},
+		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e0b", "kind": "animal.update", "record_id": animal.ID, "base_version": 2,
+			"at": "2026-03-20T14:03:00+05:00", "data": map[string]any{"sex": "other"}},
+		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e0c", "kind": "holding.create", "record_id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e0d",
+			"at": "2026-03-20T14:04:00+05:00", "data": map[string]any{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e0e", "kind": "farm"}},
 	}}, "X-Device-ID", "golden").expect(t, 200))
+
+	var doc map[string]any
+	h.do("GET", "/openapi.json", "", nil).expect(t, 200).JSON(t, &doc)
+	push := doc["paths"].(map[string]any)["/v1/sync/push"].(map[string]any)["post"].(map[string]any)
+	kinds, _ := json.Marshal(push["x-mutation-kinds"])
+	goldenJSON(t, "push_kinds", kinds)
 }
 
 // TestEverySyncedCollectionHasAView: a synced collection without a view would send tablets its

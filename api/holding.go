@@ -59,16 +59,29 @@ func viewHolding(h *identification.Holding) HoldingView {
 }
 
 type createHoldingInput struct {
-	Body struct {
-		ID        string   `json:"id,omitempty" maxLength:"36" doc:"Client-generated UUID, so a retry is recognised."`
-		Kind      string   `json:"kind" enum:"farm,yard,feedlot"`
-		Name      string   `json:"name" maxLength:"400"`
-		OwnerIIN  string   `json:"owner_iin" maxLength:"12" doc:"The owner's IIN or BIN (check digit verified)."`
-		OwnerName string   `json:"owner_name" maxLength:"400"`
-		Address   string   `json:"address" maxLength:"600"`
-		Territory string   `json:"territory" maxLength:"9" doc:"KATO code within your territory."`
-		GPS       *gpsBody `json:"gps,omitempty"`
+	Body HoldingRequest
+}
+
+// HoldingRequest registers a holding: the body of POST /v1/holdings and the data of the
+// holding.create mutation.
+type HoldingRequest struct {
+	ID        string   `json:"id,omitempty" maxLength:"36" doc:"Client-generated UUID, so a retry is recognised."`
+	Kind      string   `json:"kind" enum:"farm,yard,feedlot"`
+	Name      string   `json:"name" maxLength:"400"`
+	OwnerIIN  string   `json:"owner_iin" maxLength:"12" doc:"The owner's IIN or BIN (check digit verified)."`
+	OwnerName string   `json:"owner_name" maxLength:"400"`
+	Address   string   `json:"address" maxLength:"600"`
+	Territory string   `json:"territory" maxLength:"9" doc:"KATO code within your territory."`
+	GPS       *gpsBody `json:"gps,omitempty"`
+}
+
+func (b *HoldingRequest) holding() identification.NewHolding {
+	nh := identification.NewHolding{ID: b.ID, Kind: identification.HoldingKind(b.Kind), Name: b.Name, OwnerIIN: b.OwnerIIN,
+		OwnerName: b.OwnerName, Address: b.Address, Territory: b.Territory}
+	if b.GPS != nil {
+		nh.Lat, nh.Lon = b.GPS.Lat, b.GPS.Lon
 	}
+	return nh
 }
 
 type gpsBody struct {
@@ -83,13 +96,7 @@ type holdingOutput struct {
 
 // createHolding answers POST /v1/holdings.
 func (s *Server) createHolding(ctx context.Context, in *createHoldingInput) (*holdingOutput, error) {
-	b := in.Body
-	nh := identification.NewHolding{ID: b.ID, Kind: identification.HoldingKind(b.Kind), Name: b.Name, OwnerIIN: b.OwnerIIN,
-		OwnerName: b.OwnerName, Address: b.Address, Territory: b.Territory}
-	if b.GPS != nil {
-		nh.Lat, nh.Lon = b.GPS.Lat, b.GPS.Lon
-	}
-	h, err := s.Identification.Holdings.Create(ctx, principal(ctx), nh)
+	h, err := s.Identification.Holdings.Create(ctx, principal(ctx), in.Body.holding())
 	if err != nil {
 		return nil, err
 	}

@@ -120,18 +120,32 @@ func (s *Server) viewReferenceWith(r *epizootic.Reference, doc *documents.Docume
 }
 
 type issueReferenceInput struct {
-	Body struct {
-		ID           string          `json:"id" maxLength:"36" doc:"Client-generated UUID; it becomes the reference's id"`
-		HoldingID    string          `json:"holding_id" maxLength:"64"`
-		Animals      []RefAnimalBody `json:"animals,omitempty" maxItems:"200" doc:"One animal, or several of the holding"`
-		Products     []ProductBody   `json:"products,omitempty" maxItems:"50" doc:"Products and raw materials with their origin"`
-		Purpose      string          `json:"purpose" enum:"sale,movement,slaughter,grazing,exhibition,processing"`
-		Destination  string          `json:"destination" maxLength:"600"`
-		ExamResult   string          `json:"exam_result" enum:"healthy,unhealthy" doc:"The result of the examination"`
-		ExamNote     string          `json:"exam_note,omitempty" maxLength:"2000" doc:"Required when unhealthy"`
-		AppliedAt    *time.Time      `json:"applied_at,omitempty" doc:"When the owner applied; default now"`
-		RefuseReason string          `json:"refuse_reason,omitempty" maxLength:"2000" doc:"Refuse on a ground you state"`
+	Body ReferenceRequest
+}
+
+// ReferenceRequest asks for a veterinary reference: the body of POST /v1/references and, with the
+// outcome the tablet reached, the data of the reference.issue mutation.
+type ReferenceRequest struct {
+	ID           string          `json:"id" maxLength:"36" doc:"Client-generated UUID; it becomes the reference's id"`
+	HoldingID    string          `json:"holding_id" maxLength:"64"`
+	Animals      []RefAnimalBody `json:"animals,omitempty" maxItems:"200" doc:"One animal, or several of the holding"`
+	Products     []ProductBody   `json:"products,omitempty" maxItems:"50" doc:"Products and raw materials with their origin"`
+	Purpose      string          `json:"purpose" enum:"sale,movement,slaughter,grazing,exhibition,processing"`
+	Destination  string          `json:"destination" maxLength:"600"`
+	ExamResult   string          `json:"exam_result" enum:"healthy,unhealthy" doc:"The result of the examination"`
+	ExamNote     string          `json:"exam_note,omitempty" maxLength:"2000" doc:"Required when unhealthy"`
+	AppliedAt    *time.Time      `json:"applied_at,omitempty" doc:"When the owner applied; default now"`
+	RefuseReason string          `json:"refuse_reason,omitempty" maxLength:"2000" doc:"Refuse on a ground you state"`
+}
+
+func (b *ReferenceRequest) reference() epizootic.NewReference {
+	nr := epizootic.NewReference{ID: b.ID, HoldingID: b.HoldingID, Products: productsOf(b.Products),
+		Purpose: epizootic.ReferencePurpose(b.Purpose), Destination: b.Destination, ExamResult: b.ExamResult,
+		ExamNote: b.ExamNote, AppliedAt: b.AppliedAt, RefuseReason: b.RefuseReason}
+	for _, a := range b.Animals {
+		nr.Animals = append(nr.Animals, epizootic.ReferenceAnimalInput{ID: a.ID, Tag: a.Tag})
 	}
+	return nr
 }
 
 type referenceOutput struct {
@@ -141,14 +155,7 @@ type referenceOutput struct {
 
 // issueReference answers POST /v1/references.
 func (s *Server) issueReference(ctx context.Context, in *issueReferenceInput) (*referenceOutput, error) {
-	b := in.Body
-	nr := epizootic.NewReference{ID: b.ID, HoldingID: b.HoldingID, Products: productsOf(b.Products),
-		Purpose: epizootic.ReferencePurpose(b.Purpose), Destination: b.Destination, ExamResult: b.ExamResult,
-		ExamNote: b.ExamNote, AppliedAt: b.AppliedAt, RefuseReason: b.RefuseReason}
-	for _, a := range b.Animals {
-		nr.Animals = append(nr.Animals, epizootic.ReferenceAnimalInput{ID: a.ID, Tag: a.Tag})
-	}
-	r, doc, err := s.Epizootic.References.Issue(ctx, principal(ctx), nr)
+	r, doc, err := s.Epizootic.References.Issue(ctx, principal(ctx), in.Body.reference())
 	if err != nil {
 		return nil, err
 	}

@@ -54,8 +54,10 @@ type Deps struct {
 // Server is the HTTP server.
 type Server struct {
 	Deps
-	app     *fiber.App
-	api     huma.API
+	app *fiber.App
+	api huma.API
+	// kinds are the mutation kinds sync/push accepts (api/mutations.go).
+	kinds   map[string]mutationKind
 	metrics *metrics
 	// publicRate is the limit in force (Deps.PublicRate, or what SetPublicRate set since).
 	publicRate atomic.Int64
@@ -76,9 +78,6 @@ func New(d Deps) *Server {
 		d.AccessTTL = 15 * time.Minute
 	}
 	s := &Server{Deps: d, metrics: newMetrics()}
-	if s.Sync != nil {
-		s.Sync.Views = s.syncViews() // tablets receive the API's views, never stored JSON
-	}
 	s.SetPublicRate(d.PublicRate)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "vetfield",
@@ -112,6 +111,13 @@ func New(d Deps) *Server {
 	s.api = humafiber.New(s.app, cfg)
 	s.api.UseMiddleware(s.authenticate)
 
+	// The wire of sync is the API's: tablets receive the API's views, never stored JSON, and push
+	// the API's request types.
+	s.kinds = s.mutationKinds()
+	if s.Sync != nil {
+		s.Sync.Views = s.syncViews()
+		s.Sync.Handlers = s.handlers()
+	}
 	s.routes()
 	return s
 }

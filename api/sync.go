@@ -25,6 +25,7 @@ func (s *Server) registerSync() {
 			"is kept for a supervisor) or rejected (with a problem). A mutation id seen before answers the same result " +
 			"and writes nothing. At most 1 MiB and 1000 mutations.",
 		MaxBodyBytes: vsync.MaxPushBytes,
+		Extensions:   map[string]any{"x-mutation-kinds": s.kindSchemas()},
 	}, authenticated, s.syncPush)
 	register(s, huma.Operation{
 		OperationID: "listDevices", Method: http.MethodGet, Path: "/v1/devices", Tags: []string{"sync"},
