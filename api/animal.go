@@ -176,23 +176,16 @@ type listAnimalsInput struct {
 	Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// AnimalPage is one page of animals. A page may hold fewer items than the limit when some are not
-// yours to see; next_cursor still leads on.
-type AnimalPage struct {
-	Items      []AnimalView `json:"items"`
-	NextCursor string       `json:"next_cursor,omitempty"`
-}
-
-type listAnimalsOutput struct{ Body AnimalPage }
+type listAnimalsOutput struct{ Body Page[AnimalView] }
 
 // listAnimals answers GET /v1/animals.
 func (s *Server) listAnimals(ctx context.Context, in *listAnimalsInput) (*listAnimalsOutput, error) {
 	as, next, err := s.Identification.Animals.List(ctx, principal(ctx), identification.AnimalFilter{Tag: in.Tag,
 		OwnerIIN: in.Owner, HoldingID: in.Holding, After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, pageProblem(err)
+		return nil, err
 	}
-	out := &listAnimalsOutput{Body: AnimalPage{Items: make([]AnimalView, 0, len(as)), NextCursor: next}}
+	out := &listAnimalsOutput{Body: Page[AnimalView]{Items: make([]AnimalView, 0, len(as)), NextCursor: next}}
 	for _, a := range as {
 		out.Body.Items = append(out.Body.Items, viewAnimal(a))
 	}
@@ -273,21 +266,15 @@ type listEventsInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// AnimalEventPage is one page of an animal's history.
-type AnimalEventPage struct {
-	Items      []AnimalEventView `json:"items"`
-	NextCursor string            `json:"next_cursor,omitempty"`
-}
-
-type listEventsOutput struct{ Body AnimalEventPage }
+type listEventsOutput struct{ Body Page[AnimalEventView] }
 
 // listAnimalEvents answers GET /v1/animals/{id}/events.
 func (s *Server) listAnimalEvents(ctx context.Context, in *listEventsInput) (*listEventsOutput, error) {
 	evs, next, err := s.Identification.Animals.Events(ctx, principal(ctx), in.ID, in.Cursor, in.Limit)
 	if err != nil {
-		return nil, pageProblem(err)
+		return nil, err
 	}
-	out := &listEventsOutput{Body: AnimalEventPage{Items: make([]AnimalEventView, 0, len(evs)), NextCursor: next}}
+	out := &listEventsOutput{Body: Page[AnimalEventView]{Items: make([]AnimalEventView, 0, len(evs)), NextCursor: next}}
 	for _, e := range evs {
 		out.Body.Items = append(out.Body.Items, viewAnimalEvent(e))
 	}

@@ -28,7 +28,7 @@ func (h *herd) identify(token string, body map[string]any) api.AnimalView {
 
 func (h *herd) animals(token, query string) []api.AnimalView {
 	h.t.Helper()
-	var page api.AnimalPage
+	var page api.Page[api.AnimalView]
 	h.do("GET", "/v1/animals"+query, token, nil).expect(h.t, 200).JSON(h.t, &page)
 	return page.Items
 }
@@ -68,7 +68,7 @@ func TestIdentifyAnimal(t *testing.T) {
 		if again.ID != a.ID || again.Version != a.Version || again.Passport == nil || again.Passport.Number != a.Passport.Number {
 			t.Errorf("retry answered %+v", again)
 		}
-		var docs api.DocumentPage
+		var docs api.Page[api.DocumentView]
 		h.do("GET", "/v1/documents?subject="+a.ID, h.vet, nil).expect(t, 200).JSON(t, &docs)
 		if len(docs.Items) != 1 {
 			t.Errorf("%d papers about the animal after a retry, want 1", len(docs.Items))
@@ -257,7 +257,7 @@ func TestPassportCopies(t *testing.T) {
 	})
 
 	t.Run("Events", func(t *testing.T) {
-		var page api.AnimalEventPage
+		var page api.Page[api.AnimalEventView]
 		h.do("GET", "/v1/animals/"+a.ID+"/events", h.farmer, nil).expect(t, 200).JSON(t, &page)
 		var kinds []string
 		for _, ev := range page.Items {

@@ -137,37 +137,23 @@ type listDocumentsInput struct {
 	Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// DocumentPage is one page of documents.
-type DocumentPage struct {
-	Items      []DocumentView `json:"items"`
-	NextCursor string         `json:"next_cursor,omitempty"`
-}
-
-type listDocumentsOutput struct{ Body DocumentPage }
+type listDocumentsOutput struct{ Body Page[DocumentView] }
 
 // listDocuments answers GET /v1/documents.
 func (s *Server) listDocuments(ctx context.Context, in *listDocumentsInput) (*listDocumentsOutput, error) {
 	docs, next, err := s.Documents.List(ctx, documents.DocumentFilter{SubjectID: in.Subject, Type: documents.DocType(in.Type),
 		After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, cursorProblem(err)
+		return nil, err
 	}
 	p := principal(ctx)
-	out := &listDocumentsOutput{Body: DocumentPage{Items: []DocumentView{}, NextCursor: next}}
+	out := &listDocumentsOutput{Body: Page[DocumentView]{Items: []DocumentView{}, NextCursor: next}}
 	for _, d := range docs {
 		if d.VisibleTo(p) {
 			out.Body.Items = append(out.Body.Items, s.viewDocument(d))
 		}
 	}
 	return out, nil
-}
-
-// cursorProblem names the cursor as the field at fault when the store refuses it.
-func cursorProblem(err error) error {
-	if domain.IsCode(err, domain.EINVALID) {
-		return domain.Invalid("query.cursor", "the cursor is not one this server gave")
-	}
-	return err
 }
 
 type qrInput struct {

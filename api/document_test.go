@@ -147,7 +147,7 @@ func TestDocumentAccess(t *testing.T) {
 		if v.Number != doc.Number || v.VerifyURL != "https://vet.example.kz/v/"+doc.Token {
 			t.Errorf("document view %+v", v)
 		}
-		var page api.DocumentPage
+		var page api.Page[api.DocumentView]
 		e.do("GET", "/v1/documents?subject="+doc.Subject.ID, tok, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 1 {
 			t.Errorf("list by subject: %d items", len(page.Items))
@@ -157,7 +157,7 @@ func TestDocumentAccess(t *testing.T) {
 		for _, path := range []string{"", "/qr.png", "/print"} {
 			e.do("GET", "/v1/documents/"+doc.ID+path, tok, nil).expectProblem(t, 404)
 		}
-		var page api.DocumentPage
+		var page api.Page[api.DocumentView]
 		e.do("GET", "/v1/documents?subject="+doc.Subject.ID, tok, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 0 {
 			t.Errorf("another district or owner lists %d documents", len(page.Items))

@@ -257,3 +257,54 @@ func TestEverySyncedCollectionHasAView(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryListRefusesAForeignCursor walks the OpenAPI description: every list that pages with a
+// cursor answers a cursor it never gave with 422 naming query.cursor, in the one problem shape.
+func TestEveryListRefusesAForeignCursor(t *testing.T) {
+	h := newHerd(t)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string } `json:"parameters"`
+		} `json:"paths"`
+	}
+	h.do("GET", "/openapi.json", "", nil).expect(t, 200).JSON(t, &doc)
+	a := h.identify(h.vet2, h.cow("398000000000001"))
+	// Lists that take a path id or a required filter are given one.
+	urls := map[string]string{"/v1/animals/{id}/events": "/v1/animals/" + a.ID + "/events",
+		"/v1/documents": "/v1/documents?subject=" + a.ID, "/v1/reference-applications": "/v1/reference-applications?status=pending"}
+	lists := 0
+	for path, ops := range doc.Paths {
+		op, ok := ops["get"]
+		if !ok {
+			continue
+		}
+		pages := false
+		for _, p := range op.Parameters {
+			pages = pages || (p.Name == "cursor" && p.In == "query")
+		}
+		if !pages {
+			continue
+		}
+		url, given := urls[path]
+		if !given {
+			url = path
+		}
+		if strings.Contains(url, "{") {
+			t.Logf("GET %s not tried: give it an id above", path)
+			continue
+		}
+		lists++
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		r := h.do("GET", url+sep+"cursor=bm90LWEtY3Vyc29y", h.admin, nil)
+		p := r.expectProblem(t, 422)
+		if len(p.Errors) != 1 || p.Errors[0].Location != "query.cursor" {
+			t.Errorf("GET %s with a foreign cursor: %+v", path, p)
+		}
+	}
+	if lists < 10 {
+		t.Errorf("only %d lists found in the OpenAPI description", lists)
+	}
+}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -122,22 +121,16 @@ type listHoldingsInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// HoldingPage is one page of holdings.
-type HoldingPage struct {
-	Items      []HoldingView `json:"items"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-}
-
-type listHoldingsOutput struct{ Body HoldingPage }
+type listHoldingsOutput struct{ Body Page[HoldingView] }
 
 // listHoldings answers GET /v1/holdings.
 func (s *Server) listHoldings(ctx context.Context, in *listHoldingsInput) (*listHoldingsOutput, error) {
 	hs, next, err := s.Identification.Holdings.List(ctx, principal(ctx), identification.HoldingFilter{OwnerIIN: in.Owner,
 		After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, pageProblem(err)
+		return nil, err
 	}
-	out := &listHoldingsOutput{Body: HoldingPage{Items: make([]HoldingView, 0, len(hs)), NextCursor: next}}
+	out := &listHoldingsOutput{Body: Page[HoldingView]{Items: make([]HoldingView, 0, len(hs)), NextCursor: next}}
 	for _, h := range hs {
 		out.Body.Items = append(out.Body.Items, viewHolding(h))
 	}
@@ -146,13 +139,3 @@ func (s *Server) listHoldings(ctx context.Context, in *listHoldingsInput) (*list
 
 // etag is the ETag of a record at version v.
 func etag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
-
-// pageProblem names the cursor as the field at fault when the store refuses it, and leaves the
-// domain's own input errors (query.owner, query.tag, …) as they are.
-func pageProblem(err error) error {
-	var de *domain.Error
-	if errors.As(err, &de) && de.Code == domain.EINVALID && de.Field == "after" {
-		return domain.Invalid("query.cursor", "the cursor is not one this server gave")
-	}
-	return err
-}

@@ -132,7 +132,7 @@ func TestHoldings(t *testing.T) {
 
 	t.Run("ScopedLists", func(t *testing.T) {
 		h.createHolding(h.korday, kordayKato, otherIIN)
-		var page api.HoldingPage
+		var page api.Page[api.HoldingView]
 		h.do("GET", "/v1/holdings", h.farmer, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].ID != h.holding.ID {
 			t.Errorf("the farmer sees %+v", page.Items)
@@ -216,7 +216,7 @@ func TestTagStock(t *testing.T) {
 	})
 
 	t.Run("ScopedRanges", func(t *testing.T) {
-		var page api.TagRangePage
+		var page api.Page[api.TagRangeView]
 		h.do("GET", "/v1/tag-ranges", h.vet2, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 0 {
 			t.Errorf("a vet of a rural district has no range of its own unit: %+v", page.Items)

@@ -203,23 +203,16 @@ type listInspectionsInput struct {
 	Limit     int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// InspectionPage is one page of applications. A page may hold fewer items than the limit when
-// some were filtered out; next_cursor says whether more follow.
-type InspectionPage struct {
-	Items      []InspectionView `json:"items"`
-	NextCursor string           `json:"next_cursor,omitempty"`
-}
-
-type listInspectionsOutput struct{ Body InspectionPage }
+type listInspectionsOutput struct{ Body Page[InspectionView] }
 
 // listInspections answers GET /v1/inspections.
 func (s *Server) listInspections(ctx context.Context, in *listInspectionsInput) (*listInspectionsOutput, error) {
 	list, next, err := s.Inspection.Inspections.List(ctx, principal(ctx), inspection.InspectionFilter{Territory: domain.Kato(in.Territory),
 		ObjectID: in.Object, Overdue: in.Overdue, After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, cursorProblem(err)
+		return nil, err
 	}
-	out := &listInspectionsOutput{Body: InspectionPage{Items: make([]InspectionView, 0, len(list)), NextCursor: next}}
+	out := &listInspectionsOutput{Body: Page[InspectionView]{Items: make([]InspectionView, 0, len(list)), NextCursor: next}}
 	for _, insp := range list {
 		out.Body.Items = append(out.Body.Items, s.viewInspection(ctx, insp))
 	}

@@ -183,7 +183,7 @@ func TestDeadlinesAcrossHoliday(t *testing.T) {
 	e.staff(names[1], domain.RoleInspector, shu)
 	in.names = names
 	overdue := func(token string) []api.InspectionView {
-		var page api.InspectionPage
+		var page api.Page[api.InspectionView]
 		e.do("GET", "/v1/inspections?overdue=true", token, nil).expect(t, 200).JSON(t, &page)
 		return page.Items
 	}
@@ -263,7 +263,7 @@ func TestInspectionAccess(t *testing.T) {
 		t.Errorf("assigning an inspector of another district: %+v", p)
 	}
 	e.do("POST", "/v1/inspections", shuInsp, map[string]any{"object_id": in.Object.ID, "documents": []string{"x"}}).expectProblem(t, 422)
-	var page api.InspectionPage
+	var page api.Page[api.InspectionView]
 	e.do("GET", "/v1/inspections", shuInsp, nil).expect(t, 200).JSON(t, &page)
 	if len(page.Items) != 0 {
 		t.Errorf("the Shu inspector lists %d applications of Bayzak", len(page.Items))
@@ -301,7 +301,7 @@ func TestConclusionNeedsEvidence(t *testing.T) {
 				if !strings.Contains(p.Detail, why) {
 					t.Errorf("detail %q, want it to say %q", p.Detail, why)
 				}
-				var docs api.DocumentPage
+				var docs api.Page[api.DocumentView]
 				e.do("GET", "/v1/documents?subject="+in.Object.ID, e.admin, nil).expect(t, 200).JSON(t, &docs)
 				if v := e.inspectionView(e.admin, in.ID); v.State != inspection.InspActSubmitted || len(docs.Items) != 0 {
 					t.Errorf("a refused decision changed the application (%s) or issued %d documents", v.State, len(docs.Items))

@@ -118,23 +118,16 @@ type listObjectsInput struct {
 	Limit     int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// ObjectPage is one page of objects. A page may hold fewer items than the limit when some were
-// filtered out; next_cursor says whether more follow.
-type ObjectPage struct {
-	Items      []ObjectView `json:"items"`
-	NextCursor string       `json:"next_cursor,omitempty"`
-}
-
-type listObjectsOutput struct{ Body ObjectPage }
+type listObjectsOutput struct{ Body Page[ObjectView] }
 
 // listObjects answers GET /v1/objects.
 func (s *Server) listObjects(ctx context.Context, in *listObjectsInput) (*listObjectsOutput, error) {
 	objs, next, err := s.Inspection.Register.List(ctx, principal(ctx), inspection.ObjectFilter{Territory: domain.Kato(in.Territory),
 		Owner: domain.IIN(in.Owner), Kind: inspection.ObjectKind(in.Kind), After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, cursorProblem(err)
+		return nil, err
 	}
-	out := &listObjectsOutput{Body: ObjectPage{Items: make([]ObjectView, 0, len(objs)), NextCursor: next}}
+	out := &listObjectsOutput{Body: Page[ObjectView]{Items: make([]ObjectView, 0, len(objs)), NextCursor: next}}
 	for _, o := range objs {
 		out.Body.Items = append(out.Body.Items, viewObject(o))
 	}

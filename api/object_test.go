@@ -18,7 +18,7 @@ func TestObjects(t *testing.T) {
 			"territory": bayzakV, "location": map[string]any{"lat": 42.9, "lon": 71.37, "accuracy_m": 8}, "reg_number": "31-32-0007"}
 	}
 	count := func(token string) int {
-		var page api.ObjectPage
+		var page api.Page[api.ObjectView]
 		e.do("GET", "/v1/objects", token, nil).expect(t, 200).JSON(t, &page)
 		return len(page.Items)
 	}
@@ -58,7 +58,7 @@ func TestObjects(t *testing.T) {
 			t.Errorf("the farmer lists %d objects, want %d (their own)", got, want)
 		}
 		e.do("GET", "/v1/objects/"+obj.ID, farmer, nil).expectProblem(t, 404)
-		var page api.ObjectPage
+		var page api.Page[api.ObjectView]
 		e.do("GET", "/v1/objects?kind=farm", vet, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].Kind != "farm" {
 			t.Errorf("kind=farm listed %+v", page.Items)

@@ -81,13 +81,7 @@ type listPhotosInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// PhotoPage is one page of photos.
-type PhotoPage struct {
-	Items      []PhotoView `json:"items"`
-	NextCursor string      `json:"next_cursor,omitempty"`
-}
-
-type listPhotosOutput struct{ Body PhotoPage }
+type listPhotosOutput struct{ Body Page[PhotoView] }
 
 // listPhotos answers GET /v1/inspections/{id}/photos.
 func (s *Server) listPhotos(ctx context.Context, in *listPhotosInput) (*listPhotosOutput, error) {
@@ -97,9 +91,9 @@ func (s *Server) listPhotos(ctx context.Context, in *listPhotosInput) (*listPhot
 	}
 	photos, next, err := s.PhotoStore.Photos.List(ctx, insp, in.Cursor, in.Limit)
 	if err != nil {
-		return nil, cursorProblem(err)
+		return nil, err
 	}
-	out := &listPhotosOutput{Body: PhotoPage{Items: make([]PhotoView, 0, len(photos)), NextCursor: next}}
+	out := &listPhotosOutput{Body: Page[PhotoView]{Items: make([]PhotoView, 0, len(photos)), NextCursor: next}}
 	for _, ph := range photos {
 		out.Body.Items = append(out.Body.Items, viewPhoto(ph))
 	}

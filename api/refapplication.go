@@ -92,21 +92,17 @@ type listApplicationsInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// ReferenceApplicationPage is one page of applications, oldest first.
-type ReferenceApplicationPage struct {
-	Items      []ReferenceApplicationView `json:"items"`
-	NextCursor string                     `json:"next_cursor,omitempty"`
+type listApplicationsOutput struct {
+	Body Page[ReferenceApplicationView]
 }
-
-type listApplicationsOutput struct{ Body ReferenceApplicationPage }
 
 // listReferenceApplications answers GET /v1/reference-applications.
 func (s *Server) listReferenceApplications(ctx context.Context, in *listApplicationsInput) (*listApplicationsOutput, error) {
 	as, next, err := s.Epizootic.Applications.List(ctx, principal(ctx), in.Status, in.Cursor, in.Limit)
 	if err != nil {
-		return nil, pageProblem(err)
+		return nil, err
 	}
-	out := &listApplicationsOutput{Body: ReferenceApplicationPage{Items: make([]ReferenceApplicationView, 0, len(as)), NextCursor: next}}
+	out := &listApplicationsOutput{Body: Page[ReferenceApplicationView]{Items: make([]ReferenceApplicationView, 0, len(as)), NextCursor: next}}
 	for _, a := range as {
 		out.Body.Items = append(out.Body.Items, viewApplication(a))
 	}

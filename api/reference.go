@@ -169,23 +169,16 @@ type listReferencesInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// ReferencePage is one page of references. A page may hold fewer items than the limit; next_cursor
-// still leads on.
-type ReferencePage struct {
-	Items      []ReferenceView `json:"items"`
-	NextCursor string          `json:"next_cursor,omitempty"`
-}
-
-type listReferencesOutput struct{ Body ReferencePage }
+type listReferencesOutput struct{ Body Page[ReferenceView] }
 
 // listReferences answers GET /v1/references.
 func (s *Server) listReferences(ctx context.Context, in *listReferencesInput) (*listReferencesOutput, error) {
 	rs, next, err := s.Epizootic.References.List(ctx, principal(ctx), epizootic.ReferenceFilter{Late: in.Late,
 		Review: in.Review, After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, cursorProblem(err)
+		return nil, err
 	}
-	out := &listReferencesOutput{Body: ReferencePage{Items: make([]ReferenceView, 0, len(rs)), NextCursor: next}}
+	out := &listReferencesOutput{Body: Page[ReferenceView]{Items: make([]ReferenceView, 0, len(rs)), NextCursor: next}}
 	for _, r := range rs {
 		out.Body.Items = append(out.Body.Items, viewReference(r))
 	}

@@ -87,7 +87,7 @@ func TestReferenceOffline(t *testing.T) {
 	})
 
 	t.Run("ReviewQueue", func(t *testing.T) {
-		var page api.ReferencePage
+		var page api.Page[api.ReferenceView]
 		h.do("GET", "/v1/references?review=true", h.vet, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].ID != r.ID {
 			t.Fatalf("the district's queue %+v", page.Items)
@@ -176,7 +176,7 @@ func TestReferenceApplications(t *testing.T) {
 	})
 
 	t.Run("Queue", func(t *testing.T) {
-		var page api.ReferenceApplicationPage
+		var page api.Page[api.ReferenceApplicationView]
 		h.do("GET", "/v1/reference-applications?status=pending", h.vet, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].ID != app.ID {
 			t.Errorf("the district's queue %+v", page.Items)

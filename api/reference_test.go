@@ -94,7 +94,7 @@ func TestReferences(t *testing.T) {
 		if again.ID != r.ID || again.Document.Number != r.Document.Number {
 			t.Errorf("a retry made %s after %s", again.Document.Number, r.Document.Number)
 		}
-		var evs api.AnimalEventPage
+		var evs api.Page[api.AnimalEventView]
 		h.do("GET", "/v1/animals/"+cow.ID+"/events", h.vet, nil).expect(t, 200).JSON(t, &evs)
 		n := 0
 		for _, e := range evs.Items {
@@ -241,7 +241,7 @@ func TestReferences(t *testing.T) {
 		if !r.Late {
 			t.Fatalf("decided a day after the application, not late: %+v", r)
 		}
-		var page api.ReferencePage
+		var page api.Page[api.ReferenceView]
 		h.do("GET", "/v1/references?late=true", h.vet2, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].ID != r.ID {
 			t.Errorf("late list %+v", page.Items)

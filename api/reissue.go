@@ -162,22 +162,16 @@ type listReissuesInput struct {
 	Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// ReissuePage is one page of cases.
-type ReissuePage struct {
-	Items      []ReissueView `json:"items"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-}
-
-type listReissuesOutput struct{ Body ReissuePage }
+type listReissuesOutput struct{ Body Page[ReissueView] }
 
 // listReissues answers GET /v1/reissues.
 func (s *Server) listReissues(ctx context.Context, in *listReissuesInput) (*listReissuesOutput, error) {
 	cs, next, err := s.Identification.Reissues.List(ctx, principal(ctx), identification.ReissueFilter{
 		Status: identification.ReissueStatus(in.Status), Overdue: in.Overdue, After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, pageProblem(err)
+		return nil, err
 	}
-	out := &listReissuesOutput{Body: ReissuePage{Items: make([]ReissueView, 0, len(cs)), NextCursor: next}}
+	out := &listReissuesOutput{Body: Page[ReissueView]{Items: make([]ReissueView, 0, len(cs)), NextCursor: next}}
 	for _, c := range cs {
 		v, err := s.viewReissue(ctx, c)
 		if err != nil {

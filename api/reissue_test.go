@@ -12,7 +12,7 @@ import (
 
 func (h *herd) reissues(token, query string) []api.ReissueView {
 	h.t.Helper()
-	var page api.ReissuePage
+	var page api.Page[api.ReissueView]
 	h.do("GET", "/v1/reissues"+query, token, nil).expect(h.t, 200).JSON(h.t, &page)
 	return page.Items
 }
@@ -148,7 +148,7 @@ func TestReissuePath(t *testing.T) {
 	})
 
 	t.Run("History", func(t *testing.T) {
-		var page api.AnimalEventPage
+		var page api.Page[api.AnimalEventView]
 		h.do("GET", "/v1/animals/"+a.ID+"/events", h.farmer, nil).expect(t, 200).JSON(t, &page)
 		var kinds []string
 		for _, ev := range page.Items {

@@ -178,22 +178,16 @@ type listRestrictionsInput struct {
 	Limit     int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// RestrictionPage is one page of restrictions.
-type RestrictionPage struct {
-	Items      []RestrictionView `json:"items"`
-	NextCursor string            `json:"next_cursor,omitempty"`
-}
-
-type listRestrictionsOutput struct{ Body RestrictionPage }
+type listRestrictionsOutput struct{ Body Page[RestrictionView] }
 
 // listRestrictions answers GET /v1/restrictions.
 func (s *Server) listRestrictions(ctx context.Context, in *listRestrictionsInput) (*listRestrictionsOutput, error) {
 	rs, next, err := s.Epizootic.Restrictions.List(ctx, epizootic.RestrictionFilter{Territory: in.Territory, Active: in.Active,
 		After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, pageProblem(err)
+		return nil, err
 	}
-	out := &listRestrictionsOutput{Body: RestrictionPage{Items: make([]RestrictionView, 0, len(rs)), NextCursor: next}}
+	out := &listRestrictionsOutput{Body: Page[RestrictionView]{Items: make([]RestrictionView, 0, len(rs)), NextCursor: next}}
 	for _, r := range rs {
 		out.Body.Items = append(out.Body.Items, s.viewRestriction(r))
 	}

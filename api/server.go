@@ -227,3 +227,11 @@ func inputLocations[I any]() func(error) error {
 		return &placed
 	}
 }
+
+// Page is one page of any list: at most the limit asked for, and next_cursor, absent on the last
+// page, to ask for the next. A page may hold fewer items than the limit when some are not the
+// caller's to see; next_cursor still leads on. Every list answers this one shape.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}

@@ -115,7 +115,7 @@ type devicesOutput struct {
 func (s *Server) listDevices(ctx context.Context, in *devicesInput) (*devicesOutput, error) {
 	items, next, err := s.Sync.Devices(ctx, principal(ctx), in.Cursor, in.Limit)
 	if err != nil {
-		return nil, cursorProblem(err)
+		return nil, err
 	}
 	out := &devicesOutput{}
 	out.Body.Items, out.Body.NextCursor = items, next

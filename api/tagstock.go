@@ -80,22 +80,16 @@ type listTagRangesInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// TagRangePage is one page of ranges.
-type TagRangePage struct {
-	Items      []TagRangeView `json:"items"`
-	NextCursor string         `json:"next_cursor,omitempty"`
-}
-
-type listTagRangesOutput struct{ Body TagRangePage }
+type listTagRangesOutput struct{ Body Page[TagRangeView] }
 
 // listTagRanges answers GET /v1/tag-ranges.
 func (s *Server) listTagRanges(ctx context.Context, in *listTagRangesInput) (*listTagRangesOutput, error) {
 	rs, next, err := s.Identification.Stock.Ranges(ctx, principal(ctx), identification.TagRangeFilter{Unit: in.Unit,
 		After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		return nil, pageProblem(err)
+		return nil, err
 	}
-	out := &listTagRangesOutput{Body: TagRangePage{Items: make([]TagRangeView, 0, len(rs)), NextCursor: next}}
+	out := &listTagRangesOutput{Body: Page[TagRangeView]{Items: make([]TagRangeView, 0, len(rs)), NextCursor: next}}
 	for _, r := range rs {
 		out.Body.Items = append(out.Body.Items, viewTagRange(r))
 	}

@@ -63,21 +63,15 @@ type listTerritoriesInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// TerritoryPage is one page of units.
-type TerritoryPage struct {
-	Items      []TerritoryView `json:"items"`
-	NextCursor string          `json:"next_cursor,omitempty"`
-}
-
-type listTerritoriesOutput struct{ Body TerritoryPage }
+type listTerritoriesOutput struct{ Body Page[TerritoryView] }
 
 // listTerritories answers GET /v1/territories.
 func (s *Server) listTerritories(ctx context.Context, in *listTerritoriesInput) (*listTerritoriesOutput, error) {
 	ts, next, err := s.Epizootic.Territories.Children(ctx, in.Parent, in.Cursor, in.Limit)
 	if err != nil {
-		return nil, pageProblem(err)
+		return nil, err
 	}
-	out := &listTerritoriesOutput{Body: TerritoryPage{Items: make([]TerritoryView, 0, len(ts)), NextCursor: next}}
+	out := &listTerritoriesOutput{Body: Page[TerritoryView]{Items: make([]TerritoryView, 0, len(ts)), NextCursor: next}}
 	for _, t := range ts {
 		out.Body.Items = append(out.Body.Items, viewTerritory(t))
 	}

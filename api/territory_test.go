@@ -12,7 +12,7 @@ func TestTerritories(t *testing.T) {
 	h := newHerd(t)
 
 	t.Run("Seeded", func(t *testing.T) {
-		var page api.TerritoryPage
+		var page api.Page[api.TerritoryView]
 		h.do("GET", "/v1/territories", h.vet, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].Code != zhambylKato || page.Items[0].NameKK != "Жамбыл облысы" {
 			t.Errorf("oblasts %+v", page.Items)
@@ -73,7 +73,7 @@ func TestRestrictions(t *testing.T) {
 		if !q.InForce || q.DiseaseKK != "Қой мен ешкі шешегі" || q.TerritoryRU != "Байзакский район" || len(q.History) != 1 {
 			t.Errorf("declared %+v", q)
 		}
-		var page api.RestrictionPage
+		var page api.Page[api.RestrictionView]
 		h.do("GET", "/v1/restrictions?territory="+zhambylKato+"&active=true", h.korday, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].ID != q.ID {
 			t.Errorf("listed %+v", page.Items)

@@ -162,7 +162,7 @@ func testPhotoUpload(t *testing.T, b *backend) {
 		if cfg.Width != 240 || cfg.Height != 320 { // 640×480 turned upright by orientation 6
 			t.Errorf("thumbnail %dx%d, want 240x320", cfg.Width, cfg.Height)
 		}
-		var page api.PhotoPage
+		var page api.Page[api.PhotoView]
 		e.do("GET", "/v1/inspections/"+in.ID+"/photos", in.Inspector, nil).expect(t, 200).JSON(t, &page)
 		if len(page.Items) != 1 || page.Items[0].ID != ph.ID {
 			t.Errorf("the inspection lists %+v", page.Items)

@@ -65,24 +65,15 @@ type listUsersInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
 
-// UserPage is one page of accounts.
-type UserPage struct {
-	Items      []UserView `json:"items"`
-	NextCursor string     `json:"next_cursor,omitempty" doc:"Absent on the last page."`
-}
-
-type listUsersOutput struct{ Body UserPage }
+type listUsersOutput struct{ Body Page[UserView] }
 
 // listUsers answers GET /v1/users.
 func (s *Server) listUsers(ctx context.Context, in *listUsersInput) (*listUsersOutput, error) {
 	users, next, err := s.Accounts.List(ctx, accounts.UserFilter{Role: domain.Role(in.Role), After: in.Cursor, Limit: in.Limit})
 	if err != nil {
-		if domain.IsCode(err, domain.EINVALID) {
-			return nil, domain.Invalid("query.cursor", "the cursor is not one this server gave")
-		}
 		return nil, err
 	}
-	out := &listUsersOutput{Body: UserPage{Items: make([]UserView, 0, len(users)), NextCursor: next}}
+	out := &listUsersOutput{Body: Page[UserView]{Items: make([]UserView, 0, len(users)), NextCursor: next}}
 	for _, u := range users {
 		out.Body.Items = append(out.Body.Items, viewUser(u).Body)
 	}

@@ -57,7 +57,7 @@ func TestUsers(t *testing.T) {
 			}
 		}
 		// Nothing was written by the refused requests.
-		var page api.UserPage
+		var page api.Page[api.UserView]
 		e.do("GET", "/v1/users?limit=100", e.admin, nil).expect(t, 200).JSON(t, &page)
 		for _, u := range page.Items {
 			if u.Username == "vet2" || u.Username == "farm2" {
@@ -75,7 +75,7 @@ func TestUsers(t *testing.T) {
 		cursor := ""
 		pages := 0
 		for {
-			var page api.UserPage
+			var page api.Page[api.UserView]
 			e.do("GET", "/v1/users?role=farmer&limit=3&cursor="+cursor, e.admin, nil).expect(t, 200).JSON(t, &page)
 			pages++
 			for _, u := range page.Items {

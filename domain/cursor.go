@@ -18,7 +18,7 @@ func EncodeCursor(values []any, id string) string {
 // DecodeCursor reads a cursor made by EncodeCursor for an index with n fields, turning each value
 // into an adapter's form with value. Anything else is EINVALID: a cursor is client input.
 func DecodeCursor(s string, n int, value func(any) (any, bool)) ([]any, string, error) {
-	bad := Invalid("after", "the page cursor is not valid")
+	bad := Invalid("cursor", "the cursor is not one this server gave")
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return nil, "", bad
