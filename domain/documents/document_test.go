@@ -3,6 +3,7 @@ package documents_test
 import (
 	"encoding/base64"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,7 @@ func TestIssueAndVerify(t *testing.T) {
 	if err != nil || v.Status != documents.VerifyGenuine {
 		t.Fatalf("verify = %+v, %v", v, err)
 	}
+	v0 := v
 	if v.Claims.Number() != d.Number || v.Claims.Subject != "398012345678901" || v.Claims.DocumentID != d.ID ||
 		!v.Claims.IssueDate.Equal(time.Date(2026, 3, 20, 0, 0, 0, 0, domain.Almaty)) {
 		t.Errorf("claims %+v", v.Claims)
@@ -87,6 +89,30 @@ func TestIssueAndVerify(t *testing.T) {
 
 	t.Run("TruncatedAndGarbage", func(t *testing.T) {
 		for _, tok := range []string{"", "A", d.Token[:len(d.Token)-1], d.Token[:40], d.Token + "A", d.Token + "==", "!!!!", string(make([]byte, 300))} {
+			if v, err := docs.VerifyToken(t.Context(), tok); err != nil || v.Status != documents.VerifyNotGenuine {
+				t.Errorf("%q: %+v, %v", tok, v.Status, err)
+			}
+		}
+	})
+
+	t.Run("QRToken", func(t *testing.T) {
+		qr, err := documents.QRToken(d.Token)
+		if err != nil || len(qr) != 161 || strings.ToUpper(qr) != qr || strings.ContainsAny(qr, " %/") {
+			t.Fatalf("QRToken = %q (%d characters), %v", qr, len(qr), err)
+		}
+		v, err := docs.VerifyToken(t.Context(), qr)
+		if err != nil || v.Status != documents.VerifyGenuine || v.Claims != v0.Claims {
+			t.Fatalf("the QR form verifies as %+v, %v", v, err)
+		}
+		raw, _ := documents.DecodeURL45(qr)
+		for i := range raw {
+			b := append([]byte(nil), raw...)
+			b[i] ^= 0x01
+			if v, err := docs.VerifyToken(t.Context(), documents.EncodeURL45(b)); err != nil || v.Status != documents.VerifyNotGenuine {
+				t.Fatalf("URL45 byte %d flipped: %+v, %v", i, v.Status, err)
+			}
+		}
+		for _, tok := range []string{strings.ToLower(qr), qr[:len(qr)-1], qr + "A", documents.EncodeBase45(raw)} {
 			if v, err := docs.VerifyToken(t.Context(), tok); err != nil || v.Status != documents.VerifyNotGenuine {
 				t.Errorf("%q: %+v, %v", tok, v.Status, err)
 			}
@@ -249,7 +275,8 @@ func TestTokenSizes(t *testing.T) {
 	}
 }
 
-// FuzzParseToken: no input panics, and whatever parses re-encodes to itself.
+// FuzzParseToken: no input panics, and whatever parses re-encodes to itself, in base64url or in
+// its QR form.
 func FuzzParseToken(f *testing.F) {
 	key, _ := keyring.Generate()
 	ring := keyring.New(key)
@@ -259,12 +286,17 @@ func FuzzParseToken(f *testing.F) {
 	f.Add(good)
 	f.Add("")
 	f.Add(good[:50])
+	goodQR, _ := documents.QRToken(good)
+	f.Add(goodQR)
 	f.Fuzz(func(t *testing.T, tok string) {
 		c, err := documents.ParseToken(tok, ring.Verify)
 		if err != nil {
 			return
 		}
 		again, err := documents.SignToken(c, c.KeyID, sign)
+		if qr, _ := documents.QRToken(again); err == nil && qr == tok {
+			return
+		}
 		if err != nil || again != tok {
 			t.Fatalf("token %q parses to %+v but re-signs to %q (%v)", tok, c, again, err)
 		}
