@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skip2/go-qrcode"
+
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
@@ -252,10 +254,19 @@ func TestNumberingUnderConcurrency(t *testing.T) {
 	}
 }
 
-// TestTokenSizes prints and bounds the token of every document type: the URL must stay within
-// 200 characters for a public URL of up to 40.
+// TestTokenSizes prints and bounds the token of every document type and the QR version of its URL
+// at level M, for a realistic public URL: the base64url URL of papers printed before (byte mode)
+// and the upper-case URL45 one the code holds now (alphanumeric mode). The URL45 text is longer
+// but costs fewer bits, so it needs a smaller code; no type may need more than version 9.
 func TestTokenSizes(t *testing.T) {
 	docs, _ := newDocuments(t)
+	version := func(url string) int {
+		q, err := qrcode.New(url, qrcode.Medium)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q.VersionNumber
+	}
 	for _, typ := range documents.DocTypes {
 		d := passportDraft()
 		d.Type = typ
@@ -267,10 +278,19 @@ func TestTokenSizes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		url := "https://vetfield.zhambyl.gov.kz/v/" + doc.Token // 36 characters of public URL
-		t.Logf("%-24s token %d characters, URL %d", typ, len(doc.Token), len(url))
-		if len(url) > 200 {
-			t.Errorf("%s: URL of %d characters", typ, len(url))
+		qr, err := documents.QRToken(doc.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := "https://vetfield.zhambyl.gov.kz/v/" + doc.Token
+		url := "HTTPS://VETFIELD.ZHAMBYL.GOV.KZ/V/" + qr
+		t.Logf("%-24s token %d characters, URL %d, version %d; QR form %d, URL %d, version %d",
+			typ, len(doc.Token), len(old), version(old), len(qr), len(url), version(url))
+		if v := version(url); v > 9 || v >= version(old) {
+			t.Errorf("%s: the URL45 URL needs version %d, the base64url one %d", typ, v, version(old))
+		}
+		if typ == documents.DocPassport && version(url) != 8 {
+			t.Errorf("a passport's URL needs version %d, want 8", version(url))
 		}
 	}
 }
