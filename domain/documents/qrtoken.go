@@ -153,7 +153,7 @@ const maxTokenText = 256
 
 // decodeToken returns the bytes of token in either of its two encodings. Base64url comes first: a
 // printed paper from before URL45 holds it, and a URL45 text is never valid base64url unless it
-// avoids the six characters $*+.: (ParseToken then tries URL45 if the signature fails).
+// avoids all five of $*+.: (ParseToken then tries URL45 if the signature fails).
 func decodeToken(token string) [][]byte {
 	var out [][]byte
 	if raw, err := base64.RawURLEncoding.Strict().DecodeString(token); err == nil {
