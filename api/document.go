@@ -47,6 +47,8 @@ func (s *Server) registerDocuments() {
 		Description: "Public. A forged, truncated, re-signed or unknown-key token answers status not_genuine with 200.",
 		Errors:      []int{429},
 	}, publicLimited, s.verifyJSON)
+	// The QR code holds /V/{token} (verifyURL), which reaches this route too: Fiber matches paths
+	// case-insensitively (fiber.Config.CaseSensitive is false), as TestVerifyQRForms checks.
 	register(s, huma.Operation{
 		OperationID: "verifyPage", Method: http.MethodGet, Path: "/v/{token}", Tags: []string{"verification"},
 		Summary:     "The page a phone opens when it scans a document's QR code",
@@ -99,8 +101,26 @@ func (s *Server) viewDocument(d *documents.Document) DocumentView {
 		Version: d.Version}
 }
 
-// verifyURL is what a document's QR code encodes.
-func (s *Server) verifyURL(token string) string { return s.PublicURL + "/v/" + token }
+// verifyURL is what a document's QR code encodes: {public URL}/V/{the token's QR form}, with the
+// scheme and host in upper case (neither is case-sensitive). A URL of upper case, digits and
+// URL45 is all in the QR code's alphanumeric mode, which needs a smaller code than byte mode for
+// the same token (documents.QRToken). Links with a base64url token, on papers printed before,
+// still verify.
+func (s *Server) verifyURL(token string) string {
+	qr, err := documents.QRToken(token)
+	if err != nil {
+		return s.PublicURL + "/v/" + token
+	}
+	base := s.PublicURL
+	if i := strings.Index(base, "://"); i >= 0 {
+		end := len(base)
+		if j := strings.IndexByte(base[i+3:], '/'); j >= 0 {
+			end = i + 3 + j
+		}
+		base = strings.ToUpper(base[:end]) + base[end:]
+	}
+	return base + "/V/" + qr
+}
 
 type documentIDInput struct {
 	ID string `path:"id" maxLength:"64"`

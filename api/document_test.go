@@ -63,17 +63,55 @@ func TestQRToVerify(t *testing.T) {
 			t.Errorf("size %d: got %dpx (%v)", size, cfg.Width, err)
 		}
 		url := decodeQR(t, r.Body)
-		if want := "https://vet.example.kz/v/" + doc.Token; url != want {
+		qr, _ := documents.QRToken(doc.Token)
+		if want := "HTTPS://VET.EXAMPLE.KZ/V/" + qr; url != want {
 			t.Fatalf("the code says %q, want %q", url, want)
 		}
 		var v api.VerificationView
-		e.do("GET", "/v1/verify/"+strings.TrimPrefix(url, "https://vet.example.kz/v/"), "", nil).expect(t, 200).JSON(t, &v)
+		e.do("GET", "/v1/verify/"+strings.TrimPrefix(url, "HTTPS://VET.EXAMPLE.KZ/V/"), "", nil).expect(t, 200).JSON(t, &v)
 		if v.Status != "genuine" || v.Number != doc.Number || v.Tag != "398012345678901" || v.OwnerIIN != "88********23" {
 			t.Errorf("verify answered %+v", v)
 		}
 	}
 	e.do("GET", "/v1/documents/"+doc.ID+"/qr.png?size=128", e.admin, nil).expectProblem(t, 422)
 	e.do("GET", "/v1/documents/"+doc.ID+"/qr.png?size=5000", e.admin, nil).expectProblem(t, 422)
+}
+
+// TestVerifyQRForms: the QR form of a token (URL45, under the upper-case /V/ the code holds) and
+// the base64url form of papers printed before both verify on every route, and the document's
+// verify_url is the one the code holds.
+func TestVerifyQRForms(t *testing.T) {
+	e := newEnv(t)
+	doc := e.issuePassport("880101300123")
+	qr, err := documents.QRToken(doc.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var view api.DocumentView
+	e.do("GET", "/v1/documents/"+doc.ID, e.admin, nil).expect(t, 200).JSON(t, &view)
+	if want := "HTTPS://VET.EXAMPLE.KZ/V/" + qr; view.VerifyURL != want || view.Token != doc.Token {
+		t.Errorf("verify_url %q, token %q; want %q and the base64url token", view.VerifyURL, view.Token, want)
+	}
+	for _, tok := range []string{qr, doc.Token} {
+		var v api.VerificationView
+		e.do("GET", "/v1/verify/"+tok, "", nil).expect(t, 200).JSON(t, &v)
+		if v.Status != "genuine" || v.Number != doc.Number {
+			t.Errorf("/v1/verify/%s: %+v", tok, v)
+		}
+		for _, path := range []string{"/V/", "/v/"} {
+			if p := string(e.do("GET", path+tok+"?lang=ru", "", nil).expect(t, 200).Body); !strings.Contains(p, ">ПОДЛИННЫЙ<") || !strings.Contains(p, doc.Number) {
+				t.Errorf("%s%s is not the genuine page", path, tok)
+			}
+		}
+	}
+	raw, _ := documents.DecodeURL45(qr)
+	raw[30] ^= 1
+	var v api.VerificationView
+	e.do("GET", "/V/"+documents.EncodeURL45(raw)+"?lang=ru", "", nil).expect(t, 200)
+	e.do("GET", "/v1/verify/"+documents.EncodeURL45(raw), "", nil).expect(t, 200).JSON(t, &v)
+	if v.Status != "not_genuine" {
+		t.Errorf("a flipped URL45 token verifies as %q", v.Status)
+	}
 }
 
 func TestVerifyStates(t *testing.T) {
@@ -144,7 +182,7 @@ func TestDocumentAccess(t *testing.T) {
 	for _, tok := range []string{e.admin, local, owner} {
 		var v api.DocumentView
 		e.do("GET", "/v1/documents/"+doc.ID, tok, nil).expect(t, 200).JSON(t, &v)
-		if v.Number != doc.Number || v.VerifyURL != "https://vet.example.kz/v/"+doc.Token {
+		if qr, _ := documents.QRToken(doc.Token); v.Number != doc.Number || v.VerifyURL != "HTTPS://VET.EXAMPLE.KZ/V/"+qr {
 			t.Errorf("document view %+v", v)
 		}
 		var page api.Page[api.DocumentView]

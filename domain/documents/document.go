@@ -495,6 +495,16 @@ const (
 	VerifyNotGenuine = "not_genuine"
 )
 
+// sameToken reports whether scanned is stored (base64url) itself or its QR form. Both encodings
+// are canonical, so equal text is equal bytes.
+func sameToken(stored, scanned string) bool {
+	if stored == scanned {
+		return true
+	}
+	qr, err := QRToken(stored)
+	return err == nil && qr == scanned
+}
+
 // VerifyToken checks a scanned token: its signature, then that the document it names exists with
 // the same facts, then its status. A token that fails any check is NotGenuine, never an error;
 // errors are only for a failing store.
@@ -509,7 +519,7 @@ func (ds *Documents) VerifyToken(ctx context.Context, token string) (Verificatio
 	} else if err != nil {
 		return Verification{}, err
 	}
-	if doc.Type != claims.Type || doc.Number != claims.Number() || doc.Token != token {
+	if doc.Type != claims.Type || doc.Number != claims.Number() || !sameToken(doc.Token, token) {
 		return Verification{Status: VerifyNotGenuine}, nil
 	}
 	v := Verification{Status: VerifyGenuine, Claims: claims, Document: doc}

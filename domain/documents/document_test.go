@@ -3,9 +3,12 @@ package documents_test
 import (
 	"encoding/base64"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/skip2/go-qrcode"
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/documents"
@@ -66,6 +69,7 @@ func TestIssueAndVerify(t *testing.T) {
 	if err != nil || v.Status != documents.VerifyGenuine {
 		t.Fatalf("verify = %+v, %v", v, err)
 	}
+	v0 := v
 	if v.Claims.Number() != d.Number || v.Claims.Subject != "398012345678901" || v.Claims.DocumentID != d.ID ||
 		!v.Claims.IssueDate.Equal(time.Date(2026, 3, 20, 0, 0, 0, 0, domain.Almaty)) {
 		t.Errorf("claims %+v", v.Claims)
@@ -87,6 +91,30 @@ func TestIssueAndVerify(t *testing.T) {
 
 	t.Run("TruncatedAndGarbage", func(t *testing.T) {
 		for _, tok := range []string{"", "A", d.Token[:len(d.Token)-1], d.Token[:40], d.Token + "A", d.Token + "==", "!!!!", string(make([]byte, 300))} {
+			if v, err := docs.VerifyToken(t.Context(), tok); err != nil || v.Status != documents.VerifyNotGenuine {
+				t.Errorf("%q: %+v, %v", tok, v.Status, err)
+			}
+		}
+	})
+
+	t.Run("QRToken", func(t *testing.T) {
+		qr, err := documents.QRToken(d.Token)
+		if err != nil || len(qr) != 161 || strings.ToUpper(qr) != qr || strings.ContainsAny(qr, " %/") {
+			t.Fatalf("QRToken = %q (%d characters), %v", qr, len(qr), err)
+		}
+		v, err := docs.VerifyToken(t.Context(), qr)
+		if err != nil || v.Status != documents.VerifyGenuine || v.Claims != v0.Claims {
+			t.Fatalf("the QR form verifies as %+v, %v", v, err)
+		}
+		raw, _ := documents.DecodeURL45(qr)
+		for i := range raw {
+			b := append([]byte(nil), raw...)
+			b[i] ^= 0x01
+			if v, err := docs.VerifyToken(t.Context(), documents.EncodeURL45(b)); err != nil || v.Status != documents.VerifyNotGenuine {
+				t.Fatalf("URL45 byte %d flipped: %+v, %v", i, v.Status, err)
+			}
+		}
+		for _, tok := range []string{strings.ToLower(qr), qr[:len(qr)-1], qr + "A", documents.EncodeBase45(raw)} {
 			if v, err := docs.VerifyToken(t.Context(), tok); err != nil || v.Status != documents.VerifyNotGenuine {
 				t.Errorf("%q: %+v, %v", tok, v.Status, err)
 			}
@@ -226,10 +254,19 @@ func TestNumberingUnderConcurrency(t *testing.T) {
 	}
 }
 
-// TestTokenSizes prints and bounds the token of every document type: the URL must stay within
-// 200 characters for a public URL of up to 40.
+// TestTokenSizes prints and bounds the token of every document type and the QR version of its URL
+// at level M, for a realistic public URL: the base64url URL of papers printed before (byte mode)
+// and the upper-case URL45 one the code holds now (alphanumeric mode). The URL45 text is longer
+// but costs fewer bits, so it needs a smaller code; no type may need more than version 9.
 func TestTokenSizes(t *testing.T) {
 	docs, _ := newDocuments(t)
+	version := func(url string) int {
+		q, err := qrcode.New(url, qrcode.Medium)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q.VersionNumber
+	}
 	for _, typ := range documents.DocTypes {
 		d := passportDraft()
 		d.Type = typ
@@ -241,15 +278,25 @@ func TestTokenSizes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		url := "https://vetfield.zhambyl.gov.kz/v/" + doc.Token // 36 characters of public URL
-		t.Logf("%-24s token %d characters, URL %d", typ, len(doc.Token), len(url))
-		if len(url) > 200 {
-			t.Errorf("%s: URL of %d characters", typ, len(url))
+		qr, err := documents.QRToken(doc.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := "https://vetfield.zhambyl.gov.kz/v/" + doc.Token
+		url := "HTTPS://VETFIELD.ZHAMBYL.GOV.KZ/V/" + qr
+		t.Logf("%-24s token %d characters, URL %d, version %d; QR form %d, URL %d, version %d",
+			typ, len(doc.Token), len(old), version(old), len(qr), len(url), version(url))
+		if v := version(url); v > 9 || v >= version(old) {
+			t.Errorf("%s: the URL45 URL needs version %d, the base64url one %d", typ, v, version(old))
+		}
+		if typ == documents.DocPassport && version(url) != 8 {
+			t.Errorf("a passport's URL needs version %d, want 8", version(url))
 		}
 	}
 }
 
-// FuzzParseToken: no input panics, and whatever parses re-encodes to itself.
+// FuzzParseToken: no input panics, and whatever parses re-encodes to itself, in base64url or in
+// its QR form.
 func FuzzParseToken(f *testing.F) {
 	key, _ := keyring.Generate()
 	ring := keyring.New(key)
@@ -259,12 +306,17 @@ func FuzzParseToken(f *testing.F) {
 	f.Add(good)
 	f.Add("")
 	f.Add(good[:50])
+	goodQR, _ := documents.QRToken(good)
+	f.Add(goodQR)
 	f.Fuzz(func(t *testing.T, tok string) {
 		c, err := documents.ParseToken(tok, ring.Verify)
 		if err != nil {
 			return
 		}
 		again, err := documents.SignToken(c, c.KeyID, sign)
+		if qr, _ := documents.QRToken(again); err == nil && qr == tok {
+			return
+		}
 		if err != nil || again != tok {
 			t.Fatalf("token %q parses to %+v but re-signs to %q (%v)", tok, c, again, err)
 		}

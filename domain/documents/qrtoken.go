@@ -29,7 +29,9 @@ import (
 //	29+n   6     kid: the signing key's id, before base64url
 //	35+n   64    Ed25519 signature of every byte before it
 //
-// The whole is base64url-encoded without padding: 143 characters for a passport.
+// The whole is base64url-encoded without padding (143 characters for a passport): that is the
+// token the API shows and stores. The QR code carries the same bytes in URL45 (see QRToken), 161
+// characters for a passport, and ParseToken reads both.
 //
 // The document number is not carried as text; it is rebuilt as
 // {type prefix}-{year of issue}-{unit, 6 digits}-{sequence, 6 digits or more}.
@@ -131,18 +133,60 @@ func SignToken(c TokenClaims, kid string, sign func(msg []byte) []byte) (string,
 	return base64.RawURLEncoding.EncodeToString(append(payload, sign(payload)...)), nil
 }
 
+// QRToken returns token (base64url, as SignToken writes it) re-encoded for the QR code: the same
+// bytes in URL45, Base45 (RFC 9285) over an alphabet with no character a URL path must escape.
+// Every URL45 character is one of the QR code's alphanumeric mode, which spends 5.5 bits on a
+// character where byte mode spends 8, so an upper-case URL holding it needs a smaller code: a
+// passport's {public URL}/V/{token} goes from version 9 to 8 at level M, its modules a tenth wider
+// on the same 25 mm print, and a 40-character text subject from version 11 (refused) to 9.
+func QRToken(token string) (string, error) {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil {
+		return "", domain.Internal("token: not base64url", err)
+	}
+	return EncodeURL45(raw), nil
+}
+
+// maxTokenText bounds a token's text before any decoding: the longest token (a 40-byte subject)
+// is 187 characters of base64url and 210 of URL45.
+const maxTokenText = 256
+
+// decodeToken returns the bytes of token in either of its two encodings. Base64url comes first: a
+// printed paper from before URL45 holds it, and a URL45 text is never valid base64url unless it
+// avoids all five of $*+.: (ParseToken then tries URL45 if the signature fails).
+func decodeToken(token string) [][]byte {
+	var out [][]byte
+	if raw, err := base64.RawURLEncoding.Strict().DecodeString(token); err == nil {
+		out = append(out, raw)
+	}
+	if raw, err := DecodeURL45(token); err == nil {
+		out = append(out, raw)
+	}
+	return out
+}
+
 // errNotGenuine is the one answer to every token that does not verify: which check failed is
 // nobody's business but a forger's.
 var errNotGenuine = &domain.Error{Code: domain.EINVALID, Message: "the code is not a genuine vetfield document"}
 
-// ParseToken decodes a token and checks its signature with verify (kid, message, signature). Any
-// malformed, truncated, re-signed or unknown-key token is EINVALID; it never panics.
+// ParseToken decodes a token, in base64url or URL45, and checks its signature with verify (kid,
+// message, signature). Any malformed, truncated, re-signed or unknown-key token is EINVALID; it
+// never panics.
 func ParseToken(token string, verify func(kid string, msg, sig []byte) bool) (TokenClaims, error) {
-	if len(token) > 200 {
+	if len(token) > maxTokenText {
 		return TokenClaims{}, errNotGenuine
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
-	if err != nil || len(raw) < 29+kidLen+sigLen {
+	for _, raw := range decodeToken(token) {
+		if c, err := parseTokenBytes(raw, verify); err == nil {
+			return c, nil
+		}
+	}
+	return TokenClaims{}, errNotGenuine
+}
+
+// parseTokenBytes is ParseToken once the text is decoded.
+func parseTokenBytes(raw []byte, verify func(kid string, msg, sig []byte) bool) (TokenClaims, error) {
+	if len(raw) < 29+kidLen+sigLen {
 		return TokenClaims{}, errNotGenuine
 	}
 	if raw[0] != TokenVersion {
