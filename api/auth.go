@@ -35,6 +35,23 @@ var (
 
 func roles(r ...domain.Role) access { return access{roles: r} }
 
+// String says who may call an operation, for the route table.
+func (a access) String() string {
+	switch {
+	case a.public && a.limited:
+		return "public, rate-limited"
+	case a.public:
+		return "public"
+	case len(a.roles) == 0:
+		return "any account"
+	}
+	names := make([]string, len(a.roles))
+	for i, r := range a.roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
+}
+
 func (a access) allows(r domain.Role) bool {
 	if len(a.roles) == 0 {
 		return true

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -57,7 +58,9 @@ type Server struct {
 	app *fiber.App
 	api huma.API
 	// kinds are the mutation kinds sync/push accepts (api/mutations.go).
-	kinds   map[string]mutationKind
+	kinds map[string]mutationKind
+	// table lists every route as it is registered, for Routes.
+	table   []Route
 	metrics *metrics
 	// publicRate is the limit in force (Deps.PublicRate, or what SetPublicRate set since).
 	publicRate atomic.Int64
@@ -124,10 +127,12 @@ func New(d Deps) *Server {
 
 // routes registers every route, in one readable block.
 func (s *Server) routes() {
-	s.app.Get("/livez", s.livez)
-	s.app.Get("/readyz", s.readyz)
-	s.app.Get("/metrics", s.serveMetrics)
-	s.app.Get("/docs", s.docsPage)
+	s.plain("GET", "/livez", "the process runs", s.livez)
+	s.plain("GET", "/readyz", "database and object store answer; 503 while shutting down", s.readyz)
+	s.plain("GET", "/metrics", "Prometheus metrics", s.serveMetrics)
+	s.plain("GET", "/docs", "the API description as a page", s.docsPage)
+	s.table = append(s.table, Route{Method: "GET", Path: "/openapi.json", Access: "public (operations)",
+		Handler: "huma", Summary: "the OpenAPI 3.1 description, generated from the handlers' types"})
 
 	s.registerAuth()
 	s.registerUsers()
@@ -165,6 +170,8 @@ func register[I, O any](s *Server, op huma.Operation, rule access, h func(contex
 		op.Metadata = map[string]any{}
 	}
 	op.Metadata[accessKey] = rule
+	s.table = append(s.table, Route{Method: op.Method, Path: op.Path, Access: rule.String(), Handler: handlerName(h),
+		Summary: op.Summary})
 	if !rule.public {
 		op.Security = []map[string][]string{{"bearer": {}}}
 		op.Errors = append(op.Errors, 401, 403)
@@ -234,4 +241,30 @@ func inputLocations[I any]() func(error) error {
 type Page[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// Route is one operation of the server as a newcomer looks for it: method, path, who may call it,
+// and the handler that answers it. api/ROUTES.md is this list, kept true by a test.
+type Route struct {
+	Method, Path, Access, Handler, Summary string
+}
+
+// Routes lists every operation in the order it was registered.
+func (s *Server) Routes() []Route { return s.table }
+
+// plain registers an operational route that is not part of the API description.
+func (s *Server) plain(method, path, summary string, h fiber.Handler) {
+	s.app.Add(method, path, h)
+	s.table = append(s.table, Route{Method: method, Path: path, Access: "public (operations)", Handler: handlerName(h),
+		Summary: summary})
+}
+
+// handlerName is a handler's method name, such as identifyAnimal.
+func handlerName(h any) string {
+	name := runtime.FuncForPC(reflect.ValueOf(h).Pointer()).Name()
+	name = strings.TrimSuffix(name, "-fm")
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
 }
