@@ -29,6 +29,7 @@ func (s *Server) registerDocuments() {
 		OperationID: "listDocuments", Method: http.MethodGet, Path: "/v1/documents", Tags: []string{"documents"},
 		Summary: "Documents about a subject (an animal, object or application), newest first",
 	}, authenticated, s.listDocuments)
+	s.describeEnum("/v1/documents", "type", docTypeNames())
 	register(s, huma.Operation{
 		OperationID: "getDocumentQR", Method: http.MethodGet, Path: "/v1/documents/{id}/qr.png", Tags: []string{"documents"},
 		Summary: "The document's QR code as a PNG", Errors: []int{404},
@@ -152,7 +153,7 @@ func (s *Server) getDocument(ctx context.Context, in *documentIDInput) (*documen
 
 type listDocumentsInput struct {
 	Subject string `query:"subject" required:"true" maxLength:"64" doc:"id of the animal, production object or application"`
-	Type    string `query:"type" enum:"vet_passport,vet_passport_duplicate,vet_passport_extract,vet_reference,sanitary_conclusion,vet_certificate,regnum_confirmation,motivated_refusal"`
+	Type    string `query:"type" maxLength:"40" doc:"A document type (the enum is documents.DocTypes)."`
 	Cursor  string `query:"cursor" maxLength:"512"`
 	Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
@@ -343,4 +344,13 @@ func (s *Server) printDocument(ctx context.Context, in *documentIDInput) (*htmlO
 		return nil, domain.Internal("render print page", err)
 	}
 	return &htmlOutput{ContentType: "text/html; charset=utf-8", CacheControl: "private, no-store", Body: page}, nil
+}
+
+// docTypeNames are the document types the domain knows, so the description never lists another.
+func docTypeNames() []any {
+	out := make([]any, len(documents.DocTypes))
+	for i, t := range documents.DocTypes {
+		out[i] = string(t)
+	}
+	return out
 }

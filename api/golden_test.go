@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vetfield/vetfield"
+	"github.com/vetfield/vetfield/domain/documents"
 )
 
 // update rewrites the golden files instead of comparing with them: go test ./api -run Golden -update.
@@ -335,5 +336,31 @@ func TestRouteTable(t *testing.T) {
 	}
 	if string(want) != b.String() {
 		t.Errorf("api/ROUTES.md is stale (rerun with -update):\n%s", lineDiff(string(want), b.String()))
+	}
+}
+
+// TestDocumentTypesFromTheDomain: the type filter of /v1/documents takes the domain's document
+// types, lists them in the description, and refuses another in the one problem shape.
+func TestDocumentTypesFromTheDomain(t *testing.T) {
+	e := newEnv(t)
+	p := e.do("GET", "/v1/documents?subject=x&type=bogus", e.admin, nil).expectProblem(t, 422)
+	if len(p.Errors) != 1 || p.Errors[0].Location != "query.type" {
+		t.Errorf("an unknown type answers %+v", p)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name   string `json:"name"`
+				Schema struct {
+					Enum []string `json:"enum"`
+				} `json:"schema"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	e.do("GET", "/openapi.json", "", nil).expect(t, 200).JSON(t, &doc)
+	for _, prm := range doc.Paths["/v1/documents"]["get"].Parameters {
+		if prm.Name == "type" && len(prm.Schema.Enum) != len(documents.DocTypes) {
+			t.Errorf("the description lists %v, the domain %v", prm.Schema.Enum, documents.DocTypes)
+		}
 	}
 }

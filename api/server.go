@@ -268,3 +268,20 @@ func handlerName(h any) string {
 	}
 	return name
 }
+
+// describeEnum lists the values a GET operation's query parameter takes in the API description,
+// from the domain's own list, where a struct tag would be a second copy of it. The domain refuses
+// any other value.
+func (s *Server) describeEnum(path, param string, values []any) {
+	item := s.api.OpenAPI().Paths[path]
+	if item == nil || item.Get == nil {
+		panic("api: describeEnum of an unregistered operation GET " + path)
+	}
+	for _, p := range item.Get.Parameters {
+		if p.Name == param && p.Schema != nil {
+			p.Schema.Enum = values
+			return
+		}
+	}
+	panic("api: GET " + path + " has no parameter " + param)
+}

@@ -472,6 +472,9 @@ type DocumentFilter struct {
 
 // List pages through the documents about a subject, newest first.
 func (ds *Documents) List(ctx context.Context, f DocumentFilter) ([]*Document, string, error) {
+	if f.Type != "" && !f.Type.Valid() {
+		return nil, "", domain.Invalid("type", "a document type is one of %s", typeList())
+	}
 	q := domain.Query{Index: "documents_subject", Eq: []any{f.SubjectID}, Desc: true, After: f.After, Limit: f.Limit}
 	if f.Type != "" {
 		q = domain.Query{Index: "documents_subject_type", Eq: []any{f.SubjectID, string(f.Type)}, Desc: true, After: f.After, Limit: f.Limit}
@@ -530,4 +533,13 @@ func (ds *Documents) VerifyToken(ctx context.Context, token string) (Verificatio
 		v.Status = VerifyRevoked
 	}
 	return v, nil
+}
+
+// typeList names every document type, for a message.
+func typeList() string {
+	names := make([]string, len(DocTypes))
+	for i, t := range DocTypes {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
 }
