@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/media"
+	"github.com/vetfield/vetfield/media/paper"
 )
 
 func (s *Server) registerDocuments() {
@@ -32,11 +34,19 @@ func (s *Server) registerDocuments() {
 	register(s, huma.Operation{
 		OperationID: "getDocumentQR", Method: http.MethodGet, Path: "/v1/documents/{id}/qr.png", Tags: []string{"documents"},
 		Summary: "The document's QR code as a PNG", Errors: []int{404},
+		Responses: binaryResponse("The QR code, encoding the document's verify_url.", "image/png"),
 	}, authenticated, s.getDocumentQR)
 	register(s, huma.Operation{
 		OperationID: "printDocument", Method: http.MethodGet, Path: "/v1/documents/{id}/print", Tags: []string{"documents"},
 		Summary: "The document laid out for printing on A5 (or A4), in Kazakh and Russian", Errors: []int{404},
+		Responses: binaryResponse("An HTML page with @page A5 (A4 for a conclusion).", "text/html"),
 	}, authenticated, s.printDocument)
+	register(s, huma.Operation{
+		OperationID: "getDocumentPDF", Method: http.MethodGet, Path: "/v1/documents/{id}/pdf", Tags: []string{"documents"},
+		Summary:     "The document as a PDF (A5, or A4 for a conclusion), in Kazakh and Russian, with its QR code",
+		Description: "The same paper as the print view; the font (DejaVu Sans) is embedded.", Errors: []int{404},
+		Responses: binaryResponse("The PDF.", "application/pdf"),
+	}, authenticated, s.documentPDF)
 	register(s, huma.Operation{
 		OperationID: "revokeDocument", Method: http.MethodPost, Path: "/v1/documents/{id}/revoke", Tags: []string{"documents"},
 		Summary: "Revoke a document (admins and the issuing unit)", Errors: []int{404, 409},
@@ -50,9 +60,17 @@ func (s *Server) registerDocuments() {
 	register(s, huma.Operation{
 		OperationID: "verifyPage", Method: http.MethodGet, Path: "/v/{token}", Tags: []string{"verification"},
 		Summary:     "The page a phone opens when it scans a document's QR code",
-		Description: "Public HTML in Kazakh or Russian (?lang=kk|ru, else Accept-Language).",
+		Description: "Public HTML in Kazakh or Russian (?lang=kk|ru, else the higher-weighted of the two in Accept-Language).",
 		Errors:      []int{429},
+		Responses:   binaryResponse("The verification page.", "text/html"),
 	}, publicLimited, s.verifyPage)
+}
+
+// binaryResponse declares a 200 whose body is not JSON: huma would otherwise describe a []byte
+// body as application/json, and clients generated from the spec would try to parse a PNG.
+func binaryResponse(desc, mediaType string) map[string]*huma.Response {
+	return map[string]*huma.Response{"200": {Description: desc, Content: map[string]*huma.MediaType{
+		mediaType: {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}}}}}
 }
 
 type keysOutput struct {
@@ -231,6 +249,9 @@ type VerificationView struct {
 	SupersededBy string            `json:"superseded_by_number,omitempty"`
 	RevokedAt    string            `json:"revoked_at,omitempty"`
 	RevokeReason string            `json:"revoke_reason,omitempty"`
+	// Grounds are a motivated refusal's grounds, as its paper prints them: a refusal is genuine
+	// without approving anything, and whoever checks it should read why.
+	Grounds []string `json:"grounds,omitempty" doc:"A refusal's grounds, in the page's language (Russian in JSON)."`
 }
 
 func viewVerification(v documents.Verification, lang string) VerificationView {
@@ -255,6 +276,11 @@ func viewVerification(v documents.Verification, lang string) VerificationView {
 	if d.RevokedAt != nil {
 		out.RevokedAt = d.RevokedAt.In(domain.Almaty).Format(time.DateOnly)
 		out.RevokeReason = d.RevokeReason
+	}
+	if d.Type == documents.DocRefusal {
+		for _, g := range paper.Build(d, "").Grounds {
+			out.Grounds = append(out.Grounds, g.In(lang))
+		}
 	}
 	return out
 }
@@ -299,22 +325,37 @@ func (s *Server) verifyPage(ctx context.Context, in *verifyPageInput) (*htmlOutp
 	return &htmlOutput{ContentType: "text/html; charset=utf-8", CacheControl: "no-store", Body: page}, nil
 }
 
-// pickLanguage chooses "kk" or "ru": the query wins, then the first of the two the browser
-// accepts, then Kazakh, the state language.
+// pickLanguage chooses "kk" or "ru": the query wins, then whichever of the two the browser
+// weighs higher in Accept-Language (RFC 9110 q-values; "kk;q=0.5, ru;q=0.9" is Russian, a tie goes
+// to the one listed first, q=0 refuses a language), then Kazakh, the state language.
 func pickLanguage(query, accept string) string {
 	if query == "kk" || query == "ru" {
 		return query
 	}
+	best, bestQ := "kk", 0.0
 	for _, part := range strings.Split(accept, ",") {
-		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		switch strings.ToLower(strings.SplitN(tag, "-", 2)[0]) {
-		case "kk":
-			return "kk"
-		case "ru":
-			return "ru"
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		lang := strings.ToLower(strings.TrimSpace(strings.SplitN(tag, "-", 2)[0]))
+		if lang != "kk" && lang != "ru" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			name, value, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(name), "q") {
+				continue
+			}
+			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			if err != nil || v < 0 || v > 1 {
+				v = 0 // a malformed weight makes the entry count for nothing
+			}
+			q = v
+		}
+		if q > bestQ {
+			best, bestQ = lang, q
 		}
 	}
-	return "kk"
+	return best
 }
 
 // printDocument answers GET /v1/documents/{id}/print.
@@ -333,4 +374,23 @@ func (s *Server) printDocument(ctx context.Context, in *documentIDInput) (*htmlO
 		return nil, domain.Internal("render print page", err)
 	}
 	return &htmlOutput{ContentType: "text/html; charset=utf-8", CacheControl: "private, no-store", Body: page}, nil
+}
+
+// documentPDF answers GET /v1/documents/{id}/pdf: the print view's paper as a PDF, for mail and
+// archives, visible to exactly who may print it.
+func (s *Server) documentPDF(ctx context.Context, in *documentIDInput) (*binaryOutput, error) {
+	d, err := s.visibleDocument(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	url := s.verifyURL(d.Token)
+	png, err := media.QRCode(url, 512)
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := paper.PDF(paper.Build(d, url), png)
+	if err != nil {
+		return nil, domain.Internal("render pdf", err)
+	}
+	return &binaryOutput{ContentType: "application/pdf", CacheControl: "private, no-store", Body: pdf}, nil
 }
