@@ -383,12 +383,7 @@ func (s *Server) documentPDF(ctx context.Context, in *documentIDInput) (*binaryO
 	if err != nil {
 		return nil, err
 	}
-	url := s.verifyURL(d.Token)
-	png, err := media.QRCode(url, 512)
-	if err != nil {
-		return nil, err
-	}
-	pdf, err := paper.PDF(paper.Build(d, url), png)
+	pdf, err := paper.PDF(paper.Build(d, s.verifyURL(d.Token)))
 	if err != nil {
 		return nil, domain.Internal("render pdf", err)
 	}

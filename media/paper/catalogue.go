@@ -388,7 +388,7 @@ func restriction(p *Paper, key string, r map[string]any) (kk, ru string) {
 	}
 	terr := firstNonEmpty(str(r["territory_ru"]), str(r["territory"]))
 	dec, _ := r["decision"].(map[string]any)
-	num, date := DecisionNumber(str(dec["number"])), DMY(str(dec["date"]))
+	num, date := epizootic.BareNumber(str(dec["number"])), DMY(str(dec["date"]))
 	kk = fmt.Sprintf("%s: %s (%s), %s № %s шешім", kindName(kind, "kk"), diseaseKK, terr, date, num)
 	ru = fmt.Sprintf("%s: %s (%s), решение № %s от %s", kindName(kind, "ru"), diseaseRU, terr, num, date)
 	if c, _ := r["concerns"].(bool); c {
@@ -403,14 +403,4 @@ func kindName(k epizootic.RestrictionKind, lang string) string {
 		return string(k)
 	}
 	return k.Name(lang)
-}
-
-// DecisionNumber is a decision's number without the "№" a person may have typed with it, since
-// papers print the sign themselves ("№ 12-Қ", not "№ № 12-Қ").
-func DecisionNumber(n string) string {
-	n = strings.TrimSpace(n)
-	for _, sign := range []string{"№", "N°", "No."} {
-		n = strings.TrimSpace(strings.TrimPrefix(n, sign))
-	}
-	return n
 }
