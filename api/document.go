@@ -360,30 +360,44 @@ func pickLanguage(query, accept string) string {
 
 // printDocument answers GET /v1/documents/{id}/print.
 func (s *Server) printDocument(ctx context.Context, in *documentIDInput) (*htmlOutput, error) {
-	d, err := s.visibleDocument(ctx, in.ID)
+	p, err := s.documentPaper(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	url := s.verifyURL(d.Token)
-	png, err := media.QRCode(url, 512)
+	png, err := media.QRCode(p.VerifyURL, 512)
 	if err != nil {
 		return nil, err
 	}
-	page, err := renderPrintPage(d, url, png)
+	page, err := renderPrintPage(p, png)
 	if err != nil {
 		return nil, domain.Internal("render print page", err)
 	}
 	return &htmlOutput{ContentType: "text/html; charset=utf-8", CacheControl: "private, no-store", Body: page}, nil
 }
 
+// documentPaper loads a document the caller may see and lays it out as paper. A content key the
+// renderer has no words for is still printed under its code, and logged, so it gets a label
+// before anyone complains about a paper (a test keeps the services' keys labelled).
+func (s *Server) documentPaper(ctx context.Context, id string) (paper.Paper, error) {
+	d, err := s.visibleDocument(ctx, id)
+	if err != nil {
+		return paper.Paper{}, err
+	}
+	p := paper.Build(d, s.verifyURL(d.Token))
+	if len(p.Unlabelled) > 0 {
+		s.Log.WarnContext(ctx, "paper: content without words", "request_id", requestID(ctx), "type", d.Type, "keys", p.Unlabelled)
+	}
+	return p, nil
+}
+
 // documentPDF answers GET /v1/documents/{id}/pdf: the print view's paper as a PDF, for mail and
 // archives, visible to exactly who may print it.
 func (s *Server) documentPDF(ctx context.Context, in *documentIDInput) (*binaryOutput, error) {
-	d, err := s.visibleDocument(ctx, in.ID)
+	p, err := s.documentPaper(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	pdf, err := paper.PDF(paper.Build(d, s.verifyURL(d.Token)))
+	pdf, err := paper.PDF(p)
 	if err != nil {
 		return nil, domain.Internal("render pdf", err)
 	}

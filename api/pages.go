@@ -96,9 +96,9 @@ type printPage struct {
 
 // renderPrintPage lays a document out for print, in Kazakh and Russian, with its QR code. A
 // conclusion lists violations and photo hashes in tables too wide for A5, so it is printed on A4.
-func renderPrintPage(d *documents.Document, verifyURL string, qrPNG []byte) ([]byte, error) {
-	p := printPage{Paper: paper.Build(d, verifyURL), QR: base64.StdEncoding.EncodeToString(qrPNG),
-		Page: paper.PageSize(d.Type), Sign: paper.LabelSign, Check: paper.LabelCheck}
+func renderPrintPage(pp paper.Paper, qrPNG []byte) ([]byte, error) {
+	p := printPage{Paper: pp, QR: base64.StdEncoding.EncodeToString(qrPNG),
+		Page: paper.PageSize(pp.Type), Sign: paper.LabelSign, Check: paper.LabelCheck}
 	var buf bytes.Buffer
 	err := pages.ExecuteTemplate(&buf, "print.html", p)
 	return buf.Bytes(), err
