@@ -162,7 +162,7 @@ func (w *pdfWriter) field(f Field) {
 	labelW := (w.w - 2*margin) * 0.42
 	valueX, valueW := margin+labelW+6, w.w-2*margin-labelW-6
 	w.font("", 8)
-	label := w.lines(f.Label.KK+" / "+f.Label.RU, labelW)
+	label := w.lines(f.Label.Both(), labelW)
 	w.font("B", 9.5)
 	value := w.lines(f.Value.KK, valueW)
 	if f.Value.Bilingual() {
