@@ -59,11 +59,11 @@ func (s *Server) registerDocuments() {
 	}, publicLimited, s.verifyJSON)
 	register(s, huma.Operation{
 		OperationID: "verifyPage", Method: http.MethodGet, Path: "/v/{token}", Tags: []string{"verification"},
-		Summary:     "The page a phone opens when it scans a document's QR code",
+		Summary: "The page a phone opens when it scans a document's QR code",
 		Description: "Public HTML in Kazakh or Russian (?lang=kk|ru, else the higher-weighted of the two in Accept-Language). " +
 			"Each type shows its badge; a genuine motivated refusal says it is a refusal, not an approval, and lists its grounds.",
-		Errors:      []int{429},
-		Responses:   binaryResponse("The verification page.", "text/html"),
+		Errors:    []int{429},
+		Responses: binaryResponse("The verification page.", "text/html"),
 	}, publicLimited, s.verifyPage)
 }
 
