@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/media"
+	"github.com/vetfield/vetfield/media/paper"
 )
 
 func (s *Server) registerDocuments() {
@@ -33,11 +35,19 @@ func (s *Server) registerDocuments() {
 	register(s, huma.Operation{
 		OperationID: "getDocumentQR", Method: http.MethodGet, Path: "/v1/documents/{id}/qr.png", Tags: []string{"documents"},
 		Summary: "The document's QR code as a PNG", Errors: []int{404},
+		Responses: binaryResponse("The QR code, encoding the document's verify_url.", "image/png"),
 	}, authenticated, s.getDocumentQR)
 	register(s, huma.Operation{
 		OperationID: "printDocument", Method: http.MethodGet, Path: "/v1/documents/{id}/print", Tags: []string{"documents"},
 		Summary: "The document laid out for printing on A5 (or A4), in Kazakh and Russian", Errors: []int{404},
+		Responses: binaryResponse("An HTML page with @page A5 (A4 for a conclusion).", "text/html"),
 	}, authenticated, s.printDocument)
+	register(s, huma.Operation{
+		OperationID: "getDocumentPDF", Method: http.MethodGet, Path: "/v1/documents/{id}/pdf", Tags: []string{"documents"},
+		Summary:     "The document as a PDF (A5, or A4 for a conclusion), in Kazakh and Russian, with its QR code",
+		Description: "The same paper as the print view; the font (DejaVu Sans) is embedded.", Errors: []int{404},
+		Responses: binaryResponse("The PDF.", "application/pdf"),
+	}, authenticated, s.documentPDF)
 	register(s, huma.Operation{
 		OperationID: "revokeDocument", Method: http.MethodPost, Path: "/v1/documents/{id}/revoke", Tags: []string{"documents"},
 		Summary: "Revoke a document (admins and the issuing unit)", Errors: []int{404, 409},
@@ -52,10 +62,19 @@ func (s *Server) registerDocuments() {
 	// case-insensitively (fiber.Config.CaseSensitive is false), as TestVerifyQRForms checks.
 	register(s, huma.Operation{
 		OperationID: "verifyPage", Method: http.MethodGet, Path: "/v/{token}", Tags: []string{"verification"},
-		Summary:     "The page a phone opens when it scans a document's QR code",
-		Description: "Public HTML in Kazakh or Russian (?lang=kk|ru, else Accept-Language).",
-		Errors:      []int{429},
+		Summary: "The page a phone opens when it scans a document's QR code",
+		Description: "Public HTML in Kazakh or Russian (?lang=kk|ru, else the higher-weighted of the two in Accept-Language). " +
+			"Each type shows its badge; a genuine motivated refusal says it is a refusal, not an approval, and lists its grounds.",
+		Errors:    []int{429},
+		Responses: binaryResponse("The verification page.", "text/html"),
 	}, publicLimited, s.verifyPage)
+}
+
+// binaryResponse declares a 200 whose body is not JSON: huma would otherwise describe a []byte
+// body as application/json, and clients generated from the spec would try to parse a PNG.
+func binaryResponse(desc, mediaType string) map[string]*huma.Response {
+	return map[string]*huma.Response{"200": {Description: desc, Content: map[string]*huma.MediaType{
+		mediaType: {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}}}}}
 }
 
 type keysOutput struct {
@@ -242,6 +261,9 @@ type VerificationView struct {
 	SupersededBy string            `json:"superseded_by_number,omitempty"`
 	RevokedAt    string            `json:"revoked_at,omitempty"`
 	RevokeReason string            `json:"revoke_reason,omitempty"`
+	// Grounds are a motivated refusal's grounds, as its paper prints them: a refusal is genuine
+	// without approving anything, and whoever checks it should read why.
+	Grounds []string `json:"grounds,omitempty" doc:"A refusal's grounds, in the page's language (Russian in JSON)."`
 }
 
 func viewVerification(v documents.Verification, lang string) VerificationView {
@@ -266,6 +288,11 @@ func viewVerification(v documents.Verification, lang string) VerificationView {
 	if d.RevokedAt != nil {
 		out.RevokedAt = d.RevokedAt.In(domain.Almaty).Format(time.DateOnly)
 		out.RevokeReason = d.RevokeReason
+	}
+	if d.Type == documents.DocRefusal {
+		for _, g := range paper.Build(d, "", "").Grounds {
+			out.Grounds = append(out.Grounds, g.In(lang))
+		}
 	}
 	return out
 }
@@ -310,36 +337,50 @@ func (s *Server) verifyPage(ctx context.Context, in *verifyPageInput) (*htmlOutp
 	return &htmlOutput{ContentType: "text/html; charset=utf-8", CacheControl: "no-store", Body: page}, nil
 }
 
-// pickLanguage chooses "kk" or "ru": the query wins, then the first of the two the browser
-// accepts, then Kazakh, the state language.
+// pickLanguage chooses "kk" or "ru": the query wins, then whichever of the two the browser
+// weighs higher in Accept-Language (RFC 9110 q-values; "kk;q=0.5, ru;q=0.9" is Russian, a tie goes
+// to the one listed first, q=0 refuses a language), then Kazakh, the state language.
 func pickLanguage(query, accept string) string {
 	if query == "kk" || query == "ru" {
 		return query
 	}
+	best, bestQ := "kk", 0.0
 	for _, part := range strings.Split(accept, ",") {
-		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		switch strings.ToLower(strings.SplitN(tag, "-", 2)[0]) {
-		case "kk":
-			return "kk"
-		case "ru":
-			return "ru"
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		lang := strings.ToLower(strings.TrimSpace(strings.SplitN(tag, "-", 2)[0]))
+		if lang != "kk" && lang != "ru" {
+			continue
+		}
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			name, value, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(name), "q") {
+				continue
+			}
+			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			if err != nil || v < 0 || v > 1 {
+				v = 0 // a malformed weight makes the entry count for nothing
+			}
+			q = v
+		}
+		if q > bestQ {
+			best, bestQ = lang, q
 		}
 	}
-	return "kk"
+	return best
 }
 
 // printDocument answers GET /v1/documents/{id}/print.
 func (s *Server) printDocument(ctx context.Context, in *documentIDInput) (*htmlOutput, error) {
-	d, err := s.visibleDocument(ctx, in.ID)
+	p, err := s.documentPaper(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	url := s.verifyURL(d.Token)
-	png, err := media.QRCode(url, 512)
+	png, err := media.QRCode(p.VerifyURL, 512)
 	if err != nil {
 		return nil, err
 	}
-	page, err := renderPrintPage(d, url, png)
+	page, err := renderPrintPage(p, png)
 	if err != nil {
 		return nil, domain.Internal("render print page", err)
 	}
@@ -353,4 +394,33 @@ func docTypeNames() []any {
 		out[i] = string(t)
 	}
 	return out
+}
+
+// documentPaper loads a document the caller may see and lays it out as paper. A content key the
+// renderer has no words for is still printed under its code, and logged, so it gets a label
+// before anyone complains about a paper (a test keeps the services' keys labelled).
+func (s *Server) documentPaper(ctx context.Context, id string) (paper.Paper, error) {
+	d, err := s.visibleDocument(ctx, id)
+	if err != nil {
+		return paper.Paper{}, err
+	}
+	p := paper.Build(d, s.verifyURL(d.Token), s.PublicURL+"/v/"+d.Token)
+	if len(p.Unlabelled) > 0 {
+		s.Log.WarnContext(ctx, "paper: content without words", "request_id", requestID(ctx), "type", d.Type, "keys", p.Unlabelled)
+	}
+	return p, nil
+}
+
+// documentPDF answers GET /v1/documents/{id}/pdf: the print view's paper as a PDF, for mail and
+// archives, visible to exactly who may print it.
+func (s *Server) documentPDF(ctx context.Context, in *documentIDInput) (*binaryOutput, error) {
+	p, err := s.documentPaper(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := paper.PDF(p)
+	if err != nil {
+		return nil, domain.Internal("render pdf", err)
+	}
+	return &binaryOutput{ContentType: "application/pdf", CacheControl: "private, no-store", Body: pdf}, nil
 }

@@ -14,6 +14,8 @@
 #
 # Needs only Go, gcc (for -race), git, curl and bash. The first run builds the pinned MinIO from
 # source into a cache outside the repository — a few minutes — and later runs reuse the binary.
+# Chromium (browser tests) and poppler-utils (pdftotext, pdftoppm, pdfinfo: the PDF tests) are
+# installed from Debian's packages with apt-get when missing.
 # The MinIO server gets a fresh data directory and random keys, listens on free loopback ports, and
 # is stopped (its directory removed) when the script exits for any reason, Ctrl-C included.
 #
@@ -153,10 +155,22 @@ ensure_chromium() {
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+# ensure_poppler installs poppler-utils from Debian's packages for the paper tests: the PDFs are
+# read back with pdftotext and pdfinfo, and rasterised with pdftoppm to scan their QR codes.
+ensure_poppler() {
+	command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null && command -v pdfinfo >/dev/null && return 0
+	local sudo=()
+	if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+	log "installing poppler-utils from Debian's packages"
+	"${sudo[@]}" apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+}
+
 main() {
 	cd "$repo"
 	check_tools
 	ensure_chromium
+	ensure_poppler
 	ensure_minio
 
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/vetfield-test.XXXXXX")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
@@ -42,13 +43,25 @@ type EpizooticDecision struct {
 	Date   domain.CivilDate `json:"date"`
 }
 
-// cite names the decision as papers do: "решение № 12 от 15.03.2026".
+// cite names the decision as papers do: "решение № 12 от 15.03.2026". A number typed with its
+// sign ("№ 12-Қ") is cited once, not "№ № 12-Қ".
 func (d EpizooticDecision) cite(lang string) string {
 	date := fmt.Sprintf("%02d.%02d.%04d", d.Date.Day(), d.Date.Month(), d.Date.Year())
+	n := BareNumber(d.Number)
 	if lang == "kk" {
-		return date + " № " + d.Number + " шешім"
+		return date + " № " + n + " шешім"
 	}
-	return "решение № " + d.Number + " от " + date
+	return "решение № " + n + " от " + date
+}
+
+// BareNumber is a decision number without a leading number sign ("№", "N°", "No.") and the
+// spaces around it: papers print the sign themselves.
+func BareNumber(n string) string {
+	n = strings.TrimSpace(n)
+	for _, sign := range []string{"№", "N°", "No."} {
+		n = strings.TrimSpace(strings.TrimPrefix(n, sign))
+	}
+	return n
 }
 
 // RestrictionTerms are what a decision says; every change keeps the terms it left in History.
