@@ -364,3 +364,38 @@ func TestDocumentTypesFromTheDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestProblemsEchoNothing: a refused body is never answered back — not a password in a malformed
+// login, not a megabyte of garbage — and no answer speaks of Go types.
+func TestProblemsEchoNothing(t *testing.T) {
+	e := newEnv(t)
+	cases := map[string]string{
+		"MalformedLogin": `{"username":"admin","password":"very-secret-pw`,
+		"WrongType":      `{"username":"admin","password":12}`,
+		"Garbage":        `{"username":"` + strings.Repeat("x", 900<<10),
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := e.do("POST", "/v1/auth/login", "", []byte(body), "Content-Type", "application/json")
+			if r.Status != 400 && r.Status != 422 {
+				t.Fatalf("status %d: %s", r.Status, r.Body)
+			}
+			r.expectProblem(t, r.Status)
+			text := string(r.Body)
+			for _, leak := range []string{"very-secret-pw", "Go struct", "Go value", "json:", "xxxxxxxx", `"value"`} {
+				if strings.Contains(text, leak) {
+					t.Errorf("the problem carries %q: %.300s", leak, text)
+				}
+			}
+			if len(r.Body) > 2048 {
+				t.Errorf("a %d-byte body answered with %d bytes", len(body), len(r.Body))
+			}
+		})
+	}
+	// An overflowing number.
+	r := e.do("POST", "/v1/sync/push", e.admin, []byte(`{"mutations":[{"id":"a","kind":"x","record_id":"y","base_version":99999999999999999999999}]}`),
+		"Content-Type", "application/json")
+	if strings.Contains(string(r.Body), "Go struct") || strings.Contains(string(r.Body), "int64") {
+		t.Errorf("an overflowing number answers Go text: %s", r.Body)
+	}
+}

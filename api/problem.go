@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/gofiber/fiber/v2"
@@ -81,4 +82,55 @@ func (s *Server) fiberErrors(c *fiber.Ctx, err error) error {
 	p := huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: detail}
 	c.Set(fiber.HeaderContentType, problemContentType)
 	return c.Status(status).JSON(p, problemContentType)
+}
+
+// The framework's own refusals (a body that is not JSON, a value of the wrong type, a schema
+// violation) are built here too, so they read like vetfield's: huma's default echoes the whole
+// body as the error's value — a password included — and passes on encoding/json's text, which
+// speaks of Go struct fields. Installed once for the process; the framework has no per-API hook.
+func init() {
+	huma.NewError = newProblem
+	huma.NewErrorWithContext = func(_ huma.Context, status int, msg string, errs ...error) huma.StatusError {
+		return newProblem(status, msg, errs...)
+	}
+}
+
+// maxProblemText bounds any message in a problem, so no input is ever answered at its own size.
+const maxProblemText = 300
+
+// newProblem is an RFC 9457 problem with the location and a clean message of each error, never a
+// value the client sent.
+func newProblem(status int, msg string, errs ...error) huma.StatusError {
+	p := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: cleanMessage(msg)}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		d := &huma.ErrorDetail{Message: err.Error()}
+		var ed huma.ErrorDetailer
+		if errors.As(err, &ed) {
+			d = ed.ErrorDetail()
+		}
+		p.Errors = append(p.Errors, &huma.ErrorDetail{Location: d.Location, Message: cleanMessage(d.Message)})
+	}
+	if len(p.Errors) == 1 && (p.Detail == "" || p.Detail == "validation failed") {
+		p.Detail = p.Errors[0].Message
+	}
+	return p
+}
+
+// cleanMessage keeps what a client may read of a framework message: decoder text about Go types
+// becomes a sentence about the input, and nothing is longer than maxProblemText.
+func cleanMessage(m string) string {
+	switch {
+	case strings.Contains(m, "Go struct field") || strings.Contains(m, "Go value") || strings.Contains(m, "cannot unmarshal"):
+		return "a value has the wrong type or is out of range"
+	case strings.HasPrefix(m, "invalid character") || strings.Contains(m, "unexpected end of JSON") ||
+		strings.HasPrefix(m, "json:") || strings.Contains(m, "looking for beginning of"):
+		return "the body is not valid JSON"
+	}
+	if r := []rune(m); len(r) > maxProblemText {
+		return string(r[:maxProblemText]) + "…"
+	}
+	return m
 }
