@@ -399,3 +399,27 @@ func TestProblemsEchoNothing(t *testing.T) {
 		t.Errorf("an overflowing number answers Go text: %s", r.Body)
 	}
 }
+
+// TestSecurityHeaders: every answer is nosniff with no referrer; every HTML page forbids scripts
+// and framing.
+func TestSecurityHeaders(t *testing.T) {
+	h := newHerd(t)
+	a := h.identify(h.vet2, h.cow("398000000000001"))
+	for path, html := range map[string]bool{
+		"/v/" + a.Passport.Token:                     true,
+		"/v1/documents/" + a.Passport.ID + "/print": true,
+		"/docs":                                      true,
+		"/v1/me":                                     false,
+		"/v1/nowhere":                                false,
+	} {
+		r := h.do("GET", path, h.vet, nil)
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("GET %s: %v", path, r.Header)
+		}
+		csp := r.Header.Get("Content-Security-Policy")
+		if html && (!strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") ||
+			r.Header.Get("X-Frame-Options") != "DENY") {
+			t.Errorf("GET %s (%s): CSP %q", path, r.Header.Get("Content-Type"), csp)
+		}
+	}
+}
