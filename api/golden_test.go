@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/domain/documents"
@@ -406,11 +410,11 @@ func TestSecurityHeaders(t *testing.T) {
 	h := newHerd(t)
 	a := h.identify(h.vet2, h.cow("398000000000001"))
 	for path, html := range map[string]bool{
-		"/v/" + a.Passport.Token:                     true,
+		"/v/" + a.Passport.Token:                    true,
 		"/v1/documents/" + a.Passport.ID + "/print": true,
-		"/docs":                                      true,
-		"/v1/me":                                     false,
-		"/v1/nowhere":                                false,
+		"/docs":       true,
+		"/v1/me":      false,
+		"/v1/nowhere": false,
 	} {
 		r := h.do("GET", path, h.vet, nil)
 		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Referrer-Policy") != "no-referrer" {
@@ -420,6 +424,46 @@ func TestSecurityHeaders(t *testing.T) {
 		if html && (!strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "default-src 'none'") ||
 			r.Header.Get("X-Frame-Options") != "DENY") {
 			t.Errorf("GET %s (%s): CSP %q", path, r.Header.Get("Content-Type"), csp)
+		}
+	}
+}
+
+// TestMetricsSurviveTraffic: after a thousand requests of every method on many routes, /metrics
+// still answers, and its labels are only the methods served (made-up ones count as OTHER).
+func TestMetricsSurviveTraffic(t *testing.T) {
+	e := newEnv(t)
+	client := &http.Client{Timeout: 5 * time.Second}
+	methods := []string{"GET", "POST", "DELETE", "HEAD", "PATCH", "PUT", "OPTIONS", "DEL", "HEADH", "PROPFIND"}
+	paths := []string{"/v1/me", "/v1/animals", "/livez", "/v1/nowhere/x", "/v1/documents/abc", "/v1/holdings?owner=1"}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 125 {
+				req, _ := http.NewRequest(methods[(i+w)%len(methods)], e.base+paths[(i*7+w)%len(paths)], strings.NewReader("{}"))
+				req.Header.Set("Authorization", "Bearer "+e.admin)
+				if resp, err := client.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for range 3 {
+		r := e.do("GET", "/metrics", "", nil).expect(t, 200)
+		for _, line := range strings.Split(string(r.Body), "\n") {
+			if !strings.HasPrefix(line, "vetfield_http_requests_total{") {
+				continue
+			}
+			_, rest, _ := strings.Cut(line, `method="`)
+			m, _, _ := strings.Cut(rest, `"`)
+			switch m {
+			case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER":
+			default:
+				t.Errorf("a series with method %q: %s", m, line)
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -59,7 +60,9 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		route = "unmatched"
 	}
 	elapsed := time.Since(start)
-	s.metrics.observe(c.Method(), route, status, elapsed)
+	// Fiber's strings point into request memory that the next request reuses; a label value is
+	// kept by the registry for good, so it is one of a fixed set or a copy.
+	s.metrics.observe(methodLabel(c.Method()), strings.Clone(route), status, elapsed)
 	if route != "/livez" && route != "/readyz" && route != "/metrics" {
 		s.Log.InfoContext(ctx, "request", "request_id", id, "method", c.Method(), "route", route,
 			"status", status, "duration_ms", float64(elapsed.Microseconds())/1000)
@@ -103,4 +106,26 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 func (s *Server) serveMetrics(c *fiber.Ctx) error {
 	s.metrics.handler(c.Context())
 	return nil
+}
+
+// methodLabel is the method as a metrics label: one of the methods vetfield serves, or OTHER,
+// so probing with made-up methods neither grows the series nor keeps request memory.
+func methodLabel(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	}
+	return "OTHER"
 }

@@ -96,6 +96,10 @@ func New(d Deps) *Server {
 
 		// A photo upload keeps the bytes of a PATCH whose connection drops half-way (api/upload.go).
 		StreamRequestBody: true,
+		// Strings from a request (path and query values, headers) are copies, not views into
+		// memory the next request reuses: handlers pass them on to goroutines, caches and
+		// metrics, which outlive the request.
+		Immutable: true,
 	})
 	s.app.Use(s.observe)
 	s.app.Use(securityHeaders)
