@@ -63,7 +63,7 @@ func TestOperations(t *testing.T) {
 
 	e.do("GET", "/v1/me", e.admin, nil).expect(t, 200)
 	e.do("GET", "/v1/users/abc", e.admin, nil).expect(t, 404)
-	metrics := string(e.do("GET", "/metrics", "", nil).expect(t, 200).Body)
+	metrics := e.metrics()
 	for _, want := range []string{
 		`vetfield_http_requests_total{method="GET",route="/v1/me",status="200"} 1`,
 		`vetfield_http_requests_total{method="GET",route="/v1/users/:id",status="404"} 1`,

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -209,4 +210,15 @@ func (e *env) createUser(body map[string]any) api.UserView {
 	var u api.UserView
 	e.do("POST", "/v1/users", e.admin, body).expect(e.t, 201).JSON(e.t, &u)
 	return u
+}
+
+// metrics is what the server's /metrics answers, which it serves apart from the API.
+func (e *env) metrics() string {
+	e.t.Helper()
+	rec := httptest.NewRecorder()
+	e.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		e.t.Fatalf("/metrics answered %d: %s", rec.Code, rec.Body)
+	}
+	return rec.Body.String()
 }

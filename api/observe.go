@@ -11,9 +11,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
 type requestIDKey struct{}
@@ -63,7 +60,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	// Fiber's strings point into request memory that the next request reuses; a label value is
 	// kept by the registry for good, so it is one of a fixed set or a copy.
 	s.metrics.observe(methodLabel(c.Method()), strings.Clone(route), status, elapsed)
-	if route != "/livez" && route != "/readyz" && route != "/metrics" {
+	if route != "/livez" && route != "/readyz" {
 		s.Log.InfoContext(ctx, "request", "request_id", id, "method", c.Method(), "route", route,
 			"status", status, "duration_ms", float64(elapsed.Microseconds())/1000)
 	}
@@ -73,7 +70,6 @@ func (s *Server) observe(c *fiber.Ctx) error {
 // metrics are the Prometheus collectors, in a registry of the server's own (no global state).
 type metrics struct {
 	registry *prometheus.Registry
-	handler  fasthttp.RequestHandler
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
@@ -93,19 +89,12 @@ func newMetrics() *metrics {
 	}
 	m.registry.MustRegister(m.requests, m.duration,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
-	m.handler = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	return m
 }
 
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
-}
-
-// serveMetrics answers GET /metrics in Prometheus's text format.
-func (s *Server) serveMetrics(c *fiber.Ctx) error {
-	s.metrics.handler(c.Context())
-	return nil
 }
 
 // methodLabel is the method as a metrics label: one of the methods vetfield serves, or OTHER,

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"reflect"
 	"runtime"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/domain"
@@ -134,7 +136,6 @@ func New(d Deps) *Server {
 func (s *Server) routes() {
 	s.plain("GET", "/livez", "the process runs", s.livez)
 	s.plain("GET", "/readyz", "database and object store answer; 503 while shutting down", s.readyz)
-	s.plain("GET", "/metrics", "Prometheus metrics", s.serveMetrics)
 	s.plain("GET", "/docs", "the API description as a page", s.docsPage)
 	s.table = append(s.table, Route{Method: "GET", Path: "/openapi.json", Access: "public (operations)",
 		Handler: "huma", Summary: "the OpenAPI 3.1 description, generated from the handlers' types"})
@@ -160,6 +161,13 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 // Serve answers requests on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// MetricsHandler answers GET /metrics in Prometheus's text format. It is served on an address of
+// its own (VETFIELD_METRICS_ADDR, loopback by default), never beside the API: the counts of every
+// route by status tell an outsider how the service is used and where it fails.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+}
 
 // Shutdown turns /readyz to 503, lets in-flight requests finish within ctx's deadline and closes
 // every connection.

@@ -33,6 +33,8 @@ type Config struct {
 	MaxPhotoMiB int
 	// PublicRate limits requests per minute per address to the public verification routes.
 	PublicRate int
+	// MetricsAddr is where /metrics is served, apart from the API; empty serves none.
+	MetricsAddr string
 
 	Issuer          string
 	Audience        string
@@ -103,6 +105,7 @@ func (c *Config) settings() []setting {
 		{flag: "s3-region", env: "VETFIELD_S3_REGION", def: "", usage: "S3 region, if the service needs one", bind: str(&c.S3Region)},
 		{flag: "max-photo-mib", env: "VETFIELD_MAX_PHOTO_MIB", def: "20", usage: "largest photo accepted, in MiB (1 to 200)", bind: integer(&c.MaxPhotoMiB, 1, 200)},
 		{flag: "public-rate", env: "VETFIELD_PUBLIC_RATE", def: "120", usage: "requests per minute one address may make to the public verification routes", bind: integer(&c.PublicRate, 1, 100000)},
+		{flag: "metrics-addr", env: "VETFIELD_METRICS_ADDR", def: "127.0.0.1:9464", usage: "address of /metrics, apart from the API (loopback: for a collector on this machine); empty serves no metrics", bind: str(&c.MetricsAddr)},
 		{flag: "issuer", env: "VETFIELD_ISSUER", def: "vetfield", usage: "the 'iss' of access tokens", bind: str(&c.Issuer)},
 		{flag: "audience", env: "VETFIELD_AUDIENCE", def: "vetfield-api", usage: "the 'aud' of access tokens", bind: str(&c.Audience)},
 		{flag: "access-ttl", env: "VETFIELD_ACCESS_TTL", def: "15m", usage: "life of an access token", bind: dur(&c.AccessTTL)},

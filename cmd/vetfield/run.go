@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,8 +27,10 @@ import (
 type Main struct {
 	Config    Config
 	LogOutput io.Writer
-	// Listening, if set, receives the bound address once the server accepts connections.
-	Listening chan<- string
+	// Listening, if set, receives the bound address once the server accepts connections;
+	// MetricsListening the address of /metrics.
+	Listening        chan<- string
+	MetricsListening chan<- string
 }
 
 // Run starts the server and blocks until ctx is done, then shuts down gracefully: /readyz turns
@@ -85,6 +88,20 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Listening <- ln.Addr().String()
 	}
 
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		log.Info("metrics are served apart from the API", "addr", mln.Addr().String())
+		if m.MetricsListening != nil {
+			m.MetricsListening <- mln.Addr().String()
+		}
+		ms := &http.Server{Handler: metricsMux(srv), ReadHeaderTimeout: 10 * time.Second}
+		go ms.Serve(mln)
+		defer ms.Close()
+	}
 	go sweep(ctx, store, log)
 	go sweepUploads(ctx, app.PhotoStore, log)
 	served := make(chan error, 1)
@@ -192,4 +209,11 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 		w = os.Stderr
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// metricsMux serves /metrics and nothing else.
+func metricsMux(srv *api.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.MetricsHandler())
+	return mux
 }

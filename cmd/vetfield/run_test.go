@@ -64,7 +64,7 @@ func start(t *testing.T, cfg Config) (string, *syncBuffer, func() error) {
 
 func testConfig(t *testing.T, dir string) Config {
 	t.Helper()
-	c, err := ParseConfig([]string{"-addr", "127.0.0.1:0", "-data-dir", dir}, envOf(nil), io.Discard)
+	c, err := ParseConfig([]string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0", "-data-dir", dir}, envOf(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	dir := t.TempDir()
 	port := freePort(t)
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:"+port, "-data-dir", dir)
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:"+port, "-metrics-addr", "127.0.0.1:0", "-data-dir", dir)
 	cmd.Env = append(os.Environ(), "VETFIELD_ADMIN_PASSWORD=shutdown-test-pw")
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -287,4 +287,42 @@ func freePort(t *testing.T) string {
 	defer ln.Close()
 	_, port, _ := strings.Cut(ln.Addr().String(), ":")
 	return port
+}
+
+// TestMetricsApart: /metrics answers on its own address and not beside the API.
+func TestMetricsApart(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	logs := &syncBuffer{}
+	addr, maddr := make(chan string, 1), make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	m := &Main{Config: cfg, LogOutput: logs, Listening: addr, MetricsListening: maddr}
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var base, metrics string
+	for base == "" || metrics == "" {
+		select {
+		case a := <-addr:
+			base = "http://" + a
+		case a := <-maddr:
+			metrics = "http://" + a
+		case err := <-done:
+			t.Fatalf("vetfield did not start: %v\n%s", err, logs)
+		case <-time.After(60 * time.Second):
+			t.Fatalf("vetfield did not start within 60 s\n%s", logs)
+		}
+	}
+	call(t, "GET", base+"/readyz", "", nil)
+	resp, err := http.Get(metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `vetfield_http_requests_total{method="GET",route="/readyz",status="200"}`) {
+		t.Errorf("metrics address: %d\n%.500s", resp.StatusCode, body)
+	}
+	if code, _ := call(t, "GET", base+"/metrics", "", nil); code != 404 {
+		t.Errorf("/metrics beside the API answers %d, want 404", code)
+	}
 }
