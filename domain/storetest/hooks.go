@@ -11,6 +11,11 @@ import (
 // HookStore is a real store with a hook that runs just before chosen writes: the hook may fail the
 // write (a crash right there, before anything of it is stored) or run a second request first (a
 // race lost at that very point). It is the one crash-injecting wrapper of vetfield's tests.
+//
+// A unit of work (Apply) is hooked step by step: while a hook is installed, the set is applied one
+// step at a time, each step its own one-step Apply with the hook run before it, so a hook failing
+// step k leaves steps 0..k-1 applied — the weakest outcome the port allows (MongoDB's after a
+// crash midway), on every engine, so that domain code is tested against it even on SQLite.
 type HookStore struct {
 	domain.Store
 	mu   sync.Mutex
@@ -27,8 +32,10 @@ var ErrHookDone = errors.New("hook done")
 // the hook stays installed for the retry to pass (it is removed once it fired).
 var ErrCrash = errors.New("simulated crash")
 
-// Set installs a hook. It runs before every write ("insert" or "update" into a collection) until it
-// returns ErrHookDone or ErrCrash, and never re-entrantly: the hook's own writes pass through.
+// Set installs a hook. It runs before every write ("insert" or "update" into a collection, or a
+// step of a unit of work: "insert", "update", or "incr" with coll "" and the counter's key as
+// rec.ID) until it returns ErrHookDone or ErrCrash, and never re-entrantly: the hook's own writes
+// pass through.
 func (h *HookStore) Set(fn func(op, coll string, rec domain.Record) error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -71,6 +78,65 @@ func (h *HookStore) Update(ctx context.Context, coll string, rec domain.Record) 
 		return domain.Record{}, err
 	}
 	return h.Store.Update(ctx, coll, rec)
+}
+
+// Apply runs the hook before each step of w. With no hook installed the set goes to the store
+// whole, with the store's own guarantee; with one, the steps go one at a time (see HookStore),
+// and a failing hook returns its error as the failure of that step, the steps before it applied.
+func (h *HookStore) Apply(ctx context.Context, w *domain.Writes) ([]domain.Result, error) {
+	if err := w.Check(); err != nil {
+		return nil, err
+	}
+	steps := w.Steps()
+	out := make([]domain.Result, 0, len(steps))
+	for i, st := range steps {
+		h.mu.Lock()
+		hooked := h.hook != nil
+		h.mu.Unlock()
+		if !hooked {
+			rest := &domain.Writes{}
+			for _, r := range steps[i:] {
+				rest.Add(r)
+			}
+			res, err := h.Store.Apply(ctx, rest)
+			if err != nil {
+				if k, serr := domain.FailedStep(err); k >= 0 {
+					return nil, &domain.StepError{Step: i + k, Err: serr}
+				}
+				return nil, err
+			}
+			return append(out, res...), nil
+		}
+		op, coll, rec := string(st.Op), st.Coll, st.Rec
+		if st.Op == domain.StepIncr {
+			rec = domain.Record{ID: st.Key}
+		}
+		if err := h.before(op, coll, rec); err != nil {
+			return nil, &domain.StepError{Step: i, Err: err}
+		}
+		one := &domain.Writes{}
+		one.Add(st)
+		res, err := h.Store.Apply(ctx, one)
+		if err != nil {
+			_, serr := domain.FailedStep(err)
+			return nil, &domain.StepError{Step: i, Err: serr}
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+// CrashAt is a hook that fails the k-th write (counting from 0) the store sees, a step of a unit
+// of work or a single write, as a crash right before it.
+func CrashAt(k int) func(string, string, domain.Record) error {
+	n := 0
+	return func(string, string, domain.Record) error {
+		n++
+		if n > k {
+			return ErrCrash
+		}
+		return nil
+	}
 }
 
 // CrashOn is a hook that fails the first write op ("insert" or "update") into coll.
