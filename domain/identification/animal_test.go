@@ -82,7 +82,7 @@ func TestIdentify(t *testing.T) {
 func TestIdentifyResumesAfterCrash(t *testing.T) {
 	t.Run("BetweenAnimalAndPassport", func(t *testing.T) {
 		e := newIdentEnv(t)
-		e.Docs.Store = &failingStore{Store: e.Store, Coll: documents.DocumentsSpec.Name}
+		e.Hooked().Crash("insert", documents.DocumentsSpec.Name)
 		in := e.NewAnimal("398000000000002")
 		if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, in); !errors.Is(err, errCrash) {
 			t.Fatalf("first attempt: %v, want the simulated crash", err)
@@ -111,7 +111,7 @@ func TestIdentifyResumesAfterCrash(t *testing.T) {
 
 	t.Run("BetweenClaimAndAnimal", func(t *testing.T) {
 		e := newIdentEnv(t)
-		e.Id.Animals.Store = &failingStore{Store: e.Store, Coll: identification.AnimalsSpec.Name}
+		e.Hooked().Crash("insert", identification.AnimalsSpec.Name)
 		in := e.NewAnimal("398000000000003")
 		if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, in); !errors.Is(err, errCrash) {
 			t.Fatalf("first attempt: %v, want the simulated crash", err)

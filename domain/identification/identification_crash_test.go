@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -13,79 +12,13 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/identification"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
-// identHookStore is the real store with hooks on chosen writes: a hook runs just before the n-th
-// Insert or Update of a collection (once), and can run a second request there (an interleaving)
-// or return an error that replaces the write (a crash right before it).
-type identHookStore struct {
-	domain.Store
-	Mu    sync.Mutex
-	Hooks []*identStoreHook
-}
-
-type identStoreHook struct {
-	Op, Coll string // op is "insert" or "update"
-	// match, if set, picks the writes the hook counts.
-	Match func(domain.Record) bool
-	// skip is how many matching writes pass before the hook fires.
-	Skip int
-	Run  func() error
-	Done bool
-}
-
-// on adds a hook: run fires before the first matching write of op on coll.
-func (h *identHookStore) On(op, coll string, run func() error) *identStoreHook {
-	k := &identStoreHook{Op: op, Coll: coll, Run: run}
-	h.Mu.Lock()
-	defer h.Mu.Unlock()
-	h.Hooks = append(h.Hooks, k)
-	return k
-}
-
-// crash makes the first matching write of op on coll fail with errCrash.
-func (h *identHookStore) Crash(op, coll string) *identStoreHook {
-	return h.On(op, coll, func() error { return errCrash })
-}
-
-func (h *identHookStore) Fire(op, coll string, rec domain.Record) error {
-	h.Mu.Lock()
-	var k *identStoreHook
-	for _, x := range h.Hooks {
-		if x.Done || x.Op != op || x.Coll != coll || (x.Match != nil && !x.Match(rec)) {
-			continue
-		}
-		if x.Skip > 0 {
-			x.Skip--
-			continue
-		}
-		x.Done, k = true, x
-		break
-	}
-	h.Mu.Unlock()
-	if k == nil {
-		return nil
-	}
-	return k.Run() // outside the lock: the hook may write through this store
-}
-
-func (h *identHookStore) Insert(ctx context.Context, coll string, rec domain.Record) (domain.Record, error) {
-	if err := h.Fire("insert", coll, rec); err != nil {
-		return domain.Record{}, err
-	}
-	return h.Store.Insert(ctx, coll, rec)
-}
-
-func (h *identHookStore) Update(ctx context.Context, coll string, rec domain.Record) (domain.Record, error) {
-	if err := h.Fire("update", coll, rec); err != nil {
-		return domain.Record{}, err
-	}
-	return h.Store.Update(ctx, coll, rec)
-}
-
-// hooked puts a identHookStore under every identification service and the documents.
-func (e *identEnv) Hooked() *identHookStore {
-	h := &identHookStore{Store: e.Store}
+// hooked puts the one crash-injecting wrapper, storetest.HookStore, under every identification
+// service and the documents.
+func (e *identEnv) Hooked() *storetest.HookStore {
+	h := storetest.Hook(e.Store)
 	e.Docs.Store, e.Id.Animals.Store, e.Id.Reissues.Store, e.Id.Stock.Store, e.Id.Holdings.Store = h, h, h, h, h
 	return h
 }

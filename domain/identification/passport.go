@@ -31,6 +31,15 @@ type passportContent struct {
 
 // passportContent describes a as of now.
 func (as *Animals) passportContent(ctx context.Context, a *Animal) (passportContent, error) {
+	h, err := domain.GetEntity[Holding](ctx, as.Store, HoldingsSpec.Name, a.HoldingID)
+	if err != nil {
+		return passportContent{}, err
+	}
+	return contentOf(a, h), nil
+}
+
+// contentOf describes a living on h, for a caller that has just read the holding.
+func contentOf(a *Animal, h *Holding) passportContent {
 	c := passportContent{Sex: a.Sex, BirthDate: a.BirthDate, Breed: a.Breed, Colour: a.Colour, Nickname: a.Nickname}
 	var means []string
 	for _, x := range a.Identifiers {
@@ -39,13 +48,9 @@ func (as *Animals) passportContent(ctx context.Context, a *Animal) (passportCont
 		}
 	}
 	c.IDMeans = strings.Join(means, "; ")
-	h, err := domain.GetEntity[Holding](ctx, as.Store, HoldingsSpec.Name, a.HoldingID)
-	if err != nil {
-		return c, err
-	}
 	c.Holding = h.Name + ", " + h.Address + " (" + string(h.Territory) + ")"
 	c.Owner = h.OwnerName
-	return c, nil
+	return c
 }
 
 // issuePassport issues a paper about a under id (derived from the request, so a retry finds it).

@@ -10,7 +10,8 @@ import (
 )
 
 // countingStore is the real store counting the calls made through it: every call is one round
-// trip to the engine, and every write call (Insert, Update, Incr) is one write transaction.
+// trip to the engine, and every write call (Insert, Update, Incr, Apply) is one write transaction
+// on SQLite.
 type countingStore struct {
 	domain.Store
 	mu     sync.Mutex
@@ -61,6 +62,11 @@ func (c *countingStore) Update(ctx context.Context, coll string, rec domain.Reco
 func (c *countingStore) Incr(ctx context.Context, key string, delta int64, expires time.Time) (int64, error) {
 	c.count(true)
 	return c.Store.Incr(ctx, key, delta, expires)
+}
+
+func (c *countingStore) Apply(ctx context.Context, w *domain.Writes) ([]domain.Result, error) {
+	c.count(true)
+	return c.Store.Apply(ctx, w)
 }
 
 // TestIdentifyRoundTrips counts what one identification with its passport costs the store, so a

@@ -20,6 +20,74 @@ type HookStore struct {
 	domain.Store
 	mu   sync.Mutex
 	hook func(op, coll string, rec domain.Record) error
+	// ons are the hooks of On, each firing once.
+	ons []*OnHook
+}
+
+// OnHook is a hook installed with On: Run fires once, before the first write of Op on Coll that
+// Match accepts (every write when Match is nil) after Skip such writes passed.
+type OnHook struct {
+	Op, Coll string
+	Match    func(domain.Record) bool
+	Skip     int
+	Run      func() error
+	done     bool
+}
+
+// On installs a hook that runs run once, before the first write of op ("insert", "update",
+// "incr") on coll; set the returned hook's Match and Skip to pick a later or a particular write.
+// Several such hooks may wait at once, beside the one of Set, and run outside the store's lock:
+// run may write through the store (a second request at that very point) and its writes meet the
+// other hooks. run's error replaces the write (ErrCrash: a crash right before it); nil lets the
+// write through.
+func (h *HookStore) On(op, coll string, run func() error) *OnHook {
+	k := &OnHook{Op: op, Coll: coll, Run: run}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ons = append(h.ons, k)
+	return k
+}
+
+// Crash installs a hook that fails the first write of op on coll with ErrCrash.
+func (h *HookStore) Crash(op, coll string) *OnHook {
+	return h.On(op, coll, func() error { return ErrCrash })
+}
+
+// fireOn runs the first waiting On hook that matches the write.
+func (h *HookStore) fireOn(op, coll string, rec domain.Record) error {
+	h.mu.Lock()
+	var k *OnHook
+	for _, x := range h.ons {
+		if x.done || x.Op != op || x.Coll != coll || (x.Match != nil && !x.Match(rec)) {
+			continue
+		}
+		if x.Skip > 0 {
+			x.Skip--
+			continue
+		}
+		x.done, k = true, x
+		break
+	}
+	h.mu.Unlock()
+	if k == nil {
+		return nil
+	}
+	return k.Run()
+}
+
+// hooked reports whether any hook waits.
+func (h *HookStore) hooked() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hook != nil {
+		return true
+	}
+	for _, x := range h.ons {
+		if !x.done {
+			return true
+		}
+	}
+	return false
 }
 
 // Hook wraps s.
@@ -43,6 +111,9 @@ func (h *HookStore) Set(fn func(op, coll string, rec domain.Record) error) {
 }
 
 func (h *HookStore) before(op, coll string, rec domain.Record) error {
+	if err := h.fireOn(op, coll, rec); err != nil {
+		return err
+	}
 	h.mu.Lock()
 	fn := h.hook
 	h.hook = nil
@@ -90,10 +161,7 @@ func (h *HookStore) Apply(ctx context.Context, w *domain.Writes) ([]domain.Resul
 	steps := w.Steps()
 	out := make([]domain.Result, 0, len(steps))
 	for i, st := range steps {
-		h.mu.Lock()
-		hooked := h.hook != nil
-		h.mu.Unlock()
-		if !hooked {
+		if !h.hooked() {
 			rest := &domain.Writes{}
 			for _, r := range steps[i:] {
 				rest.Add(r)
