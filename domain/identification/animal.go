@@ -166,15 +166,15 @@ func (as *Animals) Identify(ctx context.Context, by domain.Principal, in NewAnim
 // request's unit applied first: the next attempt reads again and resumes or refuses.
 var errLostRace = errors.New("lost a race")
 
-// identify is one attempt of Identify.
+// identify is one attempt of Identify. It reads the numbers first: the unit of work claims them
+// before it stores the animal and records are never deleted, so while none of them is fitted to
+// this animal yet the animal cannot exist and there is no need to look for it. A number fitted
+// to it, a refused number or no stocked number at all sends the attempt to the animal first: a
+// retry resumes the stored one.
 func (as *Animals) identify(ctx context.Context, by domain.Principal, a *Animal, h *Holding) (*Animal, *documents.Document, error) {
-	if old, err := as.Load(ctx, a.ID); err == nil {
-		return as.resume(ctx, old, a)
-	} else if !domain.IsCode(err, domain.ENOTFOUND) {
-		return nil, nil, err
-	}
 	w := &domain.Writes{}
 	var fits []fitting
+	retried := false // a number is fitted to this animal already
 	for i, x := range a.Identifiers {
 		if !x.Means.Stocked() {
 			continue
@@ -185,8 +185,16 @@ func (as *Animals) identify(ctx context.Context, by domain.Principal, a *Animal,
 		} else if err != nil {
 			return nil, nil, err
 		}
+		retried = retried || f.ours(a.ID)
 		fits = append(fits, f)
 		if err := as.Stock.claimWrite(w, f, a.ID, "", by.UserID); err != nil {
+			return nil, nil, err
+		}
+	}
+	if retried || len(fits) == 0 {
+		if old, err := as.Load(ctx, a.ID); err == nil {
+			return as.resume(ctx, old, a)
+		} else if !domain.IsCode(err, domain.ENOTFOUND) {
 			return nil, nil, err
 		}
 	}
@@ -203,34 +211,54 @@ func (as *Animals) identify(ctx context.Context, by domain.Principal, a *Animal,
 	}
 	if _, err := domain.ApplyWrites(ctx, as.Store, w); err != nil {
 		k, serr := domain.FailedStep(err)
-		if k >= 0 && k <= animalStep && domain.IsCode(serr, domain.ECONFLICT) {
+		switch {
+		case k >= 0 && k < animalStep && domain.IsCode(serr, domain.ECONFLICT):
 			return nil, nil, errLostRace
+		case k == animalStep && domain.IsCode(serr, domain.ECONFLICT):
+			return as.taken(ctx, a, fits)
 		}
 		return nil, nil, serr // what landed stays with the id: a retry resumes it
 	}
 	return a, doc, nil
 }
 
-// refuse answers a request one of whose numbers is fitted elsewhere or not in the caller's stock.
-// An earlier attempt of the same request may have claimed numbers before it (a unit cut short on
-// MongoDB): they go back to stock, so a refused request leaves the stock as it found it — unless
-// a concurrent retry of this very request stored the animal meanwhile: then the numbers are on it.
-func (as *Animals) refuse(ctx context.Context, a *Animal, fits []fitting, refusal error) (*Animal, *documents.Document, error) {
-	var taken []fitting
+// taken answers an attempt whose animal's id turned out taken although none of its numbers was
+// fitted to it: a concurrent retry of the same request stored it (resume answers it), or the id
+// names another animal (resume refuses). In the second case the claims this attempt made before
+// failing (a unit cut short on MongoDB) go back to stock.
+func (as *Animals) taken(ctx context.Context, a *Animal, fits []fitting) (*Animal, *documents.Document, error) {
+	old, err := as.Load(ctx, a.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	got, doc, err := as.resume(ctx, old, a)
+	if err == nil || old.CreateHash == a.CreateHash {
+		return got, doc, err
+	}
 	for _, f := range fits {
-		if f.ours(a.ID) {
-			taken = append(taken, f)
+		if old.Identifier(string(f.tag)) < 0 {
+			if rerr := as.Stock.release(ctx, f.tag, a.ID); rerr != nil {
+				return nil, nil, rerr
+			}
 		}
 	}
-	if len(taken) == 0 {
-		return nil, nil, refusal
-	}
+	return nil, nil, err
+}
+
+// refuse answers a request one of whose numbers is fitted elsewhere or not in the caller's stock.
+// A retry of a request whose animal is stored is answered with it. Otherwise an earlier attempt
+// of the same request may have claimed numbers before the refused one (a unit cut short on
+// MongoDB): they go back to stock, so a refused request leaves the stock as it found it.
+func (as *Animals) refuse(ctx context.Context, a *Animal, fits []fitting, refusal error) (*Animal, *documents.Document, error) {
 	if old, err := as.Load(ctx, a.ID); err == nil {
-		return as.resume(ctx, old, a)
+		return as.resume(ctx, old, a) // a retry whose numbers moved on since (lost, retired)
 	} else if !domain.IsCode(err, domain.ENOTFOUND) {
 		return nil, nil, err
 	}
-	for _, f := range taken {
+	for _, f := range fits {
+		if !f.ours(a.ID) {
+			continue
+		}
 		if err := as.Stock.release(ctx, f.tag, a.ID); err != nil {
 			return nil, nil, err
 		}

@@ -63,6 +63,18 @@ func TestIdentify(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrIDReusedWithAnotherNumber", func(t *testing.T) {
+		other := e.NewAnimal("398000000000009")
+		other.ID = in.ID
+		_, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, other)
+		if !domain.IsCode(err, domain.ECONFLICT) || err.(*domain.Error).Field != "body.id" {
+			t.Fatalf("err = %v, want ECONFLICT on body.id", err)
+		}
+		if got := e.TagStatus("398000000000009"); got != identification.TagInStock {
+			t.Errorf("the refused request's number is %s, want in stock", got)
+		}
+	})
+
 	t.Run("FarmerSeesOwnOnly", func(t *testing.T) {
 		if _, err := e.Id.Animals.Get(t.Context(), e.FarmerA, a.ID); err != nil {
 			t.Errorf("owner: %v", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -358,5 +359,101 @@ func TestReissueLosesSupersedeRace(t *testing.T) {
 	}
 	if len(docs) != 4 || revoked != 1 {
 		t.Errorf("%d papers, %d revoked; want the first passport, the duplicate, the revoked loser and its replacement", len(docs), revoked)
+	}
+}
+
+// StepByStep makes every unit of work of the services run one step at a time, as on MongoDB,
+// where a reader may see a prefix of a unit and a unit failing midway leaves the steps before it:
+// a hook that never fires keeps storetest.HookStore splitting every unit.
+func (e *identEnv) StepByStep() {
+	e.Hooked().On("never", "", func() error { return nil })
+}
+
+// TestIdentifyStepByStep runs identification against the weaker guarantee of the port: each
+// step of the unit applied on its own, so a conflict midway leaves the claims before it.
+func TestIdentifyStepByStep(t *testing.T) {
+	e := newIdentEnv(t)
+	e.StepByStep()
+	in := e.NewAnimal("398000000000001")
+	a, doc, err := e.Id.Animals.Identify(t.Context(), e.Vet, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, doc2, err := e.Id.Animals.Identify(t.Context(), e.Vet, in)
+	if err != nil || a2.Version != a.Version || doc2.ID != doc.ID || doc2.Number != doc.Number || e.Passports(a.ID) != 1 || len(e.Events(e.Vet, a.ID)) != 1 {
+		t.Fatalf("retry: %+v %+v %v", a2, doc2, err)
+	}
+
+	t.Run("ErrIDReusedWithAnotherNumber", func(t *testing.T) {
+		other := e.NewAnimal("398000000000009")
+		other.ID = in.ID
+		if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, other); !domain.IsCode(err, domain.ECONFLICT) {
+			t.Fatalf("err = %v, want ECONFLICT", err)
+		}
+		if got := e.TagStatus("398000000000009"); got != identification.TagInStock {
+			t.Errorf("the refused request's number is %s, want in stock", got)
+		}
+	})
+
+	t.Run("SecondNumberRefused", func(t *testing.T) {
+		two := e.NewAnimal("398000000000020")
+		two.Identifiers = append(two.Identifiers, domain.IdentifierInput{Means: domain.MeansEarTag, Number: "398000000000001"})
+		if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, two); !domain.IsCode(err, domain.ECONFLICT) {
+			t.Fatalf("err = %v, want ECONFLICT", err)
+		}
+		if got := e.TagStatus("398000000000020"); got != identification.TagInStock {
+			t.Errorf("the first number of the refused request is %s, want in stock", got)
+		}
+	})
+
+	t.Run("ConcurrentSameTag", func(t *testing.T) {
+		const vets = 8
+		var wg sync.WaitGroup
+		errs := make([]error, vets)
+		for i := range vets {
+			in := e.NewAnimal("398000000000030")
+			wg.Go(func() { _, _, errs[i] = e.Id.Animals.Identify(t.Context(), e.Vet, in) })
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !domain.IsCode(err, domain.ECONFLICT):
+				t.Errorf("vet %d: %v", i, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d vets fitted the number, want exactly 1", won)
+		}
+	})
+}
+
+// TestIdentifyClaimLostMidway: step by step, the second number of a request is fitted by another
+// vet right before this request's claim of it lands. The first claim has landed by then; the
+// request is refused and gives that number back to stock.
+func TestIdentifyClaimLostMidway(t *testing.T) {
+	e := newIdentEnv(t)
+	h := e.Hooked()
+	two := e.NewAnimal("398000000000040")
+	two.Identifiers = append(two.Identifiers, domain.IdentifierInput{Means: domain.MeansEarTag, Number: "398000000000041"})
+	var otherErr error
+	k := h.On("insert", identification.TagsSpec.Name, func() error {
+		_, _, otherErr = e.Id.Animals.Identify(t.Context(), e.Vet2, e.NewAnimal("398000000000041"))
+		return nil
+	})
+	k.Match = func(r domain.Record) bool { return r.ID == "398000000000041" }
+	if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, two); !domain.IsCode(err, domain.ECONFLICT) || err.(*domain.Error).Key != "tag" {
+		t.Fatalf("err = %v, want ECONFLICT on the tag", err)
+	}
+	if otherErr != nil {
+		t.Fatalf("the other vet: %v", otherErr)
+	}
+	if got := e.TagStatus("398000000000040"); got != identification.TagInStock {
+		t.Errorf("the first number of the refused request is %s, want in stock", got)
+	}
+	if _, err := e.Id.Animals.Get(t.Context(), e.Vet, two.ID); !domain.IsCode(err, domain.ENOTFOUND) {
+		t.Errorf("the refused animal: %v", err)
 	}
 }
