@@ -99,4 +99,3 @@ func scanDocDecoder(data []byte) (map[string]any, error) {
 	}
 	return top, nil
 }
-
