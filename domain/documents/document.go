@@ -263,11 +263,10 @@ func (ds *Documents) Issue(ctx context.Context, d Draft) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := domain.InsertEntity(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope()); err != nil {
-		if domain.IsCode(err, domain.ECONFLICT) && d.ID != "" {
-			return ds.Get(ctx, d.ID) // a concurrent retry won the race
-		}
+	if inserted, err := domain.InsertOrGet(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope()); err != nil {
 		return nil, err
+	} else if !inserted {
+		return doc, nil // a concurrent retry won the race: its document
 	}
 	if d.Supersedes != "" {
 		// The new document is stored first: a crash between the two writes leaves two valid
@@ -429,9 +428,10 @@ func (ds *Documents) MarkSuperseded(ctx context.Context, id string, by *Document
 
 var ErrUnchanged = &domain.Error{Code: "unchanged"}
 
-// changeStatus applies change to the document with CAS retries. Only status fields ever change.
+// ChangeStatus applies change to the document with compare-and-swap retries (domain.RetryCAS).
+// Only status fields ever change; change returns ErrUnchanged when there is nothing to do.
 func (ds *Documents) ChangeStatus(ctx context.Context, id string, change func(*Document) error) error {
-	for range 5 {
+	return domain.RetryCAS(ctx, func() error {
 		doc, err := ds.Get(ctx, id)
 		if err != nil {
 			return err
@@ -439,14 +439,10 @@ func (ds *Documents) ChangeStatus(ctx context.Context, id string, change func(*D
 		if err := change(doc); err == ErrUnchanged {
 			return nil
 		} else if err != nil {
-			return err
+			return domain.Final(err)
 		}
-		err = domain.UpdateEntity(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope())
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return err
-		}
-	}
-	return domain.Busy("the document is changing concurrently; try again")
+		return domain.UpdateEntity(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope())
+	}, "the document is changing concurrently; try again")
 }
 
 // Get returns the document with id.

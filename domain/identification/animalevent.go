@@ -60,11 +60,7 @@ func (as *Animals) RecordEvent(ctx context.Context, a *Animal, ev AnimalEvent) (
 	if err := as.completeEvent(a, &ev); err != nil {
 		return nil, err
 	}
-	err := domain.InsertEntity(ctx, as.Store, AnimalEventsSpec.Name, &ev, ev.scope())
-	if domain.IsCode(err, domain.ECONFLICT) {
-		return domain.GetEntity[AnimalEvent](ctx, as.Store, AnimalEventsSpec.Name, ev.ID)
-	}
-	if err != nil {
+	if _, err := domain.InsertOrGet(ctx, as.Store, AnimalEventsSpec.Name, &ev, ev.scope()); err != nil {
 		return nil, err
 	}
 	return &ev, nil

@@ -221,26 +221,21 @@ func (as *Animals) pointPassport(ctx context.Context, animalID string, doc *docu
 // change applies fn to the animal with compare-and-swap retries; fn says whether it changed
 // anything.
 func (as *Animals) change(ctx context.Context, id string, fn func(*Animal) (bool, error)) (*Animal, error) {
-	for range domain.CASRetries {
-		a, err := as.Load(ctx, id)
-		if err != nil {
-			return nil, err
+	var a *Animal
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		if a, err = as.Load(ctx, id); err != nil {
+			return err
 		}
 		changed, err := fn(a)
-		if err != nil {
-			return nil, err
-		}
-		if !changed {
-			return a, nil
+		if err != nil || !changed {
+			return domain.Final(err)
 		}
 		a.UpdatedAt = as.Now().UTC()
-		err = domain.UpdateEntity(ctx, as.Store, AnimalsSpec.Name, a, a.scope())
-		if err == nil {
-			return a, nil
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return nil, err
-		}
+		return domain.UpdateEntity(ctx, as.Store, AnimalsSpec.Name, a, a.scope())
+	}, "the animal is changing concurrently; try again")
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Busy("the animal is changing concurrently; try again")
+	return a, nil
 }

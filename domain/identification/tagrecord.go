@@ -113,7 +113,8 @@ func (ts *TagStock) claim(ctx context.Context, f fitting, animalID, reissueID, b
 	now := ts.Now().UTC()
 	rec := &TagRecord{Meta: domain.Meta{ID: string(f.tag)}, Status: TagFitted, Means: f.means, Unit: f.rng.Unit,
 		RangeID: f.rng.ID, AnimalID: animalID, ReissueID: reissueID, FittedAt: &now, FittedBy: by}
-	for range domain.CASRetries {
+	return domain.RetryCAS(ctx, func() error {
+		rec.Version = 0
 		err := domain.InsertEntity(ctx, ts.Store, TagsSpec.Name, rec, nil)
 		if !domain.IsCode(err, domain.ECONFLICT) {
 			return err
@@ -123,18 +124,14 @@ func (ts *TagStock) claim(ctx context.Context, f fitting, animalID, reissueID, b
 			return err
 		}
 		if err := old.refuseFit(animalID, f.field); err != nil {
-			return err
+			return domain.Final(err)
 		}
 		if old.Status == TagFitted {
 			return nil // our own earlier attempt
 		}
 		rec.Version = old.Version
-		if err = domain.UpdateEntity(ctx, ts.Store, TagsSpec.Name, rec, nil); !domain.IsCode(err, domain.ECONFLICT) {
-			return err
-		}
-		rec.Version = 0
-	}
-	return domain.Busy("number %s is being fitted concurrently; try again", f.tag)
+		return domain.UpdateEntity(ctx, ts.Store, TagsSpec.Name, rec, nil)
+	}, "number %s is being fitted concurrently; try again", f.tag)
 }
 
 // claimWrite adds the claim of f for animalID to a unit of work: the insert of the number's
@@ -219,18 +216,15 @@ func (ts *TagStock) Retire(ctx context.Context, tag domain.EarTag, reason string
 // change applies fn to the number's record with compare-and-swap retries; fn says whether it
 // changed anything.
 func (ts *TagStock) change(ctx context.Context, tag domain.EarTag, fn func(*TagRecord) (bool, error)) error {
-	for range domain.CASRetries {
+	return domain.RetryCAS(ctx, func() error {
 		rec, err := ts.NumberRecord(ctx, tag)
 		if err != nil {
 			return err
 		}
 		changed, err := fn(rec)
 		if err != nil || !changed {
-			return err
+			return domain.Final(err)
 		}
-		if err = domain.UpdateEntity(ctx, ts.Store, TagsSpec.Name, rec, nil); !domain.IsCode(err, domain.ECONFLICT) {
-			return err
-		}
-	}
-	return domain.Busy("number %s is changing concurrently; try again", tag)
+		return domain.UpdateEntity(ctx, ts.Store, TagsSpec.Name, rec, nil)
+	}, "number %s is changing concurrently; try again", tag)
 }
