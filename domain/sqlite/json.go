@@ -30,7 +30,7 @@ type complexValue struct{}
 // top-level key starting with '_' (the adapters keep their own fields there), and index fields
 // holding strings, integers or booleans — present in every document when the index is unique.
 func checkDoc(c *collection, data json.RawMessage) ([]byte, error) {
-	top, err := scanDoc(data)
+	top, compact, err := scanDoc(data)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +51,9 @@ func checkDoc(c *collection, data json.RawMessage) ([]byte, error) {
 			}
 		}
 	}
+	if compact {
+		return data, nil // as json.Marshal writes it: compacting would copy it unchanged
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, data); err != nil {
 		return nil, domain.Invalid("data", "the document is not valid JSON")
@@ -59,19 +62,20 @@ func checkDoc(c *collection, data json.RawMessage) ([]byte, error) {
 }
 
 // scanDoc walks the document once, checking the key rules, and returns its top-level scalar values
-// (string, bool, json.Number or nil; complexValue for objects and arrays). Every write passes
+// (string, bool, json.Number or nil; complexValue for objects and arrays) and whether the
+// document is already compact (no whitespace outside strings). Every write passes
 // through it, so it checks validity with json.Valid and then walks the bytes itself, which is
 // several times cheaper than json.Decoder's tokens and matters for a unit of work of several
 // documents.
-func scanDoc(data []byte) (map[string]any, error) {
+func scanDoc(data []byte) (map[string]any, bool, error) {
 	bad := func(format string, args ...any) error { return domain.Invalid("data", format, args...) }
 	if !json.Valid(data) {
-		return nil, bad("the document is not valid JSON")
+		return nil, false, bad("the document is not valid JSON")
 	}
 	sc := docScanner{b: data}
 	sc.space()
 	if sc.i >= len(data) || data[sc.i] != '{' {
-		return nil, bad("the document must be a JSON object")
+		return nil, false, bad("the document must be a JSON object")
 	}
 	sc.i++
 	type frame struct {
@@ -98,15 +102,15 @@ func scanDoc(data []byte) (map[string]any, error) {
 		if f.object {
 			k, err := sc.str()
 			if err != nil {
-				return nil, bad("the document is not valid JSON")
+				return nil, false, bad("the document is not valid JSON")
 			}
 			switch {
 			case strings.HasPrefix(k, "$") || strings.ContainsAny(k, ".\x00"):
-				return nil, bad("field name %q must not start with '$' or contain '.'", k)
+				return nil, false, bad("field name %q must not start with '$' or contain '.'", k)
 			case len(stack) == 1 && strings.HasPrefix(k, "_"):
-				return nil, bad("top-level field name %q must not start with '_'", k)
+				return nil, false, bad("top-level field name %q must not start with '_'", k)
 			case f.keys[k]:
-				return nil, bad("field %q appears twice", k)
+				return nil, false, bad("field %q appears twice", k)
 			}
 			f.keys[k] = true
 			topKey = k
@@ -130,7 +134,7 @@ func scanDoc(data []byte) (map[string]any, error) {
 		case c == '"':
 			str, err := sc.str()
 			if err != nil {
-				return nil, bad("the document is not valid JSON")
+				return nil, false, bad("the document is not valid JSON")
 			}
 			v = str
 		case c == 't':
@@ -152,13 +156,14 @@ func scanDoc(data []byte) (map[string]any, error) {
 			top[topKey] = v
 		}
 	}
-	return top, nil
+	return top, !sc.spaced && sc.i == len(data), nil
 }
 
 // docScanner walks a document that json.Valid accepted.
 type docScanner struct {
-	b []byte
-	i int
+	b      []byte
+	i      int
+	spaced bool // whitespace was skipped: the document is not compact
 }
 
 func (sc *docScanner) space() {
@@ -166,6 +171,7 @@ func (sc *docScanner) space() {
 		switch sc.b[sc.i] {
 		case ' ', '\t', '\n', '\r':
 			sc.i++
+			sc.spaced = true
 		default:
 			return
 		}

@@ -22,10 +22,17 @@ func TestScanDocMatchesDecoder(t *testing.T) {
 		`{"a":{"b":1,"b":2}}`, `{"a":[{"b":1},{"b":2}]}`, `{"k\u0000":1}`, `{"tag":"x"} {}`, `[1,2]`, ``, `{"tag":`,
 		`"s"`, `{"a\u002eb":1}`, `{"\u0024x":1}`, `{"a":"\u0000"}`, `{"a":1}` + "\n",
 	} {
-		got, gerr := scanDoc([]byte(doc))
+		got, compact, gerr := scanDoc([]byte(doc))
 		want, werr := scanDocDecoder([]byte(doc))
 		if (gerr == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %v, %v; want %v, %v", doc, got, gerr, want, werr)
+		}
+		if gerr == nil {
+			var buf bytes.Buffer
+			json.Compact(&buf, []byte(doc))
+			if compact != (buf.String() == doc) {
+				t.Errorf("%s: compact %v", doc, compact)
+			}
 		}
 	}
 }
