@@ -31,13 +31,28 @@ func Final(err error) error {
 
 type finalError struct{ err error }
 
+// Again marks err as a lost race of another kind than a compare-and-swap — an insert-if-absent
+// or a unit of work that another request's writes beat — after which the whole attempt must run
+// again on fresh reads; RetryCAS retries it under the same policy.
+func Again(err error) error {
+	if err == nil {
+		return nil
+	}
+	return againError{err}
+}
+
+type againError struct{ err error }
+
+func (a againError) Error() string { return a.err.Error() }
+func (a againError) Unwrap() error { return a.err }
+
 func (f finalError) Error() string { return f.err.Error() }
 func (f finalError) Unwrap() error { return f.err }
 
 // RetryCAS runs attempt, one read-modify-write, until it returns anything but a lost
-// compare-and-swap (LostCAS), at most CASRetries times, and then returns Busy with the message
-// busy (formatted with args). An error attempt wraps with Final is returned as it was given, at
-// once. A cancelled ctx stops the retries with the last error.
+// compare-and-swap (LostCAS) or a race marked with Again, at most CASRetries times, and then
+// returns Busy with the message busy (formatted with args). An error attempt wraps with Final is
+// returned as it was given, at once. A cancelled ctx stops the retries with the last error.
 func RetryCAS(ctx context.Context, attempt func() error, busy string, args ...any) error {
 	for range CASRetries {
 		err := attempt()
@@ -45,7 +60,10 @@ func RetryCAS(ctx context.Context, attempt func() error, busy string, args ...an
 		if errors.As(err, &f) {
 			return f.err
 		}
-		if !LostCAS(err) {
+		var a againError
+		if errors.As(err, &a) {
+			err = a.err
+		} else if !LostCAS(err) {
 			return err
 		}
 		if ctx.Err() != nil {

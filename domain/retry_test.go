@@ -30,6 +30,14 @@ func TestRetryCAS(t *testing.T) {
 			t.Fatalf("%d attempts, %v", n, err)
 		}
 	})
+	t.Run("AgainRetriesAnotherRace", func(t *testing.T) {
+		taken := &domain.Error{Code: domain.ECONFLICT, Key: "_id"}
+		n := 0
+		err := domain.RetryCAS(t.Context(), func() error { n++; return domain.Again(taken) }, "busy")
+		if n != domain.CASRetries || !domain.IsTemporary(err) {
+			t.Fatalf("%d attempts, %v", n, err)
+		}
+	})
 	t.Run("OtherErrorsAndFinalAreAnswers", func(t *testing.T) {
 		other := domain.Errorf(domain.EPRECONDITION, "no")
 		for _, c := range []struct {

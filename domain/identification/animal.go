@@ -152,19 +152,20 @@ func (as *Animals) Identify(ctx context.Context, by domain.Principal, in NewAnim
 	if err != nil {
 		return nil, nil, err
 	}
-	for range domain.CASRetries {
-		got, doc, err := as.identify(ctx, by, a, h)
-		if !errors.Is(err, errLostRace) {
-			return got, doc, err
-		}
-		// Look again: the next attempt finds the winner's work and resumes or explains the refusal.
+	var got *Animal
+	var doc *documents.Document
+	// A lost race (another request's claim of a number landed first) runs the attempt again: it
+	// finds the winner's work and resumes or explains the refusal.
+	err = domain.RetryCAS(ctx, func() error {
+		var err error
+		got, doc, err = as.identify(ctx, by, a, h)
+		return err
+	}, "the number is being fitted concurrently; try again")
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil, domain.Busy("the number is being fitted concurrently; try again")
+	return got, doc, nil
 }
-
-// errLostRace is an attempt's unit of work failing on a claim or on the animal because another
-// request's unit applied first: the next attempt reads again and resumes or refuses.
-var errLostRace = errors.New("lost a race")
 
 // identify is one attempt of Identify. It reads the numbers first: the unit of work claims them
 // before it stores the animal and records are never deleted, so while none of them is fitted to
@@ -213,7 +214,7 @@ func (as *Animals) identify(ctx context.Context, by domain.Principal, a *Animal,
 		k, serr := domain.FailedStep(err)
 		switch {
 		case k >= 0 && k < animalStep && domain.IsCode(serr, domain.ECONFLICT):
-			return nil, nil, errLostRace
+			return nil, nil, domain.Again(serr)
 		case k == animalStep && domain.IsCode(serr, domain.ECONFLICT):
 			return as.taken(ctx, a, fits)
 		}
@@ -367,41 +368,43 @@ func (as *Animals) resume(ctx context.Context, old, req *Animal) (*Animal, *docu
 // it writes is derived from the stored animal (the passport's id, the event's id and content), so
 // it runs again on every retry and only writes what is missing.
 func (as *Animals) finishIdentification(ctx context.Context, a *Animal) (*Animal, *documents.Document, error) {
-	for range domain.CASRetries {
-		doc, err := as.Documents.Get(ctx, identPassportID(a.ID))
+	var doc *documents.Document
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		doc, err = as.Documents.Get(ctx, identPassportID(a.ID))
 		w := &domain.Writes{}
 		switch {
 		case domain.IsCode(err, domain.ENOTFOUND):
 			c, err := as.passportContent(ctx, a)
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			if doc, err = as.Documents.Prepare(ctx, as.passportDraft(a, c), w); err != nil {
-				return nil, nil, err
+				return err
 			}
 		case err != nil:
-			return nil, nil, err
+			return err
 		default:
-			if _, err := domain.GetEntity[AnimalEvent](ctx, as.Store, AnimalEventsSpec.Name, identifiedEventID(a.ID)); err == nil {
-				return a, doc, nil
-			} else if !domain.IsCode(err, domain.ENOTFOUND) {
-				return nil, nil, err
+			if _, err := domain.GetEntity[AnimalEvent](ctx, as.Store, AnimalEventsSpec.Name, identifiedEventID(a.ID)); !domain.IsCode(err, domain.ENOTFOUND) {
+				return err // nil: the event is there, all is done
 			}
 		}
 		if err := as.eventWrite(w, a, doc); err != nil {
-			return nil, nil, err
+			return err
 		}
-		_, err = domain.ApplyWrites(ctx, as.Store, w)
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			if err != nil {
-				_, err = domain.FailedStep(err)
-				return nil, nil, err
+		if _, err := domain.ApplyWrites(ctx, as.Store, w); err != nil {
+			_, serr := domain.FailedStep(err)
+			if domain.IsCode(serr, domain.ECONFLICT) {
+				return domain.Again(serr) // a concurrent retry stored the passport or the event first
 			}
-			return a, doc, nil
+			return serr
 		}
-		// A concurrent retry stored the passport or the event first: read what it wrote.
+		return nil
+	}, "the animal's identification is being finished concurrently; try again")
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil, domain.Busy("the animal's identification is being finished concurrently; try again")
+	return a, doc, nil
 }
 
 // passportDraft is the identification passport of a with content c.
