@@ -65,7 +65,8 @@ func TerritoryRange(k Kato) (from, to any) {
 	return p, p + ":"
 }
 
-// casRetries bounds the compare-and-swap loops of this service.
+// CASRetries is how many times RetryCAS runs a read-modify-write that keeps losing its
+// compare-and-swap before it answers Busy (see retry.go).
 const CASRetries = 8
 
 // ZeroPad formats n in decimal with leading zeros to width digits, as document and case numbers

@@ -40,6 +40,37 @@ type Store interface {
 	// a missing document ENOTFOUND; a clash on a unique key ECONFLICT with the index name.
 	Update(ctx context.Context, coll string, rec Record) (Record, error)
 
+	// Apply runs a unit of work: the inserts, compare-and-swap updates and counter steps of w, in
+	// order, each with the meaning its single-write method has (an insert or update of a synced
+	// collection produces its change-log entry). It returns one Result per step, in order. A
+	// failed step stops the set: the error is a *StepError naming the step, unwrapping to what
+	// the step alone would have returned (ECONFLICT with Key "_id", an index name or "_version";
+	// ENOTFOUND). A set that writes one document twice, or has an unknown op, is EINVALID and
+	// writes nothing.
+	//
+	// On every engine the steps are idempotent under the ids the caller gave, so applying the same
+	// set again completes a set that was cut short: an insert that finds its id holding exactly
+	// its own data and scope at Version 1, and an update that finds its document holding exactly
+	// its own data and scope at the read version plus one, count as done and write nothing (no
+	// second change-log entry either); see Step.DoneBy. A counter step is not idempotent: applied
+	// again, it counts again.
+	//
+	// Engines differ in how much of the set a failure or a crash can leave, and domain code is
+	// written for the weaker guarantee so that it is correct on both:
+	//
+	//   - SQLite applies the set in one transaction (one commit, one fsync): every step lands or
+	//     none does, and a failed step writes nothing at all.
+	//   - MongoDB (the adapter uses no multi-document transactions) applies the steps one after
+	//     the other. A failure or a crash leaves the steps before it applied, and a reader may see
+	//     such a prefix — never a later step without the earlier ones, and never a change-log
+	//     entry whose write is not in its document. Applying the set again completes it.
+	//
+	// So a caller gives every document an id it can derive again (DerivedID), orders the steps
+	// so that any prefix is a state it can resume from, rebuilds on a retry the very same set
+	// from what it reads (skipping what is visibly done), and takes a counter value it must not
+	// lose (a number printed on paper) with Incr before building the set.
+	Apply(ctx context.Context, w *Writes) ([]Result, error)
+
 	// List pages through a collection in the order of one declared index; see Query.
 	List(ctx context.Context, coll string, q Query) (Page, error)
 

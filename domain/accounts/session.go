@@ -152,7 +152,7 @@ func (s *Sessions) Logout(ctx context.Context, token string) error {
 }
 
 func (s *Sessions) revoke(ctx context.Context, family, reason string) error {
-	for range 5 {
+	return domain.RetryCAS(ctx, func() error {
 		sess, err := domain.GetEntity[Session](ctx, s.Store, SessionsSpec.Name, family)
 		if domain.IsCode(err, domain.ENOTFOUND) {
 			return errBadRefresh
@@ -163,10 +163,6 @@ func (s *Sessions) revoke(ctx context.Context, family, reason string) error {
 			return nil
 		}
 		sess.Revoked, sess.RevokeReason = true, reason
-		err = domain.UpdateEntity(ctx, s.Store, SessionsSpec.Name, sess, nil)
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return err
-		}
-	}
-	return domain.Busy("the session is changing concurrently; try again")
+		return domain.UpdateEntity(ctx, s.Store, SessionsSpec.Name, sess, nil)
+	}, "the session is changing concurrently; try again")
 }

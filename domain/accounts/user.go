@@ -188,10 +188,11 @@ func (a *Accounts) List(ctx context.Context, f UserFilter) ([]*User, string, err
 
 // Update applies a partial change to an account, retrying if another writer got there first.
 func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User, error) {
-	for range 5 {
-		u, err := a.Get(ctx, id)
-		if err != nil {
-			return nil, err
+	var u *User
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		if u, err = a.Get(ctx, id); err != nil {
+			return err
 		}
 		oldRole, oldTerritory, oldIIN := u.Role, u.Territory, u.IIN
 		if ch.Disabled != nil {
@@ -202,23 +203,23 @@ func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User,
 		}
 		if ch.Territory != nil {
 			if err := u.setTerritory(*ch.Territory); err != nil {
-				return nil, err
+				return domain.Final(err)
 			}
 		}
 		if ch.IIN != nil {
 			if err := u.setIIN(*ch.IIN); err != nil {
-				return nil, err
+				return domain.Final(err)
 			}
 		}
 		if ch.FullName != nil {
 			u.FullName = *ch.FullName
 		}
 		if err := u.validate(); err != nil {
-			return nil, err
+			return domain.Final(err)
 		}
 		if ch.Password != nil {
 			if err := validatePassword("password", *ch.Password); err != nil {
-				return nil, err
+				return domain.Final(err)
 			}
 			u.PasswordHash = HashPassword(*ch.Password, a.Password)
 		}
@@ -226,15 +227,12 @@ func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User,
 			u.ScopeEpoch++
 		}
 		u.UpdatedAt = a.Now().UTC()
-		err = domain.UpdateEntity(ctx, a.Store, UsersSpec.Name, u, nil)
-		if err == nil {
-			return u, nil
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return nil, err
-		}
+		return domain.UpdateEntity(ctx, a.Store, UsersSpec.Name, u, nil)
+	}, "the account changed while it was being updated; try again")
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Busy("the account changed while it was being updated; try again")
+	return u, nil
 }
 
 // EnsureAdmin creates the account "admin" if it does not exist. It returns the password it set

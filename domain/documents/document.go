@@ -259,6 +259,54 @@ func (ds *Documents) Issue(ctx context.Context, d Draft) (*Document, error) {
 			return nil, err
 		}
 	}
+	doc, err := ds.build(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if inserted, err := domain.InsertOrGet(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope()); err != nil {
+		return nil, err
+	} else if !inserted {
+		return doc, nil // a concurrent retry won the race: its document
+	}
+	if d.Supersedes != "" {
+		// The new document is stored first: a crash between the two writes leaves two valid
+		// papers for a moment (the old one still genuine), never none; a retry finishes it.
+		if err := ds.supersede(ctx, doc); err != nil {
+			return nil, err
+		}
+	}
+	return doc, nil
+}
+
+// Prepare numbers and signs the document of d and adds its insert to the caller's unit of work w,
+// so that a service can store a paper together with its own writes (an identification stores
+// the animal, its passport and its event in one Apply). The document is returned as it will be
+// stored; its Version is set when w is applied with domain.ApplyWrites.
+//
+// The number comes from the atomic counter, taken here with Store.Incr before the unit is
+// applied, not as a step of it: the number is printed in the paper and signed into its QR token,
+// so the whole document must be built before it is stored, and a counter step would count again
+// on a retry of the unit. A unit that then fails leaves a gap in the numbering, as a failed Issue
+// always could. Prepare checks the draft as Issue does but does not look for an existing document
+// with d.ID, nor mark a superseded paper: the caller, which knows whether its unit ran before,
+// does that.
+func (ds *Documents) Prepare(ctx context.Context, d Draft, w *domain.Writes) (*Document, error) {
+	if !d.Type.Valid() {
+		return nil, domain.Errorf(domain.EINVALID, "unknown document type %q", d.Type)
+	}
+	doc, err := ds.build(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := domain.WriteInsert(w, DocumentsSpec.Name, doc, doc.scope()); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// build checks d, takes its number from the counter and builds the signed document, writing
+// nothing else.
+func (ds *Documents) build(ctx context.Context, d Draft) (*Document, error) {
 	if d.Issuer.UnitName == "" && d.Issuer.Unit != "" && ds.UnitNames != nil {
 		d.Issuer.UnitName = ds.UnitNames(ctx, d.Issuer.Unit)
 	}
@@ -322,19 +370,6 @@ func (ds *Documents) Issue(ctx context.Context, d Draft) (*Document, error) {
 		at := now.UTC()
 		doc.Status, doc.RevokedAt, doc.RevokedBy, doc.RevokeReason = DocRevoked, &at, d.Issuer.UserID, revokeReason
 	}
-	if err := domain.InsertEntity(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope()); err != nil {
-		if domain.IsCode(err, domain.ECONFLICT) && d.ID != "" {
-			return ds.Get(ctx, d.ID) // a concurrent retry won the race
-		}
-		return nil, err
-	}
-	if d.Supersedes != "" {
-		// The new document is stored first: a crash between the two writes leaves two valid
-		// papers for a moment (the old one still genuine), never none; a retry finishes it.
-		if err := ds.supersede(ctx, doc); err != nil {
-			return nil, err
-		}
-	}
 	return doc, nil
 }
 
@@ -393,9 +428,10 @@ func (ds *Documents) MarkSuperseded(ctx context.Context, id string, by *Document
 
 var ErrUnchanged = &domain.Error{Code: "unchanged"}
 
-// changeStatus applies change to the document with CAS retries. Only status fields ever change.
+// ChangeStatus applies change to the document with compare-and-swap retries (domain.RetryCAS).
+// Only status fields ever change; change returns ErrUnchanged when there is nothing to do.
 func (ds *Documents) ChangeStatus(ctx context.Context, id string, change func(*Document) error) error {
-	for range 5 {
+	return domain.RetryCAS(ctx, func() error {
 		doc, err := ds.Get(ctx, id)
 		if err != nil {
 			return err
@@ -403,14 +439,10 @@ func (ds *Documents) ChangeStatus(ctx context.Context, id string, change func(*D
 		if err := change(doc); err == ErrUnchanged {
 			return nil
 		} else if err != nil {
-			return err
+			return domain.Final(err)
 		}
-		err = domain.UpdateEntity(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope())
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return err
-		}
-	}
-	return domain.Busy("the document is changing concurrently; try again")
+		return domain.UpdateEntity(ctx, ds.Store, DocumentsSpec.Name, doc, doc.scope())
+	}, "the document is changing concurrently; try again")
 }
 
 // Get returns the document with id.

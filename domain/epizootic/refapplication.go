@@ -247,66 +247,62 @@ func (ra *ReferenceApplications) Decide(ctx context.Context, by domain.Principal
 		}
 		return nil, nil, nil, err
 	}
-	for range domain.CASRetries {
-		cur, err := ra.load(ctx, id)
-		if err != nil {
-			return nil, nil, nil, err
+	var cur *ReferenceApplication
+	err = domain.RetryCAS(ctx, func() error {
+		var err error
+		if cur, err = ra.load(ctx, id); err != nil {
+			return err
 		}
 		if cur.Status != AppPending {
 			if cur.ReferenceID != ref.ID {
-				return nil, nil, nil, domain.Errorf(domain.ECONFLICT, "the application was decided by another reference meanwhile")
+				return domain.Errorf(domain.ECONFLICT, "the application was decided by another reference meanwhile")
 			}
-			return cur, ref, doc, nil
+			return nil
 		}
 		if cur.DecidingReferenceID != ref.ID {
-			return nil, nil, nil, domain.Errorf(domain.ECONFLICT, "another vet is deciding this application")
+			return domain.Errorf(domain.ECONFLICT, "another vet is deciding this application")
 		}
 		now := ra.Now().UTC()
 		cur.Status, cur.ReferenceID, cur.DecidedAt, cur.DecidedBy = AppIssued, ref.ID, &now, ref.IssuedBy
 		if ref.Outcome == RefRefused {
 			cur.Status = AppRefused
 		}
-		err = domain.UpdateEntity(ctx, ra.Store, ReferenceApplicationsSpec.Name, cur, cur.scope())
-		if err == nil {
-			return cur, ref, doc, nil
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return nil, nil, nil, err
-		}
+		return domain.UpdateEntity(ctx, ra.Store, ReferenceApplicationsSpec.Name, cur, cur.scope())
+	}, "the application is changing concurrently; try again")
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return nil, nil, nil, domain.Busy("the application is changing concurrently; try again")
+	return cur, ref, doc, nil
 }
 
 // claim reserves a pending application for the decision that will issue reference refID. The
 // claim is a field of its own, not ReferenceID: until the reference exists, no record names it.
 func (ra *ReferenceApplications) claim(ctx context.Context, id, refID string, by domain.Principal) (*ReferenceApplication, error) {
-	for range domain.CASRetries {
-		cur, err := ra.load(ctx, id)
-		if err != nil {
-			return nil, err
+	var cur *ReferenceApplication
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		if cur, err = ra.load(ctx, id); err != nil {
+			return err
 		}
 		switch {
 		case cur.Status != AppPending:
 			if cur.ReferenceID == refID {
-				return cur, nil // this very decision finished meanwhile
+				return nil // this very decision finished meanwhile
 			}
-			return nil, domain.Errorf(domain.EPRECONDITION, "the application was already decided (%s)", cur.Status)
+			return domain.Errorf(domain.EPRECONDITION, "the application was already decided (%s)", cur.Status)
 		case cur.DecidingReferenceID == refID:
-			return cur, nil // a retry: resume
+			return nil // a retry: resume
 		case cur.DecidingReferenceID != "":
-			return nil, &domain.Error{Code: domain.ECONFLICT, Field: "reference_id",
+			return &domain.Error{Code: domain.ECONFLICT, Field: "reference_id",
 				Message: "another vet is deciding this application; reload it"}
 		}
 		cur.DecidingReferenceID, cur.DecidingBy = refID, by.UserID
-		err = domain.UpdateEntity(ctx, ra.Store, ReferenceApplicationsSpec.Name, cur, cur.scope())
-		if err == nil {
-			return cur, nil
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return nil, err
-		}
+		return domain.UpdateEntity(ctx, ra.Store, ReferenceApplicationsSpec.Name, cur, cur.scope())
+	}, "the application is changing concurrently; try again")
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Busy("the application is changing concurrently; try again")
+	return cur, nil
 }
 
 // release gives up the claim of a decision the references refused before issuing anything (an

@@ -52,14 +52,13 @@ const (
 
 // Limits of a reference.
 const (
-	MaxRefAnimals     = 200
-	MaxRefProducts    = 50
-	MaxDestination    = 300
-	MaxExamNote       = 1000
-	MaxProductOrigin  = 300
-	MaxOfflineAge     = 30 * 24 * time.Hour
-	maxClockAhead     = 5 * time.Minute
-	referenceCASTries = domain.CASRetries
+	MaxRefAnimals    = 200
+	MaxRefProducts   = 50
+	MaxDestination   = 300
+	MaxExamNote      = 1000
+	MaxProductOrigin = 300
+	MaxOfflineAge    = 30 * 24 * time.Hour
+	maxClockAhead    = 5 * time.Minute
 )
 
 // Reference is one application for a veterinary reference and its outcome: the reference paper
@@ -474,23 +473,18 @@ func (r *Reference) revokeReason() string {
 
 // change applies edit with CAS retries; edit returns false when there is nothing to change.
 func (rf *References) change(ctx context.Context, id string, edit func(*Reference) bool) (*Reference, error) {
-	for range referenceCASTries {
-		r, err := rf.load(ctx, id)
-		if err != nil {
-			return nil, err
+	var r *Reference
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		if r, err = rf.load(ctx, id); err != nil || !edit(r) {
+			return err
 		}
-		if !edit(r) {
-			return r, nil
-		}
-		err = domain.UpdateEntity(ctx, rf.Store, ReferencesSpec.Name, r, r.scope())
-		if err == nil {
-			return r, nil
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return nil, err
-		}
+		return domain.UpdateEntity(ctx, rf.Store, ReferencesSpec.Name, r, r.scope())
+	}, "the reference is changing concurrently; try again")
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Busy("the reference is changing concurrently; try again")
+	return r, nil
 }
 
 func (rf *References) load(ctx context.Context, id string) (*Reference, error) {

@@ -288,30 +288,32 @@ func (rs *Restrictions) Get(ctx context.Context, id string) (*Restriction, error
 
 // change applies edit to the restriction with CAS retries, refusing a stale version.
 func (rs *Restrictions) change(ctx context.Context, by domain.Principal, id string, version int64, action string, edit func(r *Restriction, now time.Time) error) (*Restriction, error) {
-	for range domain.CASRetries {
-		r, err := rs.Get(ctx, id)
-		if err != nil {
-			return nil, err
+	var r *Restriction
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		if r, err = rs.Get(ctx, id); err != nil {
+			return err
 		}
 		if version != 0 && version != r.Version {
-			return nil, domain.Errorf(domain.ECONFLICT, "the restriction changed since version %d; it is at version %d", version, r.Version)
+			return domain.Errorf(domain.ECONFLICT, "the restriction changed since version %d; it is at version %d", version, r.Version)
 		}
 		now := rs.Now().UTC()
 		if err := edit(r, now); err != nil {
-			return nil, err
+			return domain.Final(err)
 		}
 		r.UpdatedAt = now
 		r.log(now, by.Username, action)
 		r.index()
 		err = domain.UpdateEntity(ctx, rs.Store, RestrictionsSpec.Name, r, allScope)
-		if err == nil {
-			return r, nil
+		if version != 0 {
+			return domain.Final(err) // the caller named the version it saw: a lost race is its answer
 		}
-		if !domain.IsCode(err, domain.ECONFLICT) || version != 0 {
-			return nil, err
-		}
+		return err
+	}, "the restriction is changing concurrently; try again")
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Busy("the restriction is changing concurrently; try again")
+	return r, nil
 }
 
 // Change corrects a restriction that is still in force (a mistyped decision number, a start moved

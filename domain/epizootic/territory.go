@@ -183,34 +183,32 @@ func (ts *Territories) Rename(ctx context.Context, by domain.Principal, code str
 	if err := mustBeAdmin(by, "rename territorial units"); err != nil {
 		return nil, err
 	}
-	for range domain.CASRetries {
-		t, err := ts.Get(ctx, code)
-		if err != nil {
-			return nil, err
+	var t *Territory
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		if t, err = ts.Get(ctx, code); err != nil {
+			return err
 		}
 		if ch.Version != 0 && ch.Version != t.Version {
-			return nil, domain.Errorf(domain.ECONFLICT, "unit %s changed since version %d; it is at version %d", t.Code, ch.Version, t.Version)
+			return domain.Errorf(domain.ECONFLICT, "unit %s changed since version %d; it is at version %d", t.Code, ch.Version, t.Version)
 		}
 		if ch.NameKK != nil {
 			if t.NameKK, err = domain.TrimmedText(*ch.NameKK, "name_kk", MaxTerritoryName, false); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if ch.NameRU != nil {
 			if t.NameRU, err = domain.TrimmedText(*ch.NameRU, "name_ru", MaxTerritoryName, false); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		t.UpdatedAt, t.UpdatedBy = ts.Now().UTC(), by.Username
-		err = domain.UpdateEntity(ctx, ts.Store, TerritoriesSpec.Name, t, allScope)
-		if err == nil {
-			return t, nil
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return nil, err
-		}
+		return domain.UpdateEntity(ctx, ts.Store, TerritoriesSpec.Name, t, allScope)
+	}, "the unit is changing concurrently; try again")
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Busy("the unit is changing concurrently; try again")
+	return t, nil
 }
 
 // seedUnit is a unit vetfield starts with.

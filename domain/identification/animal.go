@@ -138,65 +138,133 @@ type Animals struct {
 }
 
 // Identify registers an animal and issues its veterinary passport in one call. Every input error
-// is found before anything is written. The writes follow an order that a retry with the same id
-// can resume from any point: claim each number (insert-if-absent: of two vets fitting one tag,
-// exactly one wins), store the animal, issue the passport under an id derived from the animal's,
-// record the event under a derived id.
+// is found before anything is written. The writes are one unit of work (Store.Apply), in an order
+// that a retry with the same id can resume from any prefix, since on MongoDB a crash may leave
+// one: claim each number (insert-if-absent, or compare-and-swap from in_stock: of two vets
+// fitting one tag, exactly one unit applies), store the animal, store the passport under an id
+// derived from the animal's, record the event under a derived id. The passport's number is taken
+// from the counter before the unit (see documents.Documents.Prepare).
 func (as *Animals) Identify(ctx context.Context, by domain.Principal, in NewAnimal) (*Animal, *documents.Document, error) {
 	if by.Role != domain.RoleVet || by.Territory == "" {
 		return nil, nil, domain.Errorf(domain.EFORBIDDEN, "only vets identify animals")
 	}
-	a, err := as.newAnimal(ctx, by, in)
+	a, h, err := as.newAnimal(ctx, by, in)
 	if err != nil {
 		return nil, nil, err
 	}
-	if old, err := as.Load(ctx, a.ID); err == nil {
-		return as.resume(ctx, old, a)
-	} else if !domain.IsCode(err, domain.ENOTFOUND) {
+	var got *Animal
+	var doc *documents.Document
+	// A lost race (another request's claim of a number landed first) runs the attempt again: it
+	// finds the winner's work and resumes or explains the refusal.
+	err = domain.RetryCAS(ctx, func() error {
+		var err error
+		got, doc, err = as.identify(ctx, by, a, h)
+		return err
+	}, "the number is being fitted concurrently; try again")
+	if err != nil {
 		return nil, nil, err
 	}
+	return got, doc, nil
+}
+
+// identify is one attempt of Identify. It reads the numbers first: the unit of work claims them
+// before it stores the animal and records are never deleted, so while none of them is fitted to
+// this animal yet the animal cannot exist and there is no need to look for it. A number fitted
+// to it, a refused number or no stocked number at all sends the attempt to the animal first: a
+// retry resumes the stored one.
+func (as *Animals) identify(ctx context.Context, by domain.Principal, a *Animal, h *Holding) (*Animal, *documents.Document, error) {
+	w := &domain.Writes{}
 	var fits []fitting
+	retried := false // a number is fitted to this animal already
 	for i, x := range a.Identifiers {
 		if !x.Means.Stocked() {
 			continue
 		}
 		f, err := as.Stock.checkFit(ctx, domain.EarTag(x.Number), x.Means, by.Territory, a.ID, fmt.Sprintf("identifiers[%d].number", i))
-		if err != nil {
+		if refusedFit(err) {
+			return as.refuse(ctx, a, fits, err)
+		} else if err != nil {
 			return nil, nil, err
 		}
+		retried = retried || f.ours(a.ID)
 		fits = append(fits, f)
-	}
-	for i, f := range fits {
-		if err := as.Stock.claim(ctx, f, a.ID, "", by.UserID); err != nil {
-			if !refusedFit(err) {
-				return nil, nil, err // the claims stay with the id: a retry resumes them
-			}
-			// Another vet fitted this number a moment ago: give back what this request took,
-			// so a refused request leaves the stock as it found it — unless a concurrent retry
-			// of this very request stored the animal meanwhile: then the numbers are on it.
-			if old, lerr := as.Load(ctx, a.ID); lerr == nil {
-				return as.resume(ctx, old, a)
-			} else if !domain.IsCode(lerr, domain.ENOTFOUND) {
-				return nil, nil, lerr
-			}
-			for _, g := range fits[:i] {
-				if rerr := as.Stock.release(ctx, g.tag, a.ID); rerr != nil {
-					return nil, nil, rerr
-				}
-			}
+		if err := as.Stock.claimWrite(w, f, a.ID, "", by.UserID); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := domain.InsertEntity(ctx, as.Store, AnimalsSpec.Name, a, a.scope()); domain.IsCode(err, domain.ECONFLICT) {
-		old, err := as.Load(ctx, a.ID) // a concurrent retry stored it first
-		if err != nil {
+	if retried || len(fits) == 0 {
+		if old, err := as.Load(ctx, a.ID); err == nil {
+			return as.resume(ctx, old, a)
+		} else if !domain.IsCode(err, domain.ENOTFOUND) {
 			return nil, nil, err
 		}
-		return as.resume(ctx, old, a)
-	} else if err != nil {
-		return nil, nil, err // the claims stay with the id: a retry resumes them
 	}
-	return as.finishIdentification(ctx, a)
+	animalStep := w.Len()
+	if err := domain.WriteInsert(w, AnimalsSpec.Name, a, a.scope()); err != nil {
+		return nil, nil, err
+	}
+	doc, err := as.Documents.Prepare(ctx, as.passportDraft(a, contentOf(a, h)), w)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := as.eventWrite(w, a, doc); err != nil {
+		return nil, nil, err
+	}
+	if _, err := domain.ApplyWrites(ctx, as.Store, w); err != nil {
+		k, serr := domain.FailedStep(err)
+		switch {
+		case k >= 0 && k < animalStep && domain.IsCode(serr, domain.ECONFLICT):
+			return nil, nil, domain.Again(serr)
+		case k == animalStep && domain.IsCode(serr, domain.ECONFLICT):
+			return as.taken(ctx, a, fits)
+		}
+		return nil, nil, serr // what landed stays with the id: a retry resumes it
+	}
+	return a, doc, nil
+}
+
+// taken answers an attempt whose animal's id turned out taken although none of its numbers was
+// fitted to it: a concurrent retry of the same request stored it (resume answers it), or the id
+// names another animal (resume refuses). In the second case the claims this attempt made before
+// failing (a unit cut short on MongoDB) go back to stock.
+func (as *Animals) taken(ctx context.Context, a *Animal, fits []fitting) (*Animal, *documents.Document, error) {
+	old, err := as.Load(ctx, a.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	got, doc, err := as.resume(ctx, old, a)
+	if err == nil || old.CreateHash == a.CreateHash {
+		return got, doc, err
+	}
+	for _, f := range fits {
+		if old.Identifier(string(f.tag)) < 0 {
+			if rerr := as.Stock.release(ctx, f.tag, a.ID); rerr != nil {
+				return nil, nil, rerr
+			}
+		}
+	}
+	return nil, nil, err
+}
+
+// refuse answers a request one of whose numbers is fitted elsewhere or not in the caller's stock.
+// A retry of a request whose animal is stored is answered with it. Otherwise an earlier attempt
+// of the same request may have claimed numbers before the refused one (a unit cut short on
+// MongoDB): they go back to stock, so a refused request leaves the stock as it found it.
+func (as *Animals) refuse(ctx context.Context, a *Animal, fits []fitting, refusal error) (*Animal, *documents.Document, error) {
+	if old, err := as.Load(ctx, a.ID); err == nil {
+		return as.resume(ctx, old, a) // a retry whose numbers moved on since (lost, retired)
+	} else if !domain.IsCode(err, domain.ENOTFOUND) {
+		return nil, nil, err
+	}
+	for _, f := range fits {
+		if !f.ours(a.ID) {
+			continue
+		}
+		if err := as.Stock.release(ctx, f.tag, a.ID); err != nil {
+			return nil, nil, err
+		}
+	}
+	return nil, nil, refusal
 }
 
 // refusedFit reports whether a claim was refused (the number is fitted elsewhere, or not in the
@@ -206,21 +274,22 @@ func refusedFit(err error) bool {
 	return errors.As(err, &e) && ((e.Code == domain.ECONFLICT && e.Key == "tag") || e.Code == domain.EPRECONDITION)
 }
 
-// newAnimal checks the request and builds the animal, reading but writing nothing.
-func (as *Animals) newAnimal(ctx context.Context, by domain.Principal, in NewAnimal) (*Animal, error) {
+// newAnimal checks the request and builds the animal, reading but writing nothing. It returns the
+// holding it read too, for the passport.
+func (as *Animals) newAnimal(ctx context.Context, by domain.Principal, in NewAnimal) (*Animal, *Holding, error) {
 	now := as.Now()
 	a := &Animal{Species: in.Species, Sex: in.Sex, BirthDate: in.BirthDate, Status: AnimalActive,
 		IdentifiedAt: now.UTC(), IdentifiedBy: by.UserID, Unit: by.Territory, UpdatedAt: now.UTC()}
 	var err error
 	if a.ID, err = domain.ParseClientID(in.ID, "id"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := a.checkDescription(now, &in.Breed, &in.Colour, &in.Nickname); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a.Breed, a.Colour, a.Nickname = in.Breed, in.Colour, in.Nickname
 	if a.Identifiers, err = domain.ParseIdentifiers(in.Identifiers, "identifiers"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, x := range a.Identifiers {
 		if x.Means.Stocked() {
@@ -229,13 +298,13 @@ func (as *Animals) newAnimal(ctx context.Context, by domain.Principal, in NewAni
 		}
 	}
 	if in.HoldingID == "" {
-		return nil, domain.Invalid("holding_id", "give the holding the animal lives on")
+		return nil, nil, domain.Invalid("holding_id", "give the holding the animal lives on")
 	}
 	h, err := as.Holdings.Get(ctx, by, in.HoldingID)
 	if domain.IsCode(err, domain.ENOTFOUND) {
-		return nil, domain.Invalid("holding_id", "no holding with this id in your territory %s", by.Territory)
+		return nil, nil, domain.Invalid("holding_id", "no holding with this id in your territory %s", by.Territory)
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a.HoldingID, a.OwnerIIN, a.Territory = h.ID, h.OwnerIIN, h.Territory
 	a.PassportID = identPassportID(a.ID)
@@ -243,7 +312,7 @@ func (as *Animals) newAnimal(ctx context.Context, by domain.Principal, in NewAni
 	sum := sha256.Sum256(domain.MustJSON([]any{a.HoldingID, a.Species, a.Sex, a.BirthDate, a.Breed, a.Colour,
 		a.Nickname, a.Identifiers}))
 	a.CreateHash = hex.EncodeToString(sum[:])
-	return a, nil
+	return a, h, nil
 }
 
 // checkDescription validates the description fields of a (species, sex, birth date) and trims the
@@ -294,24 +363,70 @@ func (as *Animals) resume(ctx context.Context, old, req *Animal) (*Animal, *docu
 	return as.finishIdentification(ctx, old)
 }
 
-// finishIdentification issues the passport and records the event; both are idempotent, so it
-// runs again on every retry.
+// finishIdentification completes an identification whose animal is stored: it issues the
+// passport if the first attempt did not, and records the event, as one unit of work. Everything
+// it writes is derived from the stored animal (the passport's id, the event's id and content), so
+// it runs again on every retry and only writes what is missing.
 func (as *Animals) finishIdentification(ctx context.Context, a *Animal) (*Animal, *documents.Document, error) {
-	c, err := as.passportContent(ctx, a)
-	if err != nil {
-		return nil, nil, err
-	}
-	doc, err := as.issuePassport(ctx, a, identPassportID(a.ID), documents.DocPassport, "", a.issuer(), c)
-	if err != nil {
-		return nil, nil, err
-	}
-	_, err = as.RecordEvent(ctx, a, AnimalEvent{Meta: domain.Meta{ID: domain.DerivedID("event", a.ID, "identified")},
-		Kind: EventIdentified, At: a.IdentifiedAt, By: a.IdentifiedBy, Unit: a.Unit, Tag: string(a.Tag),
-		DocumentID: doc.ID, Details: domain.MustJSON(map[string]any{"identifiers": a.Identifiers})})
+	var doc *documents.Document
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		doc, err = as.Documents.Get(ctx, identPassportID(a.ID))
+		w := &domain.Writes{}
+		switch {
+		case domain.IsCode(err, domain.ENOTFOUND):
+			c, err := as.passportContent(ctx, a)
+			if err != nil {
+				return err
+			}
+			if doc, err = as.Documents.Prepare(ctx, as.passportDraft(a, c), w); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			if _, err := domain.GetEntity[AnimalEvent](ctx, as.Store, AnimalEventsSpec.Name, identifiedEventID(a.ID)); !domain.IsCode(err, domain.ENOTFOUND) {
+				return err // nil: the event is there, all is done
+			}
+		}
+		if err := as.eventWrite(w, a, doc); err != nil {
+			return err
+		}
+		if _, err := domain.ApplyWrites(ctx, as.Store, w); err != nil {
+			_, serr := domain.FailedStep(err)
+			if domain.IsCode(serr, domain.ECONFLICT) {
+				return domain.Again(serr) // a concurrent retry stored the passport or the event first
+			}
+			return serr
+		}
+		return nil
+	}, "the animal's identification is being finished concurrently; try again")
 	if err != nil {
 		return nil, nil, err
 	}
 	return a, doc, nil
+}
+
+// passportDraft is the identification passport of a with content c.
+func (as *Animals) passportDraft(a *Animal, c passportContent) documents.Draft {
+	return documents.Draft{ID: identPassportID(a.ID), Type: documents.DocPassport, Subject: a.subject(), Issuer: a.issuer(), Content: c}
+}
+
+// identifiedEventID is the id of the event an identification records.
+func identifiedEventID(animalID string) string {
+	return domain.DerivedID("event", animalID, "identified")
+}
+
+// eventWrite adds the identification's event to w, built from the animal and its passport only,
+// so that every attempt writes the very same entry.
+func (as *Animals) eventWrite(w *domain.Writes, a *Animal, doc *documents.Document) error {
+	ev := AnimalEvent{Meta: domain.Meta{ID: identifiedEventID(a.ID)}, Kind: EventIdentified, At: a.IdentifiedAt,
+		By: a.IdentifiedBy, Unit: a.Unit, Tag: string(a.Tag), DocumentID: doc.ID,
+		Details: domain.MustJSON(map[string]any{"identifiers": a.Identifiers})}
+	if err := as.completeEvent(a, &ev); err != nil {
+		return err
+	}
+	return domain.WriteInsert(w, AnimalEventsSpec.Name, &ev, ev.scope())
 }
 
 // issuer is the identifying vet as the passport names them.

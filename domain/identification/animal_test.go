@@ -63,6 +63,18 @@ func TestIdentify(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrIDReusedWithAnotherNumber", func(t *testing.T) {
+		other := e.NewAnimal("398000000000009")
+		other.ID = in.ID
+		_, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, other)
+		if !domain.IsCode(err, domain.ECONFLICT) || err.(*domain.Error).Field != "id" {
+			t.Fatalf("err = %v, want ECONFLICT on body.id", err)
+		}
+		if got := e.TagStatus("398000000000009"); got != identification.TagInStock {
+			t.Errorf("the refused request's number is %s, want in stock", got)
+		}
+	})
+
 	t.Run("FarmerSeesOwnOnly", func(t *testing.T) {
 		if _, err := e.Id.Animals.Get(t.Context(), e.FarmerA, a.ID); err != nil {
 			t.Errorf("owner: %v", err)
@@ -82,7 +94,7 @@ func TestIdentify(t *testing.T) {
 func TestIdentifyResumesAfterCrash(t *testing.T) {
 	t.Run("BetweenAnimalAndPassport", func(t *testing.T) {
 		e := newIdentEnv(t)
-		e.Docs.Store = &failingStore{Store: e.Store, Coll: documents.DocumentsSpec.Name}
+		e.Hooked().Crash("insert", documents.DocumentsSpec.Name)
 		in := e.NewAnimal("398000000000002")
 		if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, in); !errors.Is(err, errCrash) {
 			t.Fatalf("first attempt: %v, want the simulated crash", err)
@@ -111,7 +123,7 @@ func TestIdentifyResumesAfterCrash(t *testing.T) {
 
 	t.Run("BetweenClaimAndAnimal", func(t *testing.T) {
 		e := newIdentEnv(t)
-		e.Id.Animals.Store = &failingStore{Store: e.Store, Coll: identification.AnimalsSpec.Name}
+		e.Hooked().Crash("insert", identification.AnimalsSpec.Name)
 		in := e.NewAnimal("398000000000003")
 		if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, in); !errors.Is(err, errCrash) {
 			t.Fatalf("first attempt: %v, want the simulated crash", err)

@@ -57,8 +57,20 @@ var AnimalEventsSpec = domain.CollectionSpec{
 // RecordEvent adds ev to a's history. Give ev an id derived from its cause (derivedUUID) and the call
 // is idempotent: a second call answers the first entry. Kind is any lower-case identifier.
 func (as *Animals) RecordEvent(ctx context.Context, a *Animal, ev AnimalEvent) (*AnimalEvent, error) {
+	if err := as.completeEvent(a, &ev); err != nil {
+		return nil, err
+	}
+	if _, err := domain.InsertOrGet(ctx, as.Store, AnimalEventsSpec.Name, &ev, ev.scope()); err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// completeEvent checks ev and fills in what RecordEvent derives: a fresh id if none, the time,
+// and the animal's id, territory and owner, which decide who sees the entry.
+func (as *Animals) completeEvent(a *Animal, ev *AnimalEvent) error {
 	if !eventKindPattern.MatchString(string(ev.Kind)) {
-		return nil, domain.Errorf(domain.EINVALID, "event kind %q is not a lower-case identifier", domain.Clip(string(ev.Kind)))
+		return domain.Errorf(domain.EINVALID, "event kind %q is not a lower-case identifier", domain.Clip(string(ev.Kind)))
 	}
 	if ev.ID == "" {
 		ev.ID = domain.NewID()
@@ -68,15 +80,10 @@ func (as *Animals) RecordEvent(ctx context.Context, a *Animal, ev AnimalEvent) (
 	}
 	ev.At = ev.At.UTC()
 	ev.AtMS, ev.AnimalID, ev.Territory, ev.OwnerIIN, ev.Version = ev.At.UnixMilli(), a.ID, a.Territory, a.OwnerIIN, 0
-	err := domain.InsertEntity(ctx, as.Store, AnimalEventsSpec.Name, &ev, domain.OwnedScope(ev.Territory, ev.OwnerIIN))
-	if domain.IsCode(err, domain.ECONFLICT) {
-		return domain.GetEntity[AnimalEvent](ctx, as.Store, AnimalEventsSpec.Name, ev.ID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &ev, nil
+	return nil
 }
+
+func (ev *AnimalEvent) scope() []string { return domain.OwnedScope(ev.Territory, ev.OwnerIIN) }
 
 // Events pages through the history of an animal by may see, oldest first.
 func (as *Animals) Events(ctx context.Context, by domain.Principal, animalID, after string, limit int) ([]*AnimalEvent, string, error) {

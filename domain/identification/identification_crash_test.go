@@ -13,79 +13,13 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/identification"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
-// identHookStore is the real store with hooks on chosen writes: a hook runs just before the n-th
-// Insert or Update of a collection (once), and can run a second request there (an interleaving)
-// or return an error that replaces the write (a crash right before it).
-type identHookStore struct {
-	domain.Store
-	Mu    sync.Mutex
-	Hooks []*identStoreHook
-}
-
-type identStoreHook struct {
-	Op, Coll string // op is "insert" or "update"
-	// match, if set, picks the writes the hook counts.
-	Match func(domain.Record) bool
-	// skip is how many matching writes pass before the hook fires.
-	Skip int
-	Run  func() error
-	Done bool
-}
-
-// on adds a hook: run fires before the first matching write of op on coll.
-func (h *identHookStore) On(op, coll string, run func() error) *identStoreHook {
-	k := &identStoreHook{Op: op, Coll: coll, Run: run}
-	h.Mu.Lock()
-	defer h.Mu.Unlock()
-	h.Hooks = append(h.Hooks, k)
-	return k
-}
-
-// crash makes the first matching write of op on coll fail with errCrash.
-func (h *identHookStore) Crash(op, coll string) *identStoreHook {
-	return h.On(op, coll, func() error { return errCrash })
-}
-
-func (h *identHookStore) Fire(op, coll string, rec domain.Record) error {
-	h.Mu.Lock()
-	var k *identStoreHook
-	for _, x := range h.Hooks {
-		if x.Done || x.Op != op || x.Coll != coll || (x.Match != nil && !x.Match(rec)) {
-			continue
-		}
-		if x.Skip > 0 {
-			x.Skip--
-			continue
-		}
-		x.Done, k = true, x
-		break
-	}
-	h.Mu.Unlock()
-	if k == nil {
-		return nil
-	}
-	return k.Run() // outside the lock: the hook may write through this store
-}
-
-func (h *identHookStore) Insert(ctx context.Context, coll string, rec domain.Record) (domain.Record, error) {
-	if err := h.Fire("insert", coll, rec); err != nil {
-		return domain.Record{}, err
-	}
-	return h.Store.Insert(ctx, coll, rec)
-}
-
-func (h *identHookStore) Update(ctx context.Context, coll string, rec domain.Record) (domain.Record, error) {
-	if err := h.Fire("update", coll, rec); err != nil {
-		return domain.Record{}, err
-	}
-	return h.Store.Update(ctx, coll, rec)
-}
-
-// hooked puts a identHookStore under every identification service and the documents.
-func (e *identEnv) Hooked() *identHookStore {
-	h := &identHookStore{Store: e.Store}
+// hooked puts the one crash-injecting wrapper, storetest.HookStore, under every identification
+// service and the documents.
+func (e *identEnv) Hooked() *storetest.HookStore {
+	h := storetest.Hook(e.Store)
 	e.Docs.Store, e.Id.Animals.Store, e.Id.Reissues.Store, e.Id.Stock.Store, e.Id.Holdings.Store = h, h, h, h, h
 	return h
 }
@@ -425,5 +359,101 @@ func TestReissueLosesSupersedeRace(t *testing.T) {
 	}
 	if len(docs) != 4 || revoked != 1 {
 		t.Errorf("%d papers, %d revoked; want the first passport, the duplicate, the revoked loser and its replacement", len(docs), revoked)
+	}
+}
+
+// StepByStep makes every unit of work of the services run one step at a time, as on MongoDB,
+// where a reader may see a prefix of a unit and a unit failing midway leaves the steps before it:
+// a hook that never fires keeps storetest.HookStore splitting every unit.
+func (e *identEnv) StepByStep() {
+	e.Hooked().On("never", "", func() error { return nil })
+}
+
+// TestIdentifyStepByStep runs identification against the weaker guarantee of the port: each
+// step of the unit applied on its own, so a conflict midway leaves the claims before it.
+func TestIdentifyStepByStep(t *testing.T) {
+	e := newIdentEnv(t)
+	e.StepByStep()
+	in := e.NewAnimal("398000000000001")
+	a, doc, err := e.Id.Animals.Identify(t.Context(), e.Vet, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, doc2, err := e.Id.Animals.Identify(t.Context(), e.Vet, in)
+	if err != nil || a2.Version != a.Version || doc2.ID != doc.ID || doc2.Number != doc.Number || e.Passports(a.ID) != 1 || len(e.Events(e.Vet, a.ID)) != 1 {
+		t.Fatalf("retry: %+v %+v %v", a2, doc2, err)
+	}
+
+	t.Run("ErrIDReusedWithAnotherNumber", func(t *testing.T) {
+		other := e.NewAnimal("398000000000009")
+		other.ID = in.ID
+		if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, other); !domain.IsCode(err, domain.ECONFLICT) {
+			t.Fatalf("err = %v, want ECONFLICT", err)
+		}
+		if got := e.TagStatus("398000000000009"); got != identification.TagInStock {
+			t.Errorf("the refused request's number is %s, want in stock", got)
+		}
+	})
+
+	t.Run("SecondNumberRefused", func(t *testing.T) {
+		two := e.NewAnimal("398000000000020")
+		two.Identifiers = append(two.Identifiers, domain.IdentifierInput{Means: domain.MeansEarTag, Number: "398000000000001"})
+		if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, two); !domain.IsCode(err, domain.ECONFLICT) {
+			t.Fatalf("err = %v, want ECONFLICT", err)
+		}
+		if got := e.TagStatus("398000000000020"); got != identification.TagInStock {
+			t.Errorf("the first number of the refused request is %s, want in stock", got)
+		}
+	})
+
+	t.Run("ConcurrentSameTag", func(t *testing.T) {
+		const vets = 8
+		var wg sync.WaitGroup
+		errs := make([]error, vets)
+		for i := range vets {
+			in := e.NewAnimal("398000000000030")
+			wg.Go(func() { _, _, errs[i] = e.Id.Animals.Identify(t.Context(), e.Vet, in) })
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !domain.IsCode(err, domain.ECONFLICT):
+				t.Errorf("vet %d: %v", i, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d vets fitted the number, want exactly 1", won)
+		}
+	})
+}
+
+// TestIdentifyClaimLostMidway: step by step, the second number of a request is fitted by another
+// vet right before this request's claim of it lands. The first claim has landed by then; the
+// request is refused and gives that number back to stock.
+func TestIdentifyClaimLostMidway(t *testing.T) {
+	e := newIdentEnv(t)
+	h := e.Hooked()
+	two := e.NewAnimal("398000000000040")
+	two.Identifiers = append(two.Identifiers, domain.IdentifierInput{Means: domain.MeansEarTag, Number: "398000000000041"})
+	var otherErr error
+	k := h.On("insert", identification.TagsSpec.Name, func() error {
+		_, _, otherErr = e.Id.Animals.Identify(t.Context(), e.Vet2, e.NewAnimal("398000000000041"))
+		return nil
+	})
+	k.Match = func(r domain.Record) bool { return r.ID == "398000000000041" }
+	if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, two); !domain.IsCode(err, domain.ECONFLICT) || err.(*domain.Error).Key != "tag" {
+		t.Fatalf("err = %v, want ECONFLICT on the tag", err)
+	}
+	if otherErr != nil {
+		t.Fatalf("the other vet: %v", otherErr)
+	}
+	if got := e.TagStatus("398000000000040"); got != identification.TagInStock {
+		t.Errorf("the first number of the refused request is %s, want in stock", got)
+	}
+	if _, err := e.Id.Animals.Get(t.Context(), e.Vet, two.ID); !domain.IsCode(err, domain.ENOTFOUND) {
+		t.Errorf("the refused animal: %v", err)
 	}
 }

@@ -1,10 +1,7 @@
 package identification_test
 
 import (
-	"context"
-	"errors"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,19 +159,5 @@ func (e *identEnv) Events(by domain.Principal, animalID string) []identification
 	return kinds
 }
 
-// failingStore is the real store with one injected failure: the first insert into coll fails
-// before it reaches the database, as if the process died right there.
-type failingStore struct {
-	domain.Store
-	Coll   string
-	Failed atomic.Bool
-}
-
-var errCrash = errors.New("simulated crash")
-
-func (f *failingStore) Insert(ctx context.Context, coll string, rec domain.Record) (domain.Record, error) {
-	if coll == f.Coll && f.Failed.CompareAndSwap(false, true) {
-		return domain.Record{}, errCrash
-	}
-	return f.Store.Insert(ctx, coll, rec)
-}
+// errCrash is what the crash-injecting store (storetest.HookStore) fails a write with.
+var errCrash = storetest.ErrCrash

@@ -31,6 +31,15 @@ type passportContent struct {
 
 // passportContent describes a as of now.
 func (as *Animals) passportContent(ctx context.Context, a *Animal) (passportContent, error) {
+	h, err := domain.GetEntity[Holding](ctx, as.Store, HoldingsSpec.Name, a.HoldingID)
+	if err != nil {
+		return passportContent{}, err
+	}
+	return contentOf(a, h), nil
+}
+
+// contentOf describes a living on h, for a caller that has just read the holding.
+func contentOf(a *Animal, h *Holding) passportContent {
 	c := passportContent{Sex: a.Sex, BirthDate: a.BirthDate, Breed: a.Breed, Colour: a.Colour, Nickname: a.Nickname}
 	var means []string
 	for _, x := range a.Identifiers {
@@ -39,13 +48,9 @@ func (as *Animals) passportContent(ctx context.Context, a *Animal) (passportCont
 		}
 	}
 	c.IDMeans = strings.Join(means, "; ")
-	h, err := domain.GetEntity[Holding](ctx, as.Store, HoldingsSpec.Name, a.HoldingID)
-	if err != nil {
-		return c, err
-	}
 	c.Holding = h.Name + ", " + h.Address + " (" + string(h.Territory) + ")"
 	c.Owner = h.OwnerName
-	return c, nil
+	return c
 }
 
 // issuePassport issues a paper about a under id (derived from the request, so a retry finds it).
@@ -216,26 +221,21 @@ func (as *Animals) pointPassport(ctx context.Context, animalID string, doc *docu
 // change applies fn to the animal with compare-and-swap retries; fn says whether it changed
 // anything.
 func (as *Animals) change(ctx context.Context, id string, fn func(*Animal) (bool, error)) (*Animal, error) {
-	for range domain.CASRetries {
-		a, err := as.Load(ctx, id)
-		if err != nil {
-			return nil, err
+	var a *Animal
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		if a, err = as.Load(ctx, id); err != nil {
+			return err
 		}
 		changed, err := fn(a)
-		if err != nil {
-			return nil, err
-		}
-		if !changed {
-			return a, nil
+		if err != nil || !changed {
+			return domain.Final(err)
 		}
 		a.UpdatedAt = as.Now().UTC()
-		err = domain.UpdateEntity(ctx, as.Store, AnimalsSpec.Name, a, a.scope())
-		if err == nil {
-			return a, nil
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return nil, err
-		}
+		return domain.UpdateEntity(ctx, as.Store, AnimalsSpec.Name, a, a.scope())
+	}, "the animal is changing concurrently; try again")
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Busy("the animal is changing concurrently; try again")
+	return a, nil
 }

@@ -305,27 +305,22 @@ func (rs *Reissues) Get(ctx context.Context, by domain.Principal, id string) (*R
 // change applies fn to the case with compare-and-swap retries; fn says whether it changed
 // anything.
 func (rs *Reissues) change(ctx context.Context, id string, fn func(*Reissue) (bool, error)) (*Reissue, error) {
-	for range domain.CASRetries {
-		c, err := rs.load(ctx, id)
-		if err != nil {
-			return nil, err
+	var c *Reissue
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		if c, err = rs.load(ctx, id); err != nil {
+			return err
 		}
 		changed, err := fn(c)
-		if err != nil {
-			return nil, err
+		if err != nil || !changed {
+			return domain.Final(err)
 		}
-		if !changed {
-			return c, nil
-		}
-		err = domain.UpdateEntity(ctx, rs.Store, ReissuesSpec.Name, c, c.scope())
-		if err == nil {
-			return c, nil
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return nil, err
-		}
+		return domain.UpdateEntity(ctx, rs.Store, ReissuesSpec.Name, c, c.scope())
+	}, "the case is changing concurrently; try again")
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Busy("the case is changing concurrently; try again")
+	return c, nil
 }
 
 // ReissueClock is where a case stands against its deadline.

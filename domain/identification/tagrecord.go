@@ -51,6 +51,14 @@ type fitting struct {
 	means domain.IDMeans
 	rng   *TagRange
 	field string
+	// rec is the number's record as checkFit read it: nil when the number has none yet, in stock
+	// when a claim was undone, or fitted to the very animal by an earlier attempt.
+	rec *TagRecord
+}
+
+// ours reports whether an earlier attempt for animalID already fitted the number.
+func (f fitting) ours(animalID string) bool {
+	return f.rec != nil && f.rec.Status == TagFitted && f.rec.AnimalID == animalID
 }
 
 // checkFit reads, and writes nothing: is tag in stock of a unit covering unit, of the right means,
@@ -81,7 +89,7 @@ func (ts *TagStock) checkFit(ctx context.Context, tag domain.EarTag, means domai
 	if err := rec.refuseFit(animalID, field); err != nil {
 		return fitting{}, err
 	}
-	return fitting{tag: tag, means: means, rng: r, field: field}, nil
+	return fitting{tag: tag, means: means, rng: r, field: field, rec: rec}, nil
 }
 
 // refuseFit explains why the number of rec cannot be fitted to animalID, or returns nil when it
@@ -105,7 +113,8 @@ func (ts *TagStock) claim(ctx context.Context, f fitting, animalID, reissueID, b
 	now := ts.Now().UTC()
 	rec := &TagRecord{Meta: domain.Meta{ID: string(f.tag)}, Status: TagFitted, Means: f.means, Unit: f.rng.Unit,
 		RangeID: f.rng.ID, AnimalID: animalID, ReissueID: reissueID, FittedAt: &now, FittedBy: by}
-	for range domain.CASRetries {
+	return domain.RetryCAS(ctx, func() error {
+		rec.Version = 0
 		err := domain.InsertEntity(ctx, ts.Store, TagsSpec.Name, rec, nil)
 		if !domain.IsCode(err, domain.ECONFLICT) {
 			return err
@@ -115,30 +124,50 @@ func (ts *TagStock) claim(ctx context.Context, f fitting, animalID, reissueID, b
 			return err
 		}
 		if err := old.refuseFit(animalID, f.field); err != nil {
-			return err
+			return domain.Final(err)
 		}
 		if old.Status == TagFitted {
 			return nil // our own earlier attempt
 		}
 		rec.Version = old.Version
-		if err = domain.UpdateEntity(ctx, ts.Store, TagsSpec.Name, rec, nil); !domain.IsCode(err, domain.ECONFLICT) {
-			return err
-		}
-		rec.Version = 0
+		return domain.UpdateEntity(ctx, ts.Store, TagsSpec.Name, rec, nil)
+	}, "number %s is being fitted concurrently; try again", f.tag)
+}
+
+// claimWrite adds the claim of f for animalID to a unit of work: the insert of the number's
+// record when it has none, a compare-and-swap from in_stock at the version checkFit read, and
+// nothing when an earlier attempt of the same request already fitted it. Of several concurrent
+// claims exactly one unit can apply; the others fail on this step with ECONFLICT ("_id" or
+// "_version"), and checking the number again then explains the refusal.
+func (ts *TagStock) claimWrite(w *domain.Writes, f fitting, animalID, reissueID, by string) error {
+	if f.ours(animalID) {
+		return nil
 	}
-	return domain.Busy("number %s is being fitted concurrently; try again", f.tag)
+	now := ts.Now().UTC()
+	rec := &TagRecord{Meta: domain.Meta{ID: string(f.tag)}, Status: TagFitted, Means: f.means, Unit: f.rng.Unit,
+		RangeID: f.rng.ID, AnimalID: animalID, ReissueID: reissueID, FittedAt: &now, FittedBy: by}
+	if f.rec == nil {
+		return domain.WriteInsert(w, TagsSpec.Name, rec, nil)
+	}
+	rec.Version = f.rec.Version
+	return domain.WriteUpdate(w, TagsSpec.Name, rec, nil)
 }
 
 // release undoes a claim of this request whose animal was never stored (another number of the
-// same request was refused), so the number goes back to stock: it was never on an animal.
+// same request was refused), so the number goes back to stock: it was never on an animal. A number
+// without a record was never claimed (a unit of work that failed as a whole): nothing to undo.
 func (ts *TagStock) release(ctx context.Context, tag domain.EarTag, animalID string) error {
-	return ts.change(ctx, tag, func(rec *TagRecord) (bool, error) {
+	err := ts.change(ctx, tag, func(rec *TagRecord) (bool, error) {
 		if rec.Status != TagFitted || rec.AnimalID != animalID {
 			return false, nil
 		}
 		rec.Status, rec.AnimalID, rec.ReissueID, rec.FittedAt, rec.FittedBy = TagInStock, "", "", nil, ""
 		return true, nil
 	})
+	if domain.IsCode(err, domain.ENOTFOUND) {
+		return nil
+	}
+	return err
 }
 
 // markLost moves a fitted number to lost or damaged on behalf of a reissue case; repeating it
@@ -187,18 +216,15 @@ func (ts *TagStock) Retire(ctx context.Context, tag domain.EarTag, reason string
 // change applies fn to the number's record with compare-and-swap retries; fn says whether it
 // changed anything.
 func (ts *TagStock) change(ctx context.Context, tag domain.EarTag, fn func(*TagRecord) (bool, error)) error {
-	for range domain.CASRetries {
+	return domain.RetryCAS(ctx, func() error {
 		rec, err := ts.NumberRecord(ctx, tag)
 		if err != nil {
 			return err
 		}
 		changed, err := fn(rec)
 		if err != nil || !changed {
-			return err
+			return domain.Final(err)
 		}
-		if err = domain.UpdateEntity(ctx, ts.Store, TagsSpec.Name, rec, nil); !domain.IsCode(err, domain.ECONFLICT) {
-			return err
-		}
-	}
-	return domain.Busy("number %s is changing concurrently; try again", tag)
+		return domain.UpdateEntity(ctx, ts.Store, TagsSpec.Name, rec, nil)
+	}, "number %s is changing concurrently; try again", tag)
 }

@@ -137,7 +137,7 @@ func TestAllocateConcurrent(t *testing.T) {
 // next allocation finishes it before its own.
 func TestAllocateResumesPending(t *testing.T) {
 	e := newIdentEnv(t)
-	e.Id.Stock.Store = &failingStore{Store: e.Store, Coll: identification.TagRangesSpec.Name}
+	e.Hooked().Crash("insert", identification.TagRangesSpec.Name)
 	_, err := e.Id.Stock.Allocate(t.Context(), e.Admin, identification.NewTagRange{Unit: string(kzBayzak), First: "398000030000001", Count: 10})
 	if !errors.Is(err, errCrash) {
 		t.Fatalf("first allocation: %v, want the simulated crash", err)

@@ -365,26 +365,24 @@ func (s *Inspections) List(ctx context.Context, p domain.Principal, f Inspection
 // change applies fn to the current application and stores it, retrying when another writer got
 // there first; fn sees the fresh record and the time, and decides whether the change is allowed.
 func (s *Inspections) change(ctx context.Context, p domain.Principal, id string, fn func(in *Inspection, now time.Time) error) (*Inspection, error) {
-	for range 5 {
-		in, err := s.Get(ctx, p, id)
-		if err != nil {
-			return nil, err
+	var in *Inspection
+	err := domain.RetryCAS(ctx, func() error {
+		var err error
+		if in, err = s.Get(ctx, p, id); err != nil {
+			return err
 		}
 		now := s.Now().UTC()
 		if err := fn(in, now); err != nil {
-			return nil, err
+			return domain.Final(err)
 		}
 		in.UpdatedAt = now
 		in.index()
-		err = domain.UpdateEntity(ctx, s.Store, InspectionsSpec.Name, in, in.scope())
-		if err == nil {
-			return in, nil
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
-			return nil, err
-		}
+		return domain.UpdateEntity(ctx, s.Store, InspectionsSpec.Name, in, in.scope())
+	}, "the inspection is changing concurrently; try again")
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Busy("the inspection is changing concurrently; try again")
+	return in, nil
 }
 
 // mustBeExecutor allows the assigned executor and admins; anyone else who may see the application

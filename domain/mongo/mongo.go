@@ -23,6 +23,29 @@
 // highest n and inserts n+1 with v+delta, retrying when another process took n+1 first. Slots
 // older than ten minutes are pruned as it goes, and Sweep deletes the slots of expired counters.
 //
+// # Units of work
+//
+// Apply has no transaction to lean on, so a unit of work is a list of ordered idempotent steps,
+// each one of the single writes above with its own change-log entry. The guarantee is weaker
+// than SQLite's one transaction, and precisely this:
+//
+//   - steps run in the order given, each only after the one before it succeeded; the first
+//     failure (a conflict, a missing document, a dead connection) stops the set and is reported
+//     as a *domain.StepError naming the step;
+//   - the steps before a failure or a crash stay applied: a reader (Get, List, Changes, another
+//     process) may see any prefix of the set, but never a step without every step before it;
+//   - applying the same set again completes it. An insert whose id already holds exactly the
+//     step's data and scope at Version 1, and an update whose document already holds exactly the
+//     step's data and scope at the read version plus one, count as done, so the retry skips what
+//     the first run wrote and writes the rest. The change log then holds one entry per write, the
+//     first run's: a reader of it meets every entry with its document existing at that version or
+//     later, since an entry is only emitted once its write is known to be in the document;
+//   - a counter step is not idempotent: a retry counts again.
+//
+// Callers therefore choose ids they can derive again (domain.DerivedID), rebuild the same set on
+// a retry, order the steps so that every prefix is a state they can resume from, and take a
+// counter value that must not change between attempts before they build the set.
+//
 // # The change log
 //
 // Writes of synced collections are logged in _changes, one immutable entry per write:

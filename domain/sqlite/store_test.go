@@ -28,7 +28,7 @@ func open(t testing.TB) *sqlite.Store {
 }
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) domain.Store { return open(t) })
+	storetest.Run(t, func(t *testing.T) domain.Store { return open(t) }, storetest.AtomicApply())
 }
 
 // TestUpdateCAS races writers on one version of one document: exactly one may win.

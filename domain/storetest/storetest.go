@@ -50,8 +50,13 @@ var (
 func Specs() []domain.CollectionSpec { return []domain.CollectionSpec{Animals, Accounts} }
 
 // Run runs the contract suite. open must return a fresh, empty store and register its cleanup; it
-// is called once per subtest, with the subtest's t.
-func Run(t *testing.T, open func(t *testing.T) domain.Store) {
+// is called once per subtest, with the subtest's t. opts name the engine-dependent promises the
+// adapter makes (AtomicApply).
+func Run(t *testing.T, open func(t *testing.T) domain.Store, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	opened := func(t *testing.T) domain.Store {
 		t.Helper()
 		s := open(t)
@@ -77,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 	t.Run("Changes", func(t *testing.T) { testChanges(t, opened) })
 	t.Run("ChangesConcurrent", func(t *testing.T) { testChangesConcurrent(t, opened(t)) })
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, opened(t)) })
+	t.Run("Apply", func(t *testing.T) { testApply(t, opened, o) })
 }
 
 // JSON marshals v for Record.Data, failing the test if it cannot.
