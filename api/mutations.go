@@ -141,6 +141,11 @@ func (s *Server) pushRevoke(ctx context.Context, p domain.Principal, m vsync.Mut
 	if err == nil && !d.VisibleTo(p) {
 		return "", "", domain.Errorf(domain.ENOTFOUND, "no such document")
 	}
+	// Permission before conflict: a stale base_version from someone who may not revoke at all
+	// is refused, not kept in the supervisors' queue of conflicts.
+	if err == nil && !d.RevocableBy(p) {
+		return "", "", domain.Errorf(domain.EFORBIDDEN, "only admins and the issuing unit may revoke this document")
+	}
 	reason := strings.TrimSpace(in.Reason)
 	if err == nil && d.Status == documents.DocRevoked && d.RevokedBy == p.UserID && d.RevokeReason == reason {
 		return documents.DocumentsSpec.Name, d.ID, nil // this very revocation, applied before

@@ -229,3 +229,28 @@ func TestSyncPushRefusals(t *testing.T) {
 		t.Errorf("the document became %s", v.Status)
 	}
 }
+
+// TestSyncPushPermissionBeforeConflict: a farmer who may see their passport but not revoke it
+// gets 403 for a stale base_version too, and the supervisors' queue of conflicts stays empty.
+func TestSyncPushPermissionBeforeConflict(t *testing.T) {
+	e := newEnv(t)
+	e.createUser(map[string]any{"username": "owner", "password": "farmer-password", "role": "farmer", "iin": "880101300123"})
+	farmer := e.login("owner", "farmer-password").AccessToken
+	doc := e.issuePassport("880101300123") // the farmer's own animal
+	var ans struct {
+		Results []struct {
+			Status  string   `json:"status"`
+			Problem *problem `json:"problem"`
+		} `json:"results"`
+	}
+	e.do("POST", "/v1/sync/push", farmer, map[string]any{"mutations": []map[string]any{
+		{"id": uuid.NewString(), "kind": "document.revoke", "record_id": doc.ID, "base_version": 7, "data": map[string]string{"reason": "x"}},
+	}}, "X-Device-ID", "phone").expect(t, 200).JSON(t, &ans)
+	if got := ans.Results[0]; got.Status != "rejected" || got.Problem == nil || got.Problem.Status != 403 {
+		t.Errorf("a farmer revoking their own passport with a stale version: %+v", got)
+	}
+	open, err := e.store.List(t.Context(), vsync.ConflictsSpec.Name, domain.Query{Index: "sync_conflicts_open", Eq: []any{false}})
+	if err != nil || len(open.Records) != 0 {
+		t.Errorf("conflict records after a refused push: %d (%v)", len(open.Records), err)
+	}
+}
