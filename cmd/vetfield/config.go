@@ -35,6 +35,9 @@ type Config struct {
 	PublicRate int
 	// MetricsAddr is where /metrics is served, apart from the API; empty serves none.
 	MetricsAddr string
+	// SQLiteDurability is when the embedded database syncs a commit: full (at every commit) or
+	// normal (at checkpoints).
+	SQLiteDurability string
 
 	Issuer          string
 	Audience        string
@@ -95,6 +98,7 @@ func (c *Config) settings() []setting {
 		{flag: "admin-password", env: "VETFIELD_ADMIN_PASSWORD", def: "", secret: true, usage: "password of the 'admin' account created on first start (default: generated and logged once)", bind: str(&c.AdminPassword)},
 		{flag: "keys-dir", env: "VETFIELD_KEYS_DIR", def: "", usage: "directory of signing keys, shared by every process of a deployment (default <data-dir>/keys)", bind: str(&c.KeysDir)},
 		{flag: "log-level", env: "VETFIELD_LOG_LEVEL", def: "info", usage: "debug, info, warn or error", bind: str(&c.LogLevel)},
+		{flag: "sqlite-durability", env: "VETFIELD_SQLITE_DURABILITY", def: "full", usage: "full: every write answered applied is on disk; normal: faster, but a power loss can roll back the last writes answered", bind: str(&c.SQLiteDurability)},
 		{flag: "mongo-uri", env: "VETFIELD_MONGO_URI", def: "", secret: true, usage: "MongoDB connection string; empty uses the embedded SQLite database", bind: str(&c.MongoURI)},
 		{flag: "mongo-db", env: "VETFIELD_MONGO_DB", def: "vetfield", usage: "MongoDB database name", bind: str(&c.MongoDB)},
 		{flag: "s3-endpoint", env: "VETFIELD_S3_ENDPOINT", def: "", usage: "MinIO/S3 host:port; empty keeps photos on local disk", bind: str(&c.S3Endpoint)},

@@ -137,7 +137,11 @@ func openStore(ctx context.Context, cfg Config) (domain.Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s, err := sqlite.Open(filepath.Join(dir, "vetfield.db"))
+	durability, err := sqlite.ParseDurability(cfg.SQLiteDurability)
+	if err != nil {
+		return nil, err
+	}
+	s, err := sqlite.Open(filepath.Join(dir, "vetfield.db"), sqlite.WithDurability(durability))
 	if err != nil {
 		return nil, fmt.Errorf("open the embedded database: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,10 +32,18 @@ func BenchmarkIdentification(b *testing.B) {
 	if testing.Short() {
 		b.Skip("loads 100 000 animals")
 	}
+	// Durable is the default (every commit synced); Fast shows what the sync costs. The bare
+	// baseline runs with the same setting on the same file.
+	for _, d := range []sqlite.Durability{sqlite.Durable, sqlite.Fast} {
+		b.Run(string(d), func(b *testing.B) { benchIdentification(b, d) })
+	}
+}
+
+func benchIdentification(b *testing.B, durability sqlite.Durability) {
 	const benchAnimals = 100_000
 	ctx := b.Context()
 	path := filepath.Join(b.TempDir(), "bench.db")
-	store, err := sqlite.Open(path)
+	store, err := sqlite.Open(path, sqlite.WithDurability(durability))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -62,7 +71,7 @@ func BenchmarkIdentification(b *testing.B) {
 	}
 
 	start := time.Now()
-	bare := openBare(b, path)
+	bare := openBare(b, path, durability)
 	loadAnimals(b, bare, holding, loaded, benchAnimals)
 	loadBare(b, bare, benchAnimals)
 	b.Logf("loaded %d animals into the port's tables and %d bare rows in %s", benchAnimals, benchAnimals, time.Since(start).Round(time.Millisecond))
@@ -164,8 +173,8 @@ func benchAnimalJSON(h *identification.Holding, tag, id string) []byte {
 }
 
 // openBare opens the same file through database/sql with the port's pragmas.
-func openBare(b *testing.B, path string) *sql.DB {
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)")
+func openBare(b *testing.B, path string, durability sqlite.Durability) *sql.DB {
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=synchronous("+strings.ToUpper(string(durability))+")&_pragma=journal_mode(WAL)")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -49,6 +49,7 @@ type Store struct {
 	ws    *stmtCache
 	rs    *stmtCache
 	now   func() time.Time
+	sync  Durability
 
 	mu    sync.RWMutex
 	colls map[string]*collection
@@ -65,6 +66,34 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
 
+// Durability says when a committed write is on disk.
+type Durability string
+
+const (
+	// Durable (synchronous=FULL, the default) syncs the write-ahead log at every commit, so a
+	// write answered "applied" survives a power loss or an OS crash — a tablet deletes a mutation
+	// from its queue once told it was applied.
+	Durable Durability = "full"
+	// Fast (synchronous=NORMAL) syncs the log only at checkpoints: a crash of the process loses
+	// nothing, but a power loss or an OS crash can roll back the last commits already answered.
+	// For a test machine, or an operator who takes that trade knowingly.
+	Fast Durability = "normal"
+)
+
+// WithDurability chooses when a commit is on disk; Durable unless set.
+func WithDurability(d Durability) Option {
+	return func(s *Store) { s.sync = d }
+}
+
+// ParseDurability reads a setting: "full" or "normal".
+func ParseDurability(v string) (Durability, error) {
+	switch d := Durability(strings.ToLower(strings.TrimSpace(v))); d {
+	case Durable, Fast:
+		return d, nil
+	}
+	return "", fmt.Errorf("sqlite: durability is full or normal, not %q", v)
+}
+
 // busyTimeout is how long a connection waits for another process's write lock before failing.
 const busyTimeout = 10 * time.Second
 
@@ -79,14 +108,17 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create the database directory: %w", err)
 	}
-	s := &Store{path: path, now: time.Now, colls: map[string]*collection{}}
+	s := &Store{path: path, now: time.Now, sync: Durable, colls: map[string]*collection{}}
 	for _, o := range opts {
 		o(s)
+	}
+	if _, err := ParseDurability(string(s.sync)); err != nil {
+		return nil, err
 	}
 
 	common := url.Values{}
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
-	common.Add("_pragma", "synchronous(NORMAL)")
+	common.Add("_pragma", "synchronous("+strings.ToUpper(string(s.sync))+")")
 	// A 32 MiB page cache per connection and reads through mmap: a district's records stay in
 	// memory, and pulls of whole districts do not pay a system call per page.
 	common.Add("_pragma", "cache_size(-32768)")
@@ -359,4 +391,12 @@ func isUnique(err error) bool {
 		return false
 	}
 	return se.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// Synchronous reports the synchronous mode the write connection runs with, as SQLite numbers it
+// (2 FULL, 1 NORMAL), so an operator's setting can be checked.
+func (s *Store) Synchronous(ctx context.Context) (int, error) {
+	var n int
+	err := s.write.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&n)
+	return n, err
 }

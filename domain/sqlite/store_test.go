@@ -114,3 +114,25 @@ func TestInternalErrorsHideDriverText(t *testing.T) {
 		t.Fatalf("got %#v", err)
 	}
 }
+
+// TestDurableByDefault: a commit is synced to disk before it is answered unless the operator
+// chose otherwise.
+func TestDurableByDefault(t *testing.T) {
+	for _, c := range []struct {
+		opts []sqlite.Option
+		want int
+	}{{nil, 2}, {[]sqlite.Option{sqlite.WithDurability(sqlite.Fast)}, 1}, {[]sqlite.Option{sqlite.WithDurability(sqlite.Durable)}, 2}} {
+		s, err := sqlite.Open(filepath.Join(t.TempDir(), "d.db"), c.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Synchronous(t.Context())
+		s.Close()
+		if err != nil || got != c.want {
+			t.Errorf("synchronous = %d (%v), want %d", got, err, c.want)
+		}
+	}
+	if _, err := sqlite.Open(filepath.Join(t.TempDir(), "d.db"), sqlite.WithDurability("sometimes")); err == nil {
+		t.Error("an unknown durability was accepted")
+	}
+}

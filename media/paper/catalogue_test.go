@@ -75,6 +75,7 @@ func parseDomain(t *testing.T) []domainPkg {
 // added here, so its keys are checked too.
 var contentTypes = map[string]string{
 	"identification/passport.go": "passportContent",
+	"identification/animal.go":   "passportContent",
 	"epizootic/reference.go":     "referenceContent",
 	"inspection/conclusion.go":   "ConclusionContent",
 }
