@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/vetfield/vetfield/api"
+	"github.com/vetfield/vetfield/domain/accounts"
 	"github.com/vetfield/vetfield/domain/keyring"
 )
 
@@ -248,4 +249,29 @@ func TestRoles(t *testing.T) {
 	}
 	// No token at all is 401, not 403.
 	e.do("GET", "/v1/users", "", nil).expectProblem(t, 401)
+}
+
+// TestParallelGuessesAreThrottled: thirty wrong passwords sent at once check at most five of them;
+// the rest are refused as throttled without a check.
+func TestParallelGuessesAreThrottled(t *testing.T) {
+	e := newEnv(t)
+	e.createUser(map[string]any{"username": "vet3", "password": "vet-password-3", "role": "vet", "territory": "314000000"})
+	var wg sync.WaitGroup
+	statuses := make(chan int, 30)
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- e.do("POST", "/v1/auth/login", "", map[string]string{"username": "vet3", "password": "guess" + strconv.Itoa(i)}).Status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[401] > accounts.LoginMaxFailures || count[401]+count[429] != 30 {
+		t.Errorf("30 parallel guesses answered %v: at most %d may be checked", count, accounts.LoginMaxFailures)
+	}
 }

@@ -39,62 +39,58 @@ func (f *LoginFailures) recent(now time.Time) []int64 {
 	return keep
 }
 
-// throttled returns how long to wait, or 0 if a login may be tried now.
-func (a *Accounts) throttled(ctx context.Context, username string) (time.Duration, error) {
-	f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
-	if domain.IsCode(err, domain.ENOTFOUND) {
-		return 0, nil
-	} else if err != nil {
-		return 0, err
-	}
-	now := a.Now()
-	recent := f.recent(now)
-	if len(recent) < LoginMaxFailures {
-		return 0, nil
-	}
-	// The attempt is allowed again when enough failures have aged out of the window.
-	oldest := recent[len(recent)-LoginMaxFailures]
-	return time.UnixMilli(oldest).Add(LoginWindow).Sub(now), nil
-}
-
-// recordFailure adds a failed login for username.
-func (a *Accounts) recordFailure(ctx context.Context, username string) error {
-	for range 10 {
+// reserve takes one attempt of the account's allowance before its password is checked, in one
+// compare-and-swap on the account's record, so that parallel guesses — from one process or many
+// behind a load balancer — check at most LoginMaxFailures passwords in a window: each guess must
+// win a slot first. It returns how long to wait when no slot is left. A slot a correct login took
+// is given back (release); a failed one stays, as the failure. When the record cannot be won for
+// contention the attempt is refused as throttled: a flood of guesses must not get through.
+func (a *Accounts) reserve(ctx context.Context, username string) (time.Duration, error) {
+	var wait time.Duration
+	err := domain.RetryCAS(ctx, func() error {
 		now := a.Now()
 		f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
 		if domain.IsCode(err, domain.ENOTFOUND) {
 			f = &LoginFailures{Meta: domain.Meta{ID: username}, At: []int64{now.UnixMilli()}}
-			err = domain.InsertEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
-		} else if err == nil {
-			f.At = append(f.recent(now), now.UnixMilli())
-			if len(f.At) > 2*LoginMaxFailures { // keep the record small under a flood
-				f.At = f.At[len(f.At)-2*LoginMaxFailures:]
-			}
-			err = domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
-		}
-		if !domain.IsCode(err, domain.ECONFLICT) {
+			return domain.Again(domain.InsertEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil))
+		} else if err != nil {
 			return err
 		}
+		recent := f.recent(now)
+		if len(recent) >= LoginMaxFailures {
+			// The attempt is allowed again when enough failures have aged out of the window.
+			oldest := recent[len(recent)-LoginMaxFailures]
+			wait = time.UnixMilli(oldest).Add(LoginWindow).Sub(now)
+			return nil
+		}
+		f.At = append(recent, now.UnixMilli())
+		return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
+	}, "too many logins at once for this account")
+	if domain.IsTemporary(err) {
+		return LoginWindow, nil
 	}
-	return nil // under heavy contention other attempts are being recorded anyway
+	return wait, err
 }
 
-// clearFailures forgets failures after a successful login.
-func (a *Accounts) clearFailures(ctx context.Context, username string) error {
-	f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
-	if domain.IsCode(err, domain.ENOTFOUND) {
-		return nil
-	} else if err != nil {
-		return err
+// release forgets the account's failures after a correct login, the slot it took included.
+func (a *Accounts) release(ctx context.Context, username string) error {
+	err := domain.RetryCAS(ctx, func() error {
+		f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
+		if domain.IsCode(err, domain.ENOTFOUND) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if len(f.At) == 0 {
+			return nil
+		}
+		f.At = nil
+		return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
+	}, "too many logins at once for this account")
+	if domain.IsTemporary(err) {
+		return nil // another login is changing the record; the failures it keeps are old
 	}
-	if len(f.At) == 0 {
-		return nil
-	}
-	f.At = nil
-	if err := domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil); err != nil && !domain.IsCode(err, domain.ECONFLICT) {
-		return err
-	}
-	return nil
+	return err
 }
 
 var errBadLogin = &domain.Error{Code: domain.EUNAUTHORIZED, Message: "wrong username or password"}
@@ -106,7 +102,7 @@ func (a *Accounts) Authenticate(ctx context.Context, username, password string) 
 	if len(username) > 64 || len(password) > MaxPasswordLen {
 		return nil, errBadLogin
 	}
-	wait, err := a.throttled(ctx, username)
+	wait, err := a.reserve(ctx, username)
 	if err != nil {
 		return nil, err
 	}
@@ -122,12 +118,9 @@ func (a *Accounts) Authenticate(ctx context.Context, username, password string) 
 		CheckPassword(a.dummyHash, password)
 	}
 	if u == nil || !CheckPassword(u.PasswordHash, password) || u.Disabled {
-		if err := a.recordFailure(ctx, username); err != nil {
-			return nil, err
-		}
-		return nil, errBadLogin
+		return nil, errBadLogin // the slot reserve took stays, as the failure
 	}
-	if err := a.clearFailures(ctx, username); err != nil {
+	if err := a.release(ctx, username); err != nil {
 		return nil, err
 	}
 	return u, nil
