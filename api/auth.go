@@ -91,6 +91,8 @@ type accessClaims struct {
 	jwt.RegisteredClaims
 	Role      domain.Role `json:"role"`
 	Territory domain.Kato `json:"territory,omitempty"`
+	// Epoch is the account's SessionEpoch: a token of an older epoch is refused at once.
+	Epoch int64 `json:"sep,omitempty"`
 }
 
 // mintAccess signs an access token for u with the current key (EdDSA, with its kid).
@@ -108,6 +110,7 @@ func (s *Server) mintAccess(u *accounts.User) (string, error) {
 		},
 		Role:      u.Role,
 		Territory: u.Territory,
+		Epoch:     u.SessionEpoch,
 	}
 	key := s.Keys.Current()
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
@@ -189,7 +192,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	u, err := s.Accounts.Get(ctx.Context(), claims.Subject)
-	if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && u.Disabled) {
+	if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && (u.Disabled || u.SessionEpoch != claims.Epoch)) {
 		fail(errBadToken)
 		return
 	} else if err != nil {
@@ -269,7 +272,7 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*tokenOutput, error
 	if err != nil {
 		return nil, err
 	}
-	refresh, err := s.Sessions.Start(ctx, u.ID)
+	refresh, err := s.Sessions.Start(ctx, u)
 	if err != nil {
 		return nil, err
 	}

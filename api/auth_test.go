@@ -275,3 +275,35 @@ func TestParallelGuessesAreThrottled(t *testing.T) {
 		t.Errorf("30 parallel guesses answered %v: at most %d may be checked", count, accounts.LoginMaxFailures)
 	}
 }
+
+// TestAccountChangesEndSessions: a new password, a disable (and the enable after it) and a change
+// of role or territory end every session of the account: its refresh tokens and its access tokens.
+func TestAccountChangesEndSessions(t *testing.T) {
+	e := newEnv(t)
+	for name, change := range map[string][]map[string]any{
+		"Password":        {{"password": "another-password-1"}},
+		"DisableEnable":   {{"disabled": true}, {"disabled": false}},
+		"Territory":       {{"territory": "313200000"}},
+		"Role":            {{"role": "inspector"}},
+		"NameOnlyKeepsIt": {{"full_name": "Марат Оспанов"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			username := "vet-" + strings.ToLower(name)
+			u := e.createUser(map[string]any{"username": username, "password": "vet-password-1", "role": "vet", "territory": "314000000"})
+			pair := e.login(username, "vet-password-1")
+			for _, body := range change {
+				e.do("PATCH", "/v1/users/"+u.ID, e.admin, body).expect(t, 200)
+			}
+			keeps := name == "NameOnlyKeepsIt"
+			refresh := e.do("POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": pair.RefreshToken})
+			me := e.do("GET", "/v1/me", pair.AccessToken, nil)
+			if keeps {
+				refresh.expect(t, 200)
+				me.expect(t, 200)
+				return
+			}
+			refresh.expectProblem(t, 401)
+			me.expectProblem(t, 401)
+		})
+	}
+}

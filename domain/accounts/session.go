@@ -32,7 +32,9 @@ const (
 // Session is one family of refresh tokens.
 type Session struct {
 	domain.Meta
-	UserID     string    `json:"user_id"`
+	UserID string `json:"user_id"`
+	// Epoch is the account's SessionEpoch when the session began; a later epoch ends it.
+	Epoch      int64     `json:"epoch"`
 	Generation int64     `json:"generation"`
 	RotatedAt  time.Time `json:"rotated_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
@@ -87,10 +89,10 @@ func (s *Sessions) parse(token string) (string, int64, bool) {
 
 var errBadRefresh = &domain.Error{Code: domain.EUNAUTHORIZED, Message: "the refresh token is not valid; log in again"}
 
-// Start opens a session for userID and returns its first refresh token.
-func (s *Sessions) Start(ctx context.Context, userID string) (string, error) {
+// Start opens a session for u and returns its first refresh token.
+func (s *Sessions) Start(ctx context.Context, u *User) (string, error) {
 	now := s.Now().UTC()
-	sess := &Session{Meta: domain.Meta{ID: encodeToken(domain.RandomToken(16))}, UserID: userID, Generation: 1,
+	sess := &Session{Meta: domain.Meta{ID: encodeToken(domain.RandomToken(16))}, UserID: u.ID, Epoch: u.SessionEpoch, Generation: 1,
 		RotatedAt: now, ExpiresAt: now.Add(s.TTL), CreatedAt: now}
 	if err := domain.InsertEntity(ctx, s.Store, SessionsSpec.Name, sess, nil); err != nil {
 		return "", err
@@ -115,6 +117,13 @@ func (s *Sessions) Refresh(ctx context.Context, token string) (userID, next stri
 		now := s.Now().UTC()
 		switch {
 		case sess.Revoked || now.After(sess.ExpiresAt):
+			return "", "", errBadRefresh
+		case !s.current(ctx, sess):
+			// The password, the role or the territory changed, or the account was disabled,
+			// since the session began: it ends here for good.
+			if err := s.revoke(ctx, family, "account changed"); err != nil {
+				return "", "", err
+			}
 			return "", "", errBadRefresh
 		case gen == sess.Generation:
 			sess.Generation++
@@ -165,4 +174,11 @@ func (s *Sessions) revoke(ctx context.Context, family, reason string) error {
 		sess.Revoked, sess.RevokeReason = true, reason
 		return domain.UpdateEntity(ctx, s.Store, SessionsSpec.Name, sess, nil)
 	}, "the session is changing concurrently; try again")
+}
+
+// current reports whether sess still belongs to its account as it is: the account exists, is
+// enabled, and has not changed its password, role or territory since the session began.
+func (s *Sessions) current(ctx context.Context, sess *Session) bool {
+	u, err := domain.GetEntity[User](ctx, s.Store, UsersSpec.Name, sess.UserID)
+	return err == nil && !u.Disabled && u.SessionEpoch == sess.Epoch
 }

@@ -23,9 +23,13 @@ type User struct {
 	Disabled bool       `json:"disabled"`
 	// ScopeEpoch grows whenever the role, territory or IIN changes (any of which decides what the
 	// user's tablet may hold), so a tablet syncing under the old scope is told to start over.
-	ScopeEpoch int64     `json:"scope_epoch"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ScopeEpoch int64 `json:"scope_epoch"`
+	// SessionEpoch grows whenever the password, the role, the territory or the IIN changes and
+	// whenever the account is disabled or enabled: every session and access token of an older
+	// epoch is dead, so a stolen token dies with the change and re-enabling brings none back.
+	SessionEpoch int64     `json:"session_epoch"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Principal returns who u is for authorisation.
@@ -194,7 +198,8 @@ func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User,
 		if u, err = a.Get(ctx, id); err != nil {
 			return err
 		}
-		oldRole, oldTerritory, oldIIN := u.Role, u.Territory, u.IIN
+		oldRole, oldTerritory, oldIIN, oldDisabled := u.Role, u.Territory, u.IIN, u.Disabled
+		scopeBefore := u.ScopeEpoch
 		if ch.Disabled != nil {
 			u.Disabled = *ch.Disabled
 		}
@@ -225,6 +230,9 @@ func (a *Accounts) Update(ctx context.Context, id string, ch UserChange) (*User,
 		}
 		if u.Role != oldRole || u.Territory != oldTerritory || u.IIN != oldIIN {
 			u.ScopeEpoch++
+		}
+		if u.ScopeEpoch != scopeBefore || ch.Password != nil || u.Disabled != oldDisabled {
+			u.SessionEpoch++ // every session of the account ends
 		}
 		u.UpdatedAt = a.Now().UTC()
 		return domain.UpdateEntity(ctx, a.Store, UsersSpec.Name, u, nil)
