@@ -25,6 +25,35 @@ import (
 // image from exhausting memory.
 const MaxPhotoPixels = 64 << 20
 
+// MaxDecodedBytes bounds the memory one decoded photo may take. The pixel bound alone does not
+// hold it: 64 megapixels of 16-bit RGBA are half a gigabyte, from a PNG of half a megabyte. 160
+// MiB holds any camera's JPEG (a 48-megapixel 4:2:0 JPEG decodes to about 72 MiB).
+const MaxDecodedBytes = 160 << 20
+
+// decoding bounds how many photos the whole process decodes at once, whatever asks — the
+// thumbnails made after uploads and those made on request — so a burst of uploads holds memory
+// at a few times MaxDecodedBytes instead of growing with the burst.
+var decoding = make(chan struct{}, 2)
+
+// decodedSize estimates the bytes an image of cfg takes decoded, by its colour model.
+func decodedSize(cfg image.Config) int64 {
+	perPixel := int64(4)
+	switch cfg.ColorModel {
+	case color.RGBA64Model, color.NRGBA64Model:
+		perPixel = 8
+	case color.Gray16Model:
+		perPixel = 2
+	case color.GrayModel, color.AlphaModel:
+		perPixel = 1
+	case color.YCbCrModel:
+		perPixel = 3 // 4:4:4 at worst; 4:2:0 takes half of it
+	}
+	if _, ok := cfg.ColorModel.(color.Palette); ok {
+		perPixel = 1
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * perPixel
+}
+
 // DefaultThumbSide is the longer side of a thumbnail in pixels.
 const DefaultThumbSide = 320
 
@@ -51,9 +80,11 @@ func makeThumbnail(r io.Reader, ct string, orientation, side int) ([]byte, error
 	if err != nil {
 		return nil, &domain.Error{Code: domain.EUNSUPPORTED, Message: "the photo does not decode", Err: err}
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > MaxPhotoPixels {
-		return nil, &domain.Error{Code: domain.EUNSUPPORTED, Message: "the photo has too many pixels for a thumbnail"}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxPhotoPixels || decodedSize(cfg) > MaxDecodedBytes {
+		return nil, &domain.Error{Code: domain.EUNSUPPORTED, Message: "the photo is too large to decode for a thumbnail"}
 	}
+	decoding <- struct{}{}
+	defer func() { <-decoding }()
 	r = io.MultiReader(&head, r)
 	var img image.Image
 	switch ct {
