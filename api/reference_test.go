@@ -255,3 +255,47 @@ func TestReferences(t *testing.T) {
 		h.do("GET", "/v1/references/"+r.ID, h.farmer2, nil).expectProblem(t, 404)
 	})
 }
+
+// TestReferenceCannotReachAnotherDistrict: a Bayzak vet's reference for a Bayzak holding that names
+// a Korday animal by id is 404 and writes nothing — no reference, no paper, no event in the Korday
+// animal's history; by its number it is refused as an unknown number, naming no hidden animal. An
+// id that names no animal is 404 too, before anything is written, and stays 404 on a retry.
+func TestReferenceCannotReachAnotherDistrict(t *testing.T) {
+	h := newHerd(t)
+	korHolding := h.createHolding(h.korday, kordayKato, otherIIN)
+	korCow := h.cow("398000000100001")
+	korCow["holding_id"] = korHolding.ID
+	kor := h.identify(h.korday, korCow)
+	events := func() int {
+		var page api.Page[api.AnimalEventView]
+		h.do("GET", "/v1/animals/"+kor.ID+"/events", h.korday, nil).expect(t, 200).JSON(t, &page)
+		return len(page.Items)
+	}
+	references := func() int {
+		var page api.Page[api.ReferenceView]
+		h.do("GET", "/v1/references", h.admin, nil).expect(t, 200).JSON(t, &page)
+		return len(page.Items)
+	}
+	before, refs := events(), references()
+
+	byID := h.refBody()
+	byID["animals"] = []map[string]any{{"id": kor.ID}}
+	h.do("POST", "/v1/references", h.vet, byID).expectProblem(t, 404)
+	unknown := h.refBody()
+	unknown["animals"] = []map[string]any{{"id": uuid.NewString()}}
+	for range 2 {
+		h.do("POST", "/v1/references", h.vet, unknown).expectProblem(t, 404)
+	}
+	if got := references(); got != refs {
+		t.Errorf("%d references after refused requests, want %d", got, refs)
+	}
+
+	byTag := h.reference(h.vet, h.refBody(kor.Tag))
+	if byTag.Outcome != "refused" || byTag.Animals[0].ID != "" || byTag.Document.Subject.ID == kor.ID ||
+		strings.Contains(string(byTag.Document.Content), kor.ID) {
+		t.Errorf("a Korday number in a Bayzak reference: %+v", byTag)
+	}
+	if got := events(); got != before {
+		t.Errorf("the Korday animal has %d events after Bayzak's references, want %d", got, before)
+	}
+}

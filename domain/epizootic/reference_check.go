@@ -119,8 +119,12 @@ func capitalize(s string) string {
 }
 
 // checkAnimal reads the identification state of one animal of holding h, named by id or by
-// number. A number or id the database does not know is a ground of refusal, not an input error:
-// that is the check service 2 makes. An animal of another holding is an input error.
+// number. A number the database does not know is a ground of refusal, not an input error: that is
+// the check service 2 makes — and so is a number fitted to an animal the caller may not see, told
+// apart from an unknown one in nothing, so that a vet cannot learn what another district holds;
+// the refusal names only the number typed, never the hidden animal. An id is not something an
+// owner shows at the office: one the caller cannot see, or that names no animal, is ENOTFOUND,
+// before anything is written. An animal of another holding is an input error.
 func (rf *References) checkAnimal(ctx context.Context, by domain.Principal, h *identification.Holding, in ReferenceAnimalInput, field string) (*identification.Animal, ReferenceAnimal, error) {
 	as := rf.Identification.Animals
 	var a *identification.Animal
@@ -129,6 +133,9 @@ func (rf *References) checkAnimal(ctx context.Context, by domain.Principal, h *i
 	switch {
 	case in.ID != "":
 		a, err = as.Load(ctx, in.ID)
+		if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && !a.VisibleTo(by)) {
+			return nil, ra, domain.Errorf(domain.ENOTFOUND, "no animal with this id in your territory")
+		}
 	case in.Tag != "":
 		if cerr := domain.CheckISO11784(in.Tag); cerr != nil {
 			return nil, ra, domain.AtField(field+".tag", cerr)
@@ -145,10 +152,7 @@ func (rf *References) checkAnimal(ctx context.Context, by domain.Principal, h *i
 		return nil, ra, domain.Invalid(field, "name each animal by its id or its individual number (tag)")
 	}
 	if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && !a.VisibleTo(by)) {
-		if ra.Tag == "" {
-			ra.Tag = in.ID
-		}
-		ra.State = GroundNotIdentified
+		ra.ID, ra.State = "", GroundNotIdentified
 		return nil, ra, nil
 	} else if err != nil {
 		return nil, ra, err
