@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -230,4 +232,30 @@ func TestTagStock(t *testing.T) {
 			t.Errorf("another district's stock: %+v", page.Items)
 		}
 	})
+}
+
+// TestOwnerFilterStaysInTerritory: a vet asking for the holdings or animals of an owner whose
+// livestock is in another district gets an empty last page — no cursor to walk and count them.
+func TestOwnerFilterStaysInTerritory(t *testing.T) {
+	h := newHerd(t)
+	for i := range 3 {
+		kh := h.createHolding(h.korday, kordayKato, otherIIN)
+		c := h.cow(fmt.Sprintf("3980000001%05d", i+1))
+		c["holding_id"] = kh.ID
+		h.identify(h.korday, c)
+	}
+	for _, path := range []string{"/v1/holdings?owner=" + otherIIN + "&limit=1", "/v1/animals?owner=" + otherIIN + "&limit=1"} {
+		var page struct {
+			Items      []json.RawMessage `json:"items"`
+			NextCursor string            `json:"next_cursor"`
+		}
+		h.do("GET", path, h.vet, nil).expect(t, 200).JSON(t, &page)
+		if len(page.Items) != 0 || page.NextCursor != "" {
+			t.Errorf("GET %s by a Bayzak vet: %d items, next_cursor %q", path, len(page.Items), page.NextCursor)
+		}
+		h.do("GET", path, h.korday, nil).expect(t, 200).JSON(t, &page)
+		if len(page.Items) != 1 || page.NextCursor == "" {
+			t.Errorf("GET %s by the Korday vet: %d items, next_cursor %q", path, len(page.Items), page.NextCursor)
+		}
+	}
 }

@@ -84,6 +84,9 @@ var AnimalsSpec = domain.CollectionSpec{
 	Synced: true,
 	Indexes: []domain.Index{
 		{Name: "animals_owner", Fields: []string{"owner_iin"}},
+		// An owner's animals within a territory: staff asking by owner read only their own
+		// territory's, so not even a cursor tells them of animals elsewhere.
+		{Name: "animals_owner_territory", Fields: []string{"owner_iin", "territory"}},
 		{Name: "animals_holding", Fields: []string{"holding_id"}},
 		{Name: "animals_territory", Fields: []string{"territory"}},
 	},
@@ -494,7 +497,10 @@ func (as *Animals) List(ctx context.Context, by domain.Principal, f AnimalFilter
 		if by.Role == domain.RoleFarmer && n != by.IIN {
 			return []*Animal{}, "", nil
 		}
-		q = domain.Query{Index: "animals_owner", Eq: []any{string(n)}, After: f.After, Limit: f.Limit}
+		q = domain.Query{Index: "animals_owner_territory", Eq: []any{string(n)}, After: f.After, Limit: f.Limit}
+		if by.Role != domain.RoleFarmer {
+			q.From, q.To = domain.TerritoryRange(by.Territory)
+		}
 	case f.HoldingID != "":
 		if _, err := as.Holdings.Get(ctx, by, f.HoldingID); err != nil {
 			return nil, "", err

@@ -58,6 +58,9 @@ var HoldingsSpec = domain.CollectionSpec{
 	Synced: true,
 	Indexes: []domain.Index{
 		{Name: "holdings_owner", Fields: []string{"owner_iin"}},
+		// An owner's holdings within a territory: staff asking by owner read only their own
+		// territory's, so not even a cursor tells them of holdings elsewhere.
+		{Name: "holdings_owner_territory", Fields: []string{"owner_iin", "territory"}},
 		{Name: "holdings_territory", Fields: []string{"territory"}},
 	},
 }
@@ -197,7 +200,8 @@ func (hs *Holdings) List(ctx context.Context, by domain.Principal, f HoldingFilt
 		}
 		q = domain.Query{Index: "holdings_owner", Eq: []any{string(by.IIN)}, After: f.After, Limit: f.Limit}
 	case owner != "":
-		q = domain.Query{Index: "holdings_owner", Eq: []any{string(owner)}, After: f.After, Limit: f.Limit}
+		q = domain.Query{Index: "holdings_owner_territory", Eq: []any{string(owner)}, After: f.After, Limit: f.Limit}
+		q.From, q.To = domain.TerritoryRange(by.Territory)
 	case by.Role.IsStaff():
 		q.From, q.To = domain.TerritoryRange(by.Territory)
 	}
