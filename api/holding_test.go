@@ -235,16 +235,21 @@ func TestTagStock(t *testing.T) {
 }
 
 // TestOwnerFilterStaysInTerritory: a vet asking for the holdings or animals of an owner whose
-// livestock is in another district gets an empty last page — no cursor to walk and count them.
+// livestock is in another district, or for the papers of an animal there, gets an empty last page
+// — no cursor to walk and count them.
 func TestOwnerFilterStaysInTerritory(t *testing.T) {
 	h := newHerd(t)
+	var cow api.AnimalView
 	for i := range 3 {
 		kh := h.createHolding(h.korday, kordayKato, otherIIN)
 		c := h.cow(fmt.Sprintf("3980000001%05d", i+1))
 		c["holding_id"] = kh.ID
-		h.identify(h.korday, c)
+		cow = h.identify(h.korday, c)
 	}
-	for _, path := range []string{"/v1/holdings?owner=" + otherIIN + "&limit=1", "/v1/animals?owner=" + otherIIN + "&limit=1"} {
+	// A second paper about the cow, so its list has a next page for who may see it.
+	h.do("POST", "/v1/animals/"+cow.ID+"/passport/extract", h.korday, map[string]any{"id": uuid.NewString()}).expect(t, 201)
+	for _, path := range []string{"/v1/holdings?owner=" + otherIIN + "&limit=1", "/v1/animals?owner=" + otherIIN + "&limit=1",
+		"/v1/documents?subject=" + cow.ID + "&limit=1"} {
 		var page struct {
 			Items      []json.RawMessage `json:"items"`
 			NextCursor string            `json:"next_cursor"`

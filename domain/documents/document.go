@@ -503,15 +503,36 @@ type DocumentFilter struct {
 }
 
 // List pages through the documents about a subject, newest first.
-func (ds *Documents) List(ctx context.Context, f DocumentFilter) ([]*Document, string, error) {
+func (ds *Documents) List(ctx context.Context, by domain.Principal, f DocumentFilter) ([]*Document, string, error) {
 	if f.Type != "" && !f.Type.Valid() {
 		return nil, "", domain.Invalid("type", "a document type is one of %s", typeList())
+	}
+	// The subject's newest paper decides whether the caller may list its papers at all: a subject
+	// of another district, or another owner's, answers an empty last page — no cursor that would
+	// count what it holds.
+	newest, _, err := domain.ListEntities[Document](ctx, ds.Store, DocumentsSpec.Name,
+		domain.Query{Index: "documents_subject", Eq: []any{f.SubjectID}, Desc: true, Limit: 1})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(newest) == 0 || !newest[0].VisibleTo(by) {
+		return []*Document{}, "", nil
 	}
 	q := domain.Query{Index: "documents_subject", Eq: []any{f.SubjectID}, Desc: true, After: f.After, Limit: f.Limit}
 	if f.Type != "" {
 		q = domain.Query{Index: "documents_subject_type", Eq: []any{f.SubjectID, string(f.Type)}, Desc: true, After: f.After, Limit: f.Limit}
 	}
-	return domain.ListEntities[Document](ctx, ds.Store, DocumentsSpec.Name, q)
+	all, next, err := domain.ListEntities[Document](ctx, ds.Store, DocumentsSpec.Name, q)
+	if err != nil {
+		return nil, "", err
+	}
+	out := all[:0]
+	for _, d := range all {
+		if d.VisibleTo(by) { // an animal that moved keeps papers of its former district
+			out = append(out, d)
+		}
+	}
+	return out, next, nil
 }
 
 // Verification is what a scanned code proves.

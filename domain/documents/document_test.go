@@ -352,7 +352,7 @@ func TestConcurrentSupersede(t *testing.T) {
 			t.Errorf("unexpected error: %v", err)
 		}
 	}
-	page, _, err := docs.List(t.Context(), documents.DocumentFilter{SubjectID: first.Subject.ID, Limit: 100})
+	page, _, err := docs.List(t.Context(), domain.Principal{Role: domain.RoleAdmin}, documents.DocumentFilter{SubjectID: first.Subject.ID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func (e *identEnv) CheckOnePassport(animalID string) *documents.Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, _, err := e.Docs.List(t.Context(), documents.DocumentFilter{SubjectID: animalID, Limit: 100})
+	docs, _, err := e.Docs.List(t.Context(), e.Admin, documents.DocumentFilter{SubjectID: animalID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestReissueLosesSupersedeRace(t *testing.T) {
 	if p.ID != rc.PassportID || p.Subject.Tag != "398000000000500" {
 		t.Errorf("valid passport %s about %s, the case names %s", p.ID, p.Subject.Tag, rc.PassportID)
 	}
-	docs, _, err := e.Docs.List(t.Context(), documents.DocumentFilter{SubjectID: a.ID, Limit: 100})
+	docs, _, err := e.Docs.List(t.Context(), e.Admin, documents.DocumentFilter{SubjectID: a.ID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

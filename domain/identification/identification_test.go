@@ -139,7 +139,7 @@ func (e *identEnv) TagStatus(number string) identification.TagStatus {
 // passports counts the documents about a subject.
 func (e *identEnv) Passports(subject string) int {
 	e.T.Helper()
-	docs, _, err := e.Docs.List(e.T.Context(), documents.DocumentFilter{SubjectID: subject, Limit: 100})
+	docs, _, err := e.Docs.List(e.T.Context(), e.Admin, documents.DocumentFilter{SubjectID: subject, Limit: 100})
 	if err != nil {
 		e.T.Fatal(err)
 	}
