@@ -124,9 +124,9 @@ type IdentifyRequest struct {
 	Species     string           `json:"species" enum:"cattle,sheep,goat,horse,camel,pig"`
 	Sex         string           `json:"sex" enum:"female,male"`
 	BirthDate   domain.CivilDate `json:"birth_date" format:"date" doc:"Not in the future (Asia/Almaty)."`
-	Breed       string           `json:"breed" maxLength:"200"`
-	Colour      string           `json:"colour" maxLength:"200"`
-	Nickname    string           `json:"nickname,omitempty" maxLength:"200"`
+	Breed       string           `json:"breed" maxLength:"100"`
+	Colour      string           `json:"colour" maxLength:"100"`
+	Nickname    string           `json:"nickname,omitempty" maxLength:"100"`
 	Identifiers []IdentifierView `json:"identifiers" minItems:"1" maxItems:"4" doc:"At least one ear tag, bolus or chip: the first is the individual number."`
 }
 
@@ -208,9 +208,9 @@ type updateAnimalInput struct {
 type AnimalChangeRequest struct {
 	Sex       *string           `json:"sex,omitempty" enum:"female,male"`
 	BirthDate *domain.CivilDate `json:"birth_date,omitempty" format:"date"`
-	Breed     *string           `json:"breed,omitempty" maxLength:"200"`
-	Colour    *string           `json:"colour,omitempty" maxLength:"200"`
-	Nickname  *string           `json:"nickname,omitempty" maxLength:"200"`
+	Breed     *string           `json:"breed,omitempty" maxLength:"100"`
+	Colour    *string           `json:"colour,omitempty" maxLength:"100"`
+	Nickname  *string           `json:"nickname,omitempty" maxLength:"100"`
 }
 
 func (b *AnimalChangeRequest) change(base int64, mutationID string) identification.AnimalChange {

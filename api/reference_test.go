@@ -299,3 +299,34 @@ func TestReferenceCannotReachAnotherDistrict(t *testing.T) {
 		t.Errorf("the Korday animal has %d events after Bayzak's references, want %d", got, before)
 	}
 }
+
+// TestLooseTextRefused: control characters and broken UTF-8 in free text, a breed longer than the
+// domain keeps, and an application dated the year 0001 are refused, naming the field.
+func TestLooseTextRefused(t *testing.T) {
+	h := newHerd(t)
+	for name, c := range map[string]struct {
+		path  string
+		body  map[string]any
+		field string
+	}{
+		"NULInName": {"/v1/holdings", map[string]any{"kind": "yard", "name": "Ақ\x00жол", "owner_iin": ownerIIN, "owner_name": "Серік",
+			"address": "Сарыкемер", "territory": bayzakRural}, "body.name"},
+		"LineBreakInAddress": {"/v1/holdings", map[string]any{"kind": "yard", "name": "Ақжол", "owner_iin": ownerIIN, "owner_name": "Серік",
+			"address": "Сарыкемер\nАбай к-сі", "territory": bayzakRural}, "body.address"},
+		"BrokenUTF8": {"/v1/holdings", map[string]any{"kind": "yard", "name": "Ақ\xffжол", "owner_iin": ownerIIN, "owner_name": "Серік",
+			"address": "Сарыкемер", "territory": bayzakRural}, "body.name"},
+		"LongBreed": {"/v1/animals", func() map[string]any { c := h.cow("398000000000009"); c["breed"] = strings.Repeat("ә", 101); return c }(), "body.breed"},
+		"YearOne": {"/v1/references", func() map[string]any {
+			b := h.refBody("398000000000001")
+			b["applied_at"] = "0001-01-01T00:00:00Z"
+			return b
+		}(), "body.applied_at"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := h.do("POST", c.path, h.vet, c.body).expectProblem(t, 422)
+			if len(p.Errors) == 0 || p.Errors[0].Location != c.field {
+				t.Errorf("%s: %+v, want a problem naming %s", name, p, c.field)
+			}
+		})
+	}
+}

@@ -41,11 +41,35 @@ func AtField(field string, err error) error {
 	return err
 }
 
-// trimmedText trims s and checks it has 1 to n characters (0 to n when optional).
+// TrimmedText trims s and checks it is one line of 1 to n characters (0 to n when optional): a
+// name, an address, a number. It refuses what no paper should print: control characters (NUL,
+// ESC, BEL, line breaks) and text that was not valid UTF-8 (which a JSON decoder turns into
+// U+FFFD, the replacement character, rather than refusing).
 func TrimmedText(s, field string, n int, optional bool) (string, error) {
+	return text(s, field, n, optional, false)
+}
+
+// TrimmedLines is TrimmedText for a note or a summary, which may run over several lines: line
+// breaks (CRLF becomes LF) and tabs are kept, other control characters refused.
+func TrimmedLines(s, field string, n int, optional bool) (string, error) {
+	return text(strings.ReplaceAll(s, "\r\n", "\n"), field, n, optional, true)
+}
+
+func text(s, field string, n int, optional, lines bool) (string, error) {
 	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError) {
+		return "", Invalid(field, "the text is not valid UTF-8")
+	}
+	for _, r := range s {
+		if (r < 0x20 || (r >= 0x7f && r < 0xa0)) && !(lines && (r == '\n' || r == '\t')) {
+			if r == '\n' || r == '\r' {
+				return "", Invalid(field, "one line: no line breaks")
+			}
+			return "", Invalid(field, "the text holds a control character (U+%04X)", r)
+		}
+	}
 	l := utf8.RuneCountInString(s)
-	if !utf8.ValidString(s) || l > n || (!optional && l == 0) {
+	if l > n || (!optional && l == 0) {
 		if optional {
 			return "", Invalid(field, "at most %d characters", n)
 		}

@@ -61,6 +61,11 @@ const (
 	maxClockAhead    = 5 * time.Minute
 )
 
+// MaxApplicationAge bounds how long before the decision an application may have been made: a
+// reference is decided on the day of application (REGULATIONS.md), so an older date is a typing
+// error (the year 0001 of an empty date field), not a late case.
+const MaxApplicationAge = 30 * 24 * time.Hour
+
 // Reference is one application for a veterinary reference and its outcome: the reference paper
 // (DocReference) or a motivated refusal (DocRefusal). It keeps what was checked — the identification
 // state of each animal and the restrictions in force at each moment — and both the time of
@@ -231,16 +236,16 @@ func (in *NewReference) normalize() (err error) {
 	switch in.ExamResult {
 	case ExamHealthy:
 	case ExamUnhealthy:
-		if in.ExamNote, err = domain.TrimmedText(in.ExamNote, "exam_note", MaxExamNote, false); err != nil {
+		if in.ExamNote, err = domain.TrimmedLines(in.ExamNote, "exam_note", MaxExamNote, false); err != nil {
 			return domain.Invalid("exam_note", "say what the examination found")
 		}
 	default:
 		return domain.Invalid("exam_result", "the examination result is healthy or unhealthy")
 	}
-	if in.ExamNote, err = domain.TrimmedText(in.ExamNote, "exam_note", MaxExamNote, true); err != nil {
+	if in.ExamNote, err = domain.TrimmedLines(in.ExamNote, "exam_note", MaxExamNote, true); err != nil {
 		return err
 	}
-	in.RefuseReason, err = domain.TrimmedText(in.RefuseReason, "refuse_reason", MaxExamNote, true)
+	in.RefuseReason, err = domain.TrimmedLines(in.RefuseReason, "refuse_reason", MaxExamNote, true)
 	return err
 }
 
@@ -280,6 +285,9 @@ func (rf *References) decide(ctx context.Context, by domain.Principal, in NewRef
 		applied = in.AppliedAt.UTC()
 		if applied.After(issued.Add(maxClockAhead)) {
 			return nil, nil, domain.Invalid("applied_at", "the application cannot come after the decision")
+		}
+		if applied.Before(issued.Add(-MaxApplicationAge)) {
+			return nil, nil, domain.Invalid("applied_at", "an application is decided within %d days of it; this one is older", int(MaxApplicationAge.Hours()/24))
 		}
 	}
 	moments := []moment{{"application", applied}}

@@ -93,7 +93,7 @@ func (rf *References) CloseReview(ctx context.Context, by domain.Principal, id, 
 	if !by.Role.IsStaff() && by.Role != domain.RoleAdmin {
 		return nil, domain.Errorf(domain.EFORBIDDEN, "references are reviewed by the district's staff")
 	}
-	note, err := domain.TrimmedText(note, "note", MaxExamNote, false)
+	note, err := domain.TrimmedLines(note, "note", MaxExamNote, false)
 	if err != nil {
 		return nil, err
 	}

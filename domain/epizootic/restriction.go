@@ -253,7 +253,7 @@ func (rs *Restrictions) Declare(ctx context.Context, by domain.Principal, in New
 	if in.Start != nil {
 		r.Start = in.Start.UTC()
 	}
-	if r.Note, err = domain.TrimmedText(in.Note, "note", MaxRestrictionNote, true); err != nil {
+	if r.Note, err = domain.TrimmedLines(in.Note, "note", MaxRestrictionNote, true); err != nil {
 		return nil, err
 	}
 	// The request's own terms (not the defaulted start) tell a retry from another declaration.
@@ -343,7 +343,7 @@ func (rs *Restrictions) Change(ctx context.Context, by domain.Principal, id stri
 			r.Start = ch.Start.UTC()
 		}
 		if ch.Note != nil {
-			n, err := domain.TrimmedText(*ch.Note, "note", MaxRestrictionNote, true)
+			n, err := domain.TrimmedLines(*ch.Note, "note", MaxRestrictionNote, true)
 			if err != nil {
 				return err
 			}

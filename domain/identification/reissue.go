@@ -135,7 +135,7 @@ func (rs *Reissues) ReportTagLoss(ctx context.Context, by domain.Principal, anim
 	if in.Kind != TagLost && in.Kind != TagDamaged {
 		return nil, domain.Invalid("kind", "kind is lost or damaged")
 	}
-	note, err := domain.TrimmedText(in.Note, "note", 500, true)
+	note, err := domain.TrimmedLines(in.Note, "note", 500, true)
 	if err != nil {
 		return nil, err
 	}

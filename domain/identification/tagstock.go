@@ -153,7 +153,7 @@ func (ts *TagStock) Allocate(ctx context.Context, by domain.Principal, in NewTag
 	default:
 		return nil, domain.Invalid("count", "give the last number or the count")
 	}
-	if r.Note, err = domain.TrimmedText(in.Note, "note", 500, true); err != nil {
+	if r.Note, err = domain.TrimmedLines(in.Note, "note", 500, true); err != nil {
 		return nil, err
 	}
 	return ts.allocate(ctx, r, in.ID != "")

@@ -434,12 +434,5 @@ func inspList(field string, items []string, minItems, maxItems, maxLen int) ([]s
 
 // inspText trims s and checks its length.
 func inspText(field, s string, minLen, maxLen int) (string, error) {
-	s = strings.TrimSpace(s)
-	if n := utf8.RuneCountInString(s); n < minLen || n > maxLen {
-		if minLen > 0 {
-			return "", domain.Invalid(field, "give 1 to %d characters", maxLen)
-		}
-		return "", domain.Invalid(field, "at most %d characters", maxLen)
-	}
-	return s, nil
+	return domain.TrimmedLines(s, field, maxLen, minLen == 0)
 }
