@@ -307,3 +307,27 @@ func TestAccountChangesEndSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestParallelCorrectLoginsAllPass: the slots that bound guesses do not refuse an account's
+// correct logins made at once (several tablets of one account after a restart): they wait their
+// turn.
+func TestParallelCorrectLoginsAllPass(t *testing.T) {
+	e := newEnv(t)
+	e.createUser(map[string]any{"username": "vet4", "password": "vet-password-4", "role": "vet", "territory": "314000000"})
+	var wg sync.WaitGroup
+	statuses := make(chan int, 12)
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- e.do("POST", "/v1/auth/login", "", map[string]string{"username": "vet4", "password": "vet-password-4"}).Status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 200 {
+			t.Errorf("a correct login answered %d", s)
+		}
+	}
+}

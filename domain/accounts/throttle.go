@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 
@@ -17,15 +18,25 @@ const (
 	LoginWindow      = 15 * time.Minute
 )
 
-// LoginFailures records recent failed logins of one username.
+// LoginFailures records recent failed logins of one username, and the attempts being checked.
 type LoginFailures struct {
 	domain.Meta
 	// At holds the times of failures within the window, oldest first, in Unix milliseconds.
 	At []int64 `json:"at"`
+	// Pending holds the slots of attempts whose password is being checked now (reserve), by the
+	// time they were taken; a slot older than pendingLife is an attempt whose process died.
+	Pending []int64 `json:"pending,omitempty"`
 }
 
 // LoginFailuresSpec declares the throttle collection; ids are usernames.
 var LoginFailuresSpec = domain.CollectionSpec{Name: "login_failures"}
+
+// pendingLife bounds how long a slot may stay pending: far longer than a password check takes.
+const pendingLife = 30 * time.Second
+
+// waitForSlot is how long an attempt waits for the checks ahead of it to finish when every slot
+// is pending, before it is refused as throttled.
+const waitForSlot = 5 * time.Second
 
 // recent drops failures that left the window.
 func (f *LoginFailures) recent(now time.Time) []int64 {
@@ -39,41 +50,72 @@ func (f *LoginFailures) recent(now time.Time) []int64 {
 	return keep
 }
 
-// reserve takes one attempt of the account's allowance before its password is checked, in one
-// compare-and-swap on the account's record, so that parallel guesses — from one process or many
-// behind a load balancer — check at most LoginMaxFailures passwords in a window: each guess must
-// win a slot first. It returns how long to wait when no slot is left. A slot a correct login took
-// is given back (release); a failed one stays, as the failure. When the record cannot be won for
-// contention the attempt is refused as throttled: a flood of guesses must not get through.
-func (a *Accounts) reserve(ctx context.Context, username string) (time.Duration, error) {
-	var wait time.Duration
-	err := domain.RetryCAS(ctx, func() error {
-		now := a.Now()
-		f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
-		if domain.IsCode(err, domain.ENOTFOUND) {
-			f = &LoginFailures{Meta: domain.Meta{ID: username}, At: []int64{now.UnixMilli()}}
-			return domain.Again(domain.InsertEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil))
-		} else if err != nil {
-			return err
+// pending drops slots of attempts that can no longer be running.
+func (f *LoginFailures) pending(now time.Time) []int64 {
+	cut := now.Add(-pendingLife).UnixMilli()
+	keep := f.Pending[:0:0]
+	for _, t := range f.Pending {
+		if t > cut {
+			keep = append(keep, t)
 		}
-		recent := f.recent(now)
-		if len(recent) >= LoginMaxFailures {
-			// The attempt is allowed again when enough failures have aged out of the window.
-			oldest := recent[len(recent)-LoginMaxFailures]
-			wait = time.UnixMilli(oldest).Add(LoginWindow).Sub(now)
-			return nil
-		}
-		f.At = append(recent, now.UnixMilli())
-		return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
-	}, "too many logins at once for this account")
-	if domain.IsTemporary(err) {
-		return LoginWindow, nil
 	}
-	return wait, err
+	return keep
 }
 
-// release forgets the account's failures after a correct login, the slot it took included.
-func (a *Accounts) release(ctx context.Context, username string) error {
+// errSlotsBusy says every slot is taken by a check still running.
+var errSlotsBusy = errors.New("every login slot is being checked")
+
+// reserve takes one of the account's LoginMaxFailures slots before its password is checked, in a
+// compare-and-swap on the account's record, so that parallel guesses — from one process or many
+// behind a load balancer — check at most LoginMaxFailures passwords in a window: each must win a
+// slot first. A slot is pending while its password is checked, and becomes a failure or is given
+// back (settle). With every slot failed it returns how long to wait; with some still being
+// checked, it waits for them (correct logins in parallel all get through, one after another).
+// Contention it cannot win, or a wait that does not end, refuses the attempt as throttled: a
+// flood of guesses must not get through.
+func (a *Accounts) reserve(ctx context.Context, username string) (slot int64, wait time.Duration, err error) {
+	deadline := time.Now().Add(waitForSlot)
+	for {
+		err = domain.RetryCAS(ctx, func() error {
+			now := a.Now()
+			slot, wait = now.UnixMilli(), 0
+			f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
+			if domain.IsCode(err, domain.ENOTFOUND) {
+				f = &LoginFailures{Meta: domain.Meta{ID: username}, Pending: []int64{slot}}
+				return domain.Again(domain.InsertEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil))
+			} else if err != nil {
+				return err
+			}
+			failed, pending := f.recent(now), f.pending(now)
+			if len(failed) >= LoginMaxFailures {
+				// The attempt is allowed again when enough failures have aged out of the window.
+				wait = time.UnixMilli(failed[len(failed)-LoginMaxFailures]).Add(LoginWindow).Sub(now)
+				return nil
+			}
+			if len(failed)+len(pending) >= LoginMaxFailures {
+				return errSlotsBusy
+			}
+			f.At, f.Pending = failed, append(pending, slot)
+			return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
+		}, "too many logins at once for this account")
+		switch {
+		case errors.Is(err, errSlotsBusy) && time.Now().Before(deadline):
+			select {
+			case <-ctx.Done():
+				return 0, 0, ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+			continue
+		case errors.Is(err, errSlotsBusy) || domain.IsTemporary(err):
+			return 0, LoginWindow, nil
+		}
+		return slot, wait, err
+	}
+}
+
+// settle ends the check of slot: a failure stays as one, a correct login forgets the account's
+// failures. A check whose settle is lost (the process died) frees its slot after pendingLife.
+func (a *Accounts) settle(ctx context.Context, username string, slot int64, failed bool) error {
 	err := domain.RetryCAS(ctx, func() error {
 		f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
 		if domain.IsCode(err, domain.ENOTFOUND) {
@@ -81,14 +123,24 @@ func (a *Accounts) release(ctx context.Context, username string) error {
 		} else if err != nil {
 			return err
 		}
-		if len(f.At) == 0 {
-			return nil
+		now := a.Now()
+		pending := f.pending(now)
+		for i, p := range pending {
+			if p == slot {
+				pending = append(pending[:i:i], pending[i+1:]...)
+				break
+			}
 		}
-		f.At = nil
+		f.Pending = pending
+		if failed {
+			f.At = append(f.recent(now), now.UnixMilli())
+		} else {
+			f.At = nil
+		}
 		return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
 	}, "too many logins at once for this account")
 	if domain.IsTemporary(err) {
-		return nil // another login is changing the record; the failures it keeps are old
+		return nil // the slot frees itself after pendingLife
 	}
 	return err
 }
@@ -102,7 +154,7 @@ func (a *Accounts) Authenticate(ctx context.Context, username, password string) 
 	if len(username) > 64 || len(password) > MaxPasswordLen {
 		return nil, errBadLogin
 	}
-	wait, err := a.reserve(ctx, username)
+	slot, wait, err := a.reserve(ctx, username)
 	if err != nil {
 		return nil, err
 	}
@@ -118,9 +170,12 @@ func (a *Accounts) Authenticate(ctx context.Context, username, password string) 
 		CheckPassword(a.dummyHash, password)
 	}
 	if u == nil || !CheckPassword(u.PasswordHash, password) || u.Disabled {
-		return nil, errBadLogin // the slot reserve took stays, as the failure
+		if err := a.settle(ctx, username, slot, true); err != nil {
+			return nil, err
+		}
+		return nil, errBadLogin
 	}
-	if err := a.release(ctx, username); err != nil {
+	if err := a.settle(ctx, username, slot, false); err != nil {
 		return nil, err
 	}
 	return u, nil
