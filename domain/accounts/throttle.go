@@ -98,15 +98,16 @@ func (a *Accounts) reserve(ctx context.Context, username string) (slot int64, wa
 			f.At, f.Pending = failed, append(pending, slot)
 			return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
 		}, "too many logins at once for this account")
+		busy := errors.Is(err, errSlotsBusy) || domain.IsTemporary(err)
 		switch {
-		case errors.Is(err, errSlotsBusy) && time.Now().Before(deadline):
+		case busy && time.Now().Before(deadline):
 			select {
 			case <-ctx.Done():
 				return 0, 0, ctx.Err()
 			case <-time.After(20 * time.Millisecond):
 			}
 			continue
-		case errors.Is(err, errSlotsBusy) || domain.IsTemporary(err):
+		case busy:
 			return 0, LoginWindow, nil
 		}
 		return slot, wait, err
@@ -116,7 +117,19 @@ func (a *Accounts) reserve(ctx context.Context, username string) (slot int64, wa
 // settle ends the check of slot: a failure stays as one, a correct login forgets the account's
 // failures. A check whose settle is lost (the process died) frees its slot after pendingLife.
 func (a *Accounts) settle(ctx context.Context, username string, slot int64, failed bool) error {
-	err := domain.RetryCAS(ctx, func() error {
+	for deadline := time.Now().Add(waitForSlot); ; {
+		err := a.settleOnce(ctx, username, slot, failed)
+		if !domain.IsTemporary(err) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return nil // the slot frees itself after pendingLife
+		}
+	}
+}
+
+func (a *Accounts) settleOnce(ctx context.Context, username string, slot int64, failed bool) error {
+	return domain.RetryCAS(ctx, func() error {
 		f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
 		if domain.IsCode(err, domain.ENOTFOUND) {
 			return nil
@@ -139,10 +152,6 @@ func (a *Accounts) settle(ctx context.Context, username string, slot int64, fail
 		}
 		return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
 	}, "too many logins at once for this account")
-	if domain.IsTemporary(err) {
-		return nil // the slot frees itself after pendingLife
-	}
-	return err
 }
 
 var errBadLogin = &domain.Error{Code: domain.EUNAUTHORIZED, Message: "wrong username or password"}

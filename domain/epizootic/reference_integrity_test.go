@@ -41,13 +41,7 @@ const (
 )
 
 // almaty is a local time in Asia/Almaty.
-func almaty(date string, hour, minute int) time.Time {
-	d, err := domain.ParseCivilDate(date)
-	if err != nil {
-		panic(err)
-	}
-	return time.Date(d.Year(), d.Month(), d.Day(), hour, minute, 0, 0, domain.Almaty)
-}
+var almaty = storetest.Almaty
 
 func newRefEnv(t *testing.T) *refEnv {
 	t.Helper()

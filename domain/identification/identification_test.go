@@ -3,7 +3,6 @@ package identification_test
 import (
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -39,13 +38,7 @@ type identEnv struct {
 }
 
 // almaty is a local time in Asia/Almaty.
-func almaty(date string, hour, minute int) time.Time {
-	d, err := domain.ParseCivilDate(date)
-	if err != nil {
-		panic(err)
-	}
-	return time.Date(d.Year(), d.Month(), d.Day(), hour, minute, 0, 0, domain.Almaty)
-}
+var almaty = storetest.Almaty
 
 func newIdentEnv(t *testing.T) *identEnv {
 	t.Helper()

@@ -3,6 +3,8 @@ package storetest
 import (
 	"sync"
 	"time"
+
+	"github.com/vetfield/vetfield/domain"
 )
 
 // Clock is a frozen clock a test moves by hand, safe for concurrent use; inject its Now wherever
@@ -34,4 +36,14 @@ func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = t
+}
+
+// Almaty is the local time in Asia/Almaty of a civil date ("2026-03-20") at hour:minute, for
+// tests that set clocks and deadlines the way people read them.
+func Almaty(date string, hour, minute int) time.Time {
+	d, err := domain.ParseCivilDate(date)
+	if err != nil {
+		panic(err)
+	}
+	return time.Date(d.Year(), d.Month(), d.Day(), hour, minute, 0, 0, domain.Almaty)
 }
