@@ -34,6 +34,7 @@ func (h *herd) animals(token, query string) []api.AnimalView {
 }
 
 func TestIdentifyAnimal(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	body := h.cow("398000000000001")
 	r := h.do("POST", "/v1/animals", h.vet2, body).expect(t, 201)
@@ -137,6 +138,7 @@ func (h *herd) korday2Cow() map[string]any {
 // TestIdentifyRefused sends bad identifications: each gets a clear 4xx problem naming what is wrong,
 // and nothing is written.
 func TestIdentifyRefused(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	h.identify(h.vet, h.cow("398000000000001"))
 	korday := h.createHolding(h.korday, kordayKato, otherIIN)
@@ -184,6 +186,7 @@ func setTag(b map[string]any, tag string) {
 // TestIdentifyConcurrentVets has two vets fit the same tag to two animals at the same moment:
 // exactly one wins, the other gets 409.
 func TestIdentifyConcurrentVets(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	for round := range 5 {
 		tag := "39800000000010" + string(rune('0'+round))
@@ -214,6 +217,7 @@ func TestIdentifyConcurrentVets(t *testing.T) {
 }
 
 func TestPassportCopies(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	a := h.identify(h.vet, h.cow("398000000000001"))
 	dupID := uuid.NewString()
@@ -276,6 +280,7 @@ func TestPassportCopies(t *testing.T) {
 }
 
 func TestUpdateAnimal(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	a := h.identify(h.vet, h.cow("398000000000001"))
 	mutation := uuid.NewString()

@@ -16,6 +16,7 @@ import (
 )
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createUser(map[string]any{"username": "vet1", "password": "vet-password-1", "role": "vet", "territory": "314000000"})
 
@@ -67,6 +68,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	first := e.login("admin", adminPassword)
 	refresh := func(token string) response {
@@ -148,6 +150,7 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestBadAccessTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	vet := e.createUser(map[string]any{"username": "vet1", "password": "vet-password-1", "role": "vet", "territory": "314000000"})
 	key := e.keys.Current()
@@ -233,6 +236,7 @@ func TestBadAccessTokens(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createUser(map[string]any{"username": "farmer1", "password": "farmer-password", "role": "farmer", "iin": "880101300123"})
 	e.createUser(map[string]any{"username": "vet1", "password": "vet-password-1", "role": "vet", "territory": "314000000"})
@@ -254,6 +258,7 @@ func TestRoles(t *testing.T) {
 // TestParallelGuessesAreThrottled: thirty wrong passwords sent at once check at most five of them;
 // the rest are refused as throttled without a check.
 func TestParallelGuessesAreThrottled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createUser(map[string]any{"username": "vet3", "password": "vet-password-3", "role": "vet", "territory": "314000000"})
 	var wg sync.WaitGroup
@@ -279,6 +284,7 @@ func TestParallelGuessesAreThrottled(t *testing.T) {
 // TestAccountChangesEndSessions: a new password, a disable (and the enable after it) and a change
 // of role or territory end every session of the account: its refresh tokens and its access tokens.
 func TestAccountChangesEndSessions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for name, change := range map[string][]map[string]any{
 		"Password":        {{"password": "another-password-1"}},
@@ -312,6 +318,7 @@ func TestAccountChangesEndSessions(t *testing.T) {
 // correct logins made at once (several tablets of one account after a restart): they wait their
 // turn.
 func TestParallelCorrectLoginsAllPass(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createUser(map[string]any{"username": "vet4", "password": "vet-password-4", "role": "vet", "territory": "314000000"})
 	var wg sync.WaitGroup

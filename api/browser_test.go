@@ -48,6 +48,7 @@ func renderDOM(t *testing.T, bin, url string, extra ...string) string {
 // TestVerifyPageInChromium loads the public page of a genuine, a superseded, a revoked and a
 // forged code in real Chromium and reads the status each shows, in Kazakh and in Russian.
 func TestVerifyPageInChromium(t *testing.T) {
+	t.Parallel()
 	bin := chromium(t)
 	e := newEnv(t)
 	genuine := e.issuePassport("880101300123")

@@ -26,6 +26,7 @@ func calendarDayOff(v api.CalendarView, date string) (api.DayOffView, bool) {
 }
 
 func TestCalendar(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	vet := e.calendarVetToken()
 

@@ -51,6 +51,7 @@ func decodeQR(t *testing.T, png []byte) string {
 }
 
 func TestQRToVerify(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	doc := e.issuePassport("880101300123")
 	for _, size := range []int{256, 512, 1024} {
@@ -81,6 +82,7 @@ func TestQRToVerify(t *testing.T) {
 // the base64url form of papers printed before both verify on every route, and the document's
 // verify_url is the one the code holds.
 func TestVerifyQRForms(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	doc := e.issuePassport("880101300123")
 	qr, err := documents.QRToken(doc.Token)
@@ -115,6 +117,7 @@ func TestVerifyQRForms(t *testing.T) {
 }
 
 func TestVerifyStates(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	doc := e.issuePassport("880101300123")
 	page := func(token, lang string) string {
@@ -168,6 +171,7 @@ func TestVerifyStates(t *testing.T) {
 }
 
 func TestDocumentAccess(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	doc := e.issuePassport("880101300123")
 	e.createUser(map[string]any{"username": "vet.bayzak", "password": "vet-password-1", "role": "vet", "territory": "313200000"})
@@ -210,6 +214,7 @@ func TestDocumentAccess(t *testing.T) {
 }
 
 func TestPrintView(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	doc := e.issuePassport("880101300123")
 	r := e.do("GET", "/v1/documents/"+doc.ID+"/print", e.admin, nil).expect(t, 200)
@@ -223,6 +228,7 @@ func TestPrintView(t *testing.T) {
 }
 
 func TestKeysEndpoint(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var set struct {
 		Keys []struct{ Kty, Crv, X, Kid, Alg string }
@@ -234,6 +240,7 @@ func TestKeysEndpoint(t *testing.T) {
 }
 
 func TestPublicRateLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.srv.SetPublicRate(5)
 	for range 5 {

@@ -8,6 +8,7 @@ import (
 
 // TestProblems checks that every class of error answers the RFC 9457 shape and never Go text.
 func TestProblems(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cases := []struct {
 		name   string
@@ -41,6 +42,7 @@ func TestProblems(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do("GET", "/livez", "", nil, "X-Request-ID", "tablet-42.req-7")
 	if got := r.Header.Get("X-Request-ID"); got != "tablet-42.req-7" {
@@ -57,6 +59,7 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestOperations(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.do("GET", "/livez", "", nil).expect(t, 200)
 	e.do("GET", "/readyz", "", nil).expect(t, 200)

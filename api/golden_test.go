@@ -158,6 +158,7 @@ func lineDiff(want, got string) string {
 // TestGoldenWire pins the JSON tablets and scripts depend on: the main API answers, the problem
 // bodies, a pull page with one item of every synced collection, and a push answer.
 func TestGoldenWire(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	answer := func(name string, r response) {
 		t.Helper()
@@ -255,6 +256,7 @@ func TestGoldenWire(t *testing.T) {
 // TestEverySyncedCollectionHasAView: a synced collection without a view would send tablets its
 // stored JSON, bookkeeping included.
 func TestEverySyncedCollectionHasAView(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, c := range vetfield.Collections {
 		if c.Synced && e.app.Sync.Views[c.Name] == nil {
@@ -266,6 +268,7 @@ func TestEverySyncedCollectionHasAView(t *testing.T) {
 // TestEveryListRefusesAForeignCursor walks the OpenAPI description: every list that pages with a
 // cursor answers a cursor it never gave with 422 naming query.cursor, in the one problem shape.
 func TestEveryListRefusesAForeignCursor(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -318,6 +321,7 @@ func TestEveryListRefusesAForeignCursor(t *testing.T) {
 // true: a route added, moved or opened to another role changes the file (go test ./api -run
 // RouteTable -update rewrites it).
 func TestRouteTable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var b strings.Builder
 	b.WriteString("# Routes\n\nEvery operation of the server, in the order `api/server.go` registers them: who may call it and\n" +
@@ -346,6 +350,7 @@ func TestRouteTable(t *testing.T) {
 // TestDocumentTypesFromTheDomain: the type filter of /v1/documents takes the domain's document
 // types, lists them in the description, and refuses another in the one problem shape.
 func TestDocumentTypesFromTheDomain(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	p := e.do("GET", "/v1/documents?subject=x&type=bogus", e.admin, nil).expectProblem(t, 422)
 	if len(p.Errors) != 1 || p.Errors[0].Location != "query.type" {
@@ -372,6 +377,7 @@ func TestDocumentTypesFromTheDomain(t *testing.T) {
 // TestProblemsEchoNothing: a refused body is never answered back — not a password in a malformed
 // login, not a megabyte of garbage — and no answer speaks of Go types.
 func TestProblemsEchoNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cases := map[string]string{
 		"MalformedLogin": `{"username":"admin","password":"very-secret-pw`,
@@ -407,6 +413,7 @@ func TestProblemsEchoNothing(t *testing.T) {
 // TestSecurityHeaders: every answer is nosniff with no referrer; every HTML page forbids scripts
 // and framing.
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	a := h.identify(h.vet2, h.cow("398000000000001"))
 	for path, html := range map[string]bool{
@@ -431,6 +438,7 @@ func TestSecurityHeaders(t *testing.T) {
 // TestMetricsSurviveTraffic: after a thousand requests of every method on many routes, /metrics
 // still answers, and its labels are only the methods served (made-up ones count as OTHER).
 func TestMetricsSurviveTraffic(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	client := &http.Client{Timeout: 5 * time.Second}
 	methods := []string{"GET", "POST", "DELETE", "HEAD", "PATCH", "PUT", "OPTIONS", "DEL", "HEADH", "PROPFIND"}

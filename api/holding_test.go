@@ -106,6 +106,7 @@ func (h *herd) lastSeq() int64 {
 }
 
 func TestHoldings(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 
 	t.Run("OK", func(t *testing.T) {
@@ -193,6 +194,7 @@ func TestHoldings(t *testing.T) {
 }
 
 func TestTagStock(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 
 	t.Run("ErrOverlap409", func(t *testing.T) {
@@ -238,6 +240,7 @@ func TestTagStock(t *testing.T) {
 // livestock is in another district, or for the papers of an animal there, gets an empty last page
 // — no cursor to walk and count them.
 func TestOwnerFilterStaysInTerritory(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	var cow api.AnimalView
 	for i := range 3 {

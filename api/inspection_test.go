@@ -37,6 +37,7 @@ func (e *env) conclusion(token string, v api.InspectionView) (api.DocumentView, 
 }
 
 func TestInspectionToConformity(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	in := e.onSite()
 	ph := e.uploadPhoto(in.Inspector, in.ID, photo(t, 320, 240, 1))
@@ -88,6 +89,7 @@ func TestInspectionToConformity(t *testing.T) {
 }
 
 func TestInspectionToNonConformity(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	in := e.onSite()
 	e.do("POST", "/v1/inspections/"+in.ID+"/act", in.Inspector, map[string]any{"summary": "x", "gps": gps}).expectProblem(t, 409)
@@ -114,6 +116,7 @@ func TestInspectionToNonConformity(t *testing.T) {
 }
 
 func TestNoticeBeforeInspection(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	in := e.accepted() // Friday 20 March 2026, 14:00 in Almaty
 	start := func(token string) response {
@@ -163,6 +166,7 @@ func TestNoticeBeforeInspection(t *testing.T) {
 }
 
 func TestDeadlinesAcrossHoliday(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	in := inspCase{}
 	obj := e.object(e.admin, bayzakV, ownerA)
@@ -227,6 +231,7 @@ func TestDeadlinesAcrossHoliday(t *testing.T) {
 }
 
 func TestIncompleteRefusal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	in := e.assigned()
 	e.do("POST", "/v1/inspections/"+in.ID+"/completeness", in.Inspector, map[string]any{"complete": false}).expectProblem(t, 422)
@@ -249,6 +254,7 @@ func TestIncompleteRefusal(t *testing.T) {
 }
 
 func TestInspectionAccess(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	in := e.assigned()
 	shuInsp, shuID := e.staff("insp-shu", domain.RoleInspector, shu)
@@ -277,6 +283,7 @@ func TestInspectionAccess(t *testing.T) {
 // A conclusion waits for every photo the act names and is refused while any photo is missing from
 // the store or its bytes changed.
 func TestConclusionNeedsEvidence(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestObjects(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	vet, _ := e.staff("vet-bayzak", domain.RoleVet, bayzak)
 	shuVet, _ := e.staff("vet-shu", domain.RoleVet, shu)

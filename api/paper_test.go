@@ -110,6 +110,7 @@ func codes(text string) string {
 // renderer had words for every content key and value, and that the print view shows them in both
 // languages, never as JSON or codes.
 func TestPaperOfEveryService(t *testing.T) {
+	t.Parallel()
 	p := issuePapers(t)
 	e, conclusion, inspRefusal := inspectionPapers(t)
 	docs := []struct {
@@ -222,6 +223,7 @@ func pageSize(t *testing.T, pdf []byte) string {
 // text in both languages, Kazakh letters included, its page size, and its QR code, scanned off the
 // rasterised page, which must lead to the document's verification page.
 func TestDocumentPDF(t *testing.T) {
+	t.Parallel()
 	p := issuePapers(t)
 	e, conclusion, _ := inspectionPapers(t)
 	cases := []struct {
@@ -305,6 +307,7 @@ func chromiumPDF(t *testing.T, bin, url string) []byte {
 // reads what came out on paper (its size and text), and loads the public page of the refusal,
 // which must say it is a genuine refusal, not an approval, and give the grounds.
 func TestPaperInChromium(t *testing.T) {
+	t.Parallel()
 	bin := chromium(t)
 	p := issuePapers(t)
 	h := p.h
@@ -370,6 +373,7 @@ func TestPaperInChromium(t *testing.T) {
 
 // TestVerifyPageLanguage checks Accept-Language is read with its q-values.
 func TestVerifyPageLanguage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	doc := e.issuePassport("880101300123")
 	for accept, want := range map[string]string{
@@ -398,6 +402,7 @@ func TestVerifyPageLanguage(t *testing.T) {
 
 // TestPaperMediaTypes checks the OpenAPI declares what the paper routes really answer.
 func TestPaperMediaTypes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var spec struct {
 		Paths map[string]map[string]struct {
@@ -436,6 +441,7 @@ func keys(m map[string]json.RawMessage) []string {
 // byte for byte after what changes between runs (tokens, the QR image) is replaced: a changed
 // label or layout fails here. `go test ./api -run Golden -update` rewrites the files.
 func TestGoldenPages(t *testing.T) {
+	t.Parallel()
 	p := issuePapers(t)
 	h := p.h
 	pages := map[string]string{

@@ -188,6 +188,7 @@ func blurLimit(t *testing.T, png []byte, want string) float64 {
 // tokens survive, for the URL45 URL and for the base64url URL in byte mode the code held before
 // (versions 8 and 9 at level M), and requires the URL45 ones to do better.
 func TestQRPhotoOfPrint(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	doc := e.issuePassport("880101300123")
 	png := e.do("GET", "/v1/documents/"+doc.ID+"/qr.png?size=512", e.admin, nil).expect(t, 200).Body

@@ -40,6 +40,7 @@ func (h *herd) offlineRef(at time.Time, tags ...string) map[string]any {
 // while a quarantine was in force is accepted as a record but flagged for review, its paper revoked
 // with the ground, and shown to the district's supervisors; a clean one is issued as usual.
 func TestReferenceOffline(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	cow := h.identify(h.vet, h.cow("398000000000003"))
 	before := h.clock.Now()
@@ -147,6 +148,7 @@ func TestReferenceOffline(t *testing.T) {
 // TestReferenceApplications: a farmer applies for their own animals; the application waits in the
 // queue of the vets of that territory, who decide it.
 func TestReferenceApplications(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	cow := h.identify(h.vet, h.cow("398000000000004"))
 	body := map[string]any{"id": uuid.NewString(), "holding_id": h.holding.ID, "animal_ids": []string{cow.ID},

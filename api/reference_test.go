@@ -73,6 +73,7 @@ func issued(t *testing.T, r api.ReferenceView) {
 }
 
 func TestReferences(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	cow := h.identify(h.vet, h.cow("398000000000001"))
 
@@ -261,6 +262,7 @@ func TestReferences(t *testing.T) {
 // animal's history; by its number it is refused as an unknown number, naming no hidden animal. An
 // id that names no animal is 404 too, before anything is written, and stays 404 on a retry.
 func TestReferenceCannotReachAnotherDistrict(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	korHolding := h.createHolding(h.korday, kordayKato, otherIIN)
 	korCow := h.cow("398000000100001")
@@ -303,6 +305,7 @@ func TestReferenceCannotReachAnotherDistrict(t *testing.T) {
 // TestLooseTextRefused: control characters and broken UTF-8 in free text, a breed longer than the
 // domain keeps, and an application dated the year 0001 are refused, naming the field.
 func TestLooseTextRefused(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	for name, c := range map[string]struct {
 		path  string

@@ -21,6 +21,7 @@ func (h *herd) reissues(token, query string) []api.ReissueView {
 // the new passport, across Nauryz 2026, and completes it late: the case stays on record as late
 // and the old number still finds the animal.
 func TestReissuePath(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t) // the clock stands at Friday 20 March 2026, 14:00 in Almaty
 	a := h.identify(h.vet, h.cow("398000000000001"))
 	caseID := uuid.NewString()

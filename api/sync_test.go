@@ -14,6 +14,7 @@ import (
 )
 
 func TestSyncAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createUser(map[string]any{"username": "vet.bayzak", "password": "vet-password-1", "role": "vet", "territory": "313200000"})
 	e.createUser(map[string]any{"username": "vet.shu", "password": "vet-password-1", "role": "vet", "territory": "314000000"})
@@ -91,6 +92,7 @@ func TestSyncAPI(t *testing.T) {
 // them once, a second tablet's stale correction loses and is kept for a supervisor, and the pull
 // brings the animals and their passports.
 func TestSyncAnimalsOffline(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	cow := h.cow("398000000000007")
 	animalID := cow["id"].(string)
@@ -191,6 +193,7 @@ func containsID(items []vsync.Item, id string) bool {
 // TestSyncPushRefusals: a push cannot reach a document outside the caller's scope, and a
 // refusal names the field at fault without a word of Go.
 func TestSyncPushRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createUser(map[string]any{"username": "neighbour", "password": "farmer-password", "role": "farmer", "iin": "781214200010"})
 	farmer := e.login("neighbour", "farmer-password").AccessToken
@@ -233,6 +236,7 @@ func TestSyncPushRefusals(t *testing.T) {
 // TestSyncPushPermissionBeforeConflict: a farmer who may see their passport but not revoke it
 // gets 403 for a stale base_version too, and the supervisors' queue of conflicts stays empty.
 func TestSyncPushPermissionBeforeConflict(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.createUser(map[string]any{"username": "owner", "password": "farmer-password", "role": "farmer", "iin": "880101300123"})
 	farmer := e.login("owner", "farmer-password").AccessToken

@@ -9,6 +9,7 @@ import (
 )
 
 func TestTerritories(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 
 	t.Run("Seeded", func(t *testing.T) {
@@ -66,6 +67,7 @@ func TestTerritories(t *testing.T) {
 }
 
 func TestRestrictions(t *testing.T) {
+	t.Parallel()
 	h := newHerd(t)
 	q := h.declare("quarantine", "sheep_goat_pox", bayzakKato, "8")
 

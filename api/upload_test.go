@@ -116,6 +116,7 @@ func keysUnder(t *testing.T, b *backend, prefix string) []string {
 }
 
 func TestPhotoUpload(t *testing.T) {
+	t.Parallel()
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) { testPhotoUpload(t, b) })
 	}

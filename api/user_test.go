@@ -8,6 +8,7 @@ import (
 )
 
 func TestUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 
 	t.Run("Create", func(t *testing.T) {
