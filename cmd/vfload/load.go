@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Config is one load run.
+type Config struct {
+	Base, Metrics, AdminPassword string
+	Duration                     time.Duration
+	Rate                         int
+}
+
+// Report is what a run measured.
+type Report struct {
+	Routes             map[string]*RouteStats
+	RSSStart, RSSEnd   float64 // bytes; 0 when unknown
+	Elapsed            time.Duration
+	TransportFailures  int
+	ServerErrors       int // answers of 500 and above
+	UnexpectedStatuses map[string]int
+}
+
+// RouteStats are one route's numbers.
+type RouteStats struct {
+	Count     int
+	Latencies []time.Duration
+	Statuses  map[int]int
+}
+
+// Failed reports whether the server failed anyone.
+func (r *Report) Failed() bool { return r.ServerErrors > 0 || r.TransportFailures > 0 }
+
+// Print writes the report as a table.
+func (r *Report) Print(w io.Writer) {
+	names := make([]string, 0, len(r.Routes))
+	for n := range r.Routes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "%-24s %7s %9s %9s %9s  statuses\n", "route", "count", "p50", "p99", "max")
+	for _, n := range names {
+		s := r.Routes[n]
+		sort.Slice(s.Latencies, func(i, j int) bool { return s.Latencies[i] < s.Latencies[j] })
+		q := func(p float64) time.Duration {
+			if len(s.Latencies) == 0 {
+				return 0
+			}
+			return s.Latencies[min(len(s.Latencies)-1, int(p*float64(len(s.Latencies))))]
+		}
+		fmt.Fprintf(w, "%-24s %7d %9s %9s %9s  %v\n", n, s.Count, q(0.5).Round(time.Microsecond*100), q(0.99).Round(time.Microsecond*100),
+			q(1).Round(time.Microsecond*100), s.Statuses)
+	}
+	fmt.Fprintf(w, "elapsed %s, 5xx %d, failed requests %d, RSS %.1f MiB at start, %.1f MiB at end\n",
+		r.Elapsed.Round(time.Second), r.ServerErrors, r.TransportFailures, r.RSSStart/(1<<20), r.RSSEnd/(1<<20))
+}
+
+// load is one run's state: the accounts it made and the records it can use.
+type load struct {
+	cfg    Config
+	client *http.Client
+	admin  string
+	vet    string
+
+	mu       sync.Mutex
+	rep      *Report
+	holding  string
+	next     int64    // the next ear-tag number to fit
+	animals  []animal // identified so far
+	passport []string // passport tokens, for the public check
+	cp       string   // the vet's tablet checkpoint
+}
+
+type animal struct{ ID, Tag string }
+
+// Run sets up a vet with a holding and a tag range on the server, then sends cfg.Rate requests a
+// second for cfg.Duration, spread over the workload, and returns what it measured.
+func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
+	l := &load{cfg: cfg, client: &http.Client{Timeout: 30 * time.Second},
+		rep: &Report{Routes: map[string]*RouteStats{}, UnexpectedStatuses: map[string]int{}}}
+	if err := l.setUp(ctx); err != nil {
+		return nil, err
+	}
+	l.rep.RSSStart = l.rss()
+	fmt.Fprintf(log, "vfload: %d requests a second for %s\n", cfg.Rate, cfg.Duration)
+	start := time.Now()
+	tick := time.NewTicker(time.Second / time.Duration(cfg.Rate))
+	defer tick.Stop()
+	stop := time.After(cfg.Duration)
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, 64) // requests in flight at most
+loop:
+	for {
+		select {
+		case <-stop:
+			break loop
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+			select {
+			case limit <- struct{}{}:
+			default:
+				continue // the server is behind: skip a tick rather than pile up
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-limit }()
+				l.one(ctx)
+			}()
+		}
+	}
+	wg.Wait()
+	l.rep.Elapsed = time.Since(start)
+	l.rep.RSSEnd = l.rss()
+	return l.rep, nil
+}
+
+// one sends one request of the workload, chosen by weight.
+func (l *load) one(ctx context.Context) {
+	switch n := rand.IntN(100); {
+	case n < 30:
+		l.identify(ctx)
+	case n < 55:
+		l.lookup(ctx)
+	case n < 65:
+		l.reference(ctx)
+	case n < 80:
+		l.pull(ctx)
+	case n < 90:
+		l.push(ctx)
+	default:
+		l.verify(ctx)
+	}
+}
+
+func (l *load) setUp(ctx context.Context) error {
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if code := l.call(ctx, "", "POST", "/v1/auth/login", "", map[string]string{"username": "admin", "password": l.cfg.AdminPassword}, &tok); code != 200 {
+		return fmt.Errorf("admin login answered %d", code)
+	}
+	l.admin = tok.AccessToken
+	name := fmt.Sprintf("load-vet-%x", rand.Uint32())
+	if code := l.call(ctx, "", "POST", "/v1/users", l.admin, map[string]any{"username": name, "password": "load-password-1",
+		"role": "vet", "territory": "313200000", "full_name": "Load Vet"}, nil); code != 201 {
+		return fmt.Errorf("creating the vet answered %d", code)
+	}
+	if code := l.call(ctx, "", "POST", "/v1/auth/login", "", map[string]string{"username": name, "password": "load-password-1"}, &tok); code != 200 {
+		return fmt.Errorf("vet login answered %d", code)
+	}
+	l.vet = tok.AccessToken
+	l.next = 398_000_000_000_000 + int64(rand.IntN(9_000))*100_000 + 1
+	if code := l.call(ctx, "", "POST", "/v1/tag-ranges", l.admin, map[string]any{"unit": "313200000",
+		"first": strconv.FormatInt(l.next, 10), "count": 100_000}, nil); code != 201 {
+		return fmt.Errorf("the tag range answered %d (run again: the random range may be taken)", code)
+	}
+	var h struct {
+		ID string `json:"id"`
+	}
+	if code := l.call(ctx, "", "POST", "/v1/holdings", l.vet, map[string]any{"kind": "farm", "name": "Береке",
+		"owner_iin": "880101300123", "owner_name": "Серік Ахметов", "address": "Сарыкемер", "territory": "313200000"}, &h); code != 201 {
+		return fmt.Errorf("the holding answered %d", code)
+	}
+	l.holding = h.ID
+	return nil
+}
+
+func (l *load) identify(ctx context.Context) {
+	l.mu.Lock()
+	tag := strconv.FormatInt(l.next, 10)
+	l.next++
+	l.mu.Unlock()
+	var a struct {
+		ID       string `json:"id"`
+		Passport struct {
+			Token string `json:"token"`
+		} `json:"passport"`
+	}
+	if l.call(ctx, "identify", "POST", "/v1/animals", l.vet, map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
+		"species": "cattle", "sex": "female", "birth_date": "2025-04-02", "breed": "Әулиеата", "colour": "қызыл",
+		"identifiers": []map[string]any{{"means": "ear_tag", "number": tag}}}, &a) == 201 {
+		l.mu.Lock()
+		l.animals = append(l.animals, animal{a.ID, tag})
+		l.passport = append(l.passport, a.Passport.Token)
+		l.mu.Unlock()
+	}
+}
+
+// some returns a random identified animal, if there is one yet.
+func (l *load) some() (animal, string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.animals) == 0 {
+		return animal{}, "", false
+	}
+	i := rand.IntN(len(l.animals))
+	return l.animals[i], l.passport[i], true
+}
+
+func (l *load) lookup(ctx context.Context) {
+	if a, _, ok := l.some(); ok {
+		l.call(ctx, "lookup_by_tag", "GET", "/v1/animals?tag="+a.Tag, l.vet, nil, nil)
+	}
+}
+
+func (l *load) reference(ctx context.Context) {
+	if a, _, ok := l.some(); ok {
+		l.call(ctx, "reference", "POST", "/v1/references", l.vet, map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
+			"animals": []map[string]any{{"id": a.ID}}, "purpose": "sale", "destination": "Тараз қаласы, мал базары",
+			"exam_result": "healthy"}, nil)
+	}
+}
+
+func (l *load) pull(ctx context.Context) {
+	l.mu.Lock()
+	cp := l.cp
+	l.mu.Unlock()
+	var page struct {
+		Checkpoint string `json:"checkpoint"`
+	}
+	if l.call(ctx, "pull", "GET", "/v1/sync/pull?limit=500&checkpoint="+cp, l.vet, nil, &page) == 200 {
+		l.mu.Lock()
+		l.cp = page.Checkpoint
+		l.mu.Unlock()
+	}
+}
+
+func (l *load) push(ctx context.Context) {
+	if a, _, ok := l.some(); ok {
+		// A correction pushed against version 1: applied the first time, a conflict after.
+		l.call(ctx, "push", "POST", "/v1/sync/push", l.vet, map[string]any{"mutations": []map[string]any{{"id": uuid.NewString(),
+			"kind": "animal.update", "record_id": a.ID, "base_version": 1, "data": map[string]any{"colour": "қара-ала"}}}}, nil)
+	}
+}
+
+func (l *load) verify(ctx context.Context) {
+	if _, token, ok := l.some(); ok {
+		l.call(ctx, "public_verify", "GET", "/v1/verify/"+token, "", nil, nil)
+	}
+}
+
+// call sends one request and, when route is set, records it; out receives the JSON answer.
+func (l *load) call(ctx context.Context, route, method, path, token string, body, out any) int {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, l.cfg.Base+path, r)
+	if err != nil {
+		return 0
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("X-Device-ID", "vfload")
+	start := time.Now()
+	resp, err := l.client.Do(req)
+	took := time.Since(start)
+	status := 0
+	if err == nil {
+		status = resp.StatusCode
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if out != nil {
+			_ = json.Unmarshal(data, out)
+		}
+	}
+	if route == "" {
+		return status
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.rep.Routes[route]
+	if s == nil {
+		s = &RouteStats{Statuses: map[int]int{}}
+		l.rep.Routes[route] = s
+	}
+	s.Count++
+	s.Latencies = append(s.Latencies, took)
+	s.Statuses[status]++
+	switch {
+	case err != nil:
+		l.rep.TransportFailures++
+	case status >= 500:
+		l.rep.ServerErrors++
+	}
+	return status
+}
+
+// rss reads the server's resident memory from its metrics, or 0.
+func (l *load) rss() float64 {
+	if l.cfg.Metrics == "" {
+		return 0
+	}
+	resp, err := l.client.Get(l.cfg.Metrics + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
