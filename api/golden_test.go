@@ -205,6 +205,19 @@ func TestGoldenWire(t *testing.T) {
 	taken["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e04"
 	answer("problem_conflict", h.do("POST", "/v1/animals", h.vet2, taken).expect(t, 409))
 
+	// A record of every other synced collection, so the pull below pins each one's shape.
+	h.do("POST", "/v1/animals/"+animal.ID+"/tag-loss", h.farmer, map[string]any{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e10",
+		"kind": "lost"}).expect(t, 201)
+	h.do("POST", "/v1/reference-applications", h.farmer, map[string]any{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e11",
+		"holding_id": h.holding.ID, "animal_ids": []string{animal.ID}, "purpose": "movement", "destination": "Жуалы ауданы, жайлау"}).expect(t, 201)
+	var object struct {
+		ID string `json:"id"`
+	}
+	h.do("POST", "/v1/objects", h.admin, map[string]any{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e12", "kind": "farm", "name": "Береке",
+		"owner_iin": ownerIIN, "address": "Сарыкемер ауылы", "territory": bayzakRural}).expect(t, 201).JSON(t, &object)
+	h.do("POST", "/v1/inspections", h.admin, map[string]any{"object_id": object.ID, "documents": []string{"өтініш"}}).expect(t, 201)
+	h.do("PUT", "/v1/calendar/2026", h.admin, map[string]any{"kurban_ait": "2026-05-27", "transfers": []map[string]any{}}, "If-Match", `"0"`).expect(t, 200)
+
 	// Sync: a pull page holding the first item of every synced collection the admin's tablet gets,
 	// and a push answer with each result status.
 	var page struct {
@@ -231,7 +244,7 @@ func TestGoldenWire(t *testing.T) {
 		answer("pull_item_"+c, response{Body: firsts[c]})
 	}
 	answer("push", h.do("POST", "/v1/sync/push", h.vet, map[string]any{"mutations": []map[string]any{
-		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e05", "kind": "animal.update", "record_id": animal.ID, "base_version": 1,
+		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e05", "kind": "animal.update", "record_id": animal.ID, "base_version": 2,
 			"at": "2026-03-20T14:00:00+05:00", "data": map[string]any{"colour": "қара-ала"}},
 		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e06", "kind": "animal.update", "record_id": animal.ID, "base_version": 1,
 			"at": "2026-03-20T14:01:00+05:00", "data": map[string]any{"colour": "ақ"}},

@@ -33,7 +33,7 @@ func ParseEarTag(s string) (EarTag, error) {
 	return EarTag(s), nil
 }
 
-// checkISO11784 checks the shape every ISO 11784 number has, whatever its country: 15 digits.
+// CheckISO11784 checks the shape every ISO 11784 number has, whatever its country: 15 digits.
 func CheckISO11784(s string) error {
 	if len(s) != EarTagLen {
 		return Invalid("", "an individual number has %d digits, got %d characters", EarTagLen, utf8.RuneCountInString(s))
@@ -46,7 +46,7 @@ func CheckISO11784(s string) error {
 	return nil
 }
 
-// earTagOf writes n as a 15-digit number; n comes from a range of valid numbers.
+// EarTagOf writes n as a 15-digit number; n comes from a range of valid numbers.
 func EarTagOf(n int64) EarTag {
 	s := strconv.FormatInt(n, 10)
 	return EarTag(strings.Repeat("0", max(0, EarTagLen-len(s))) + s)
@@ -142,7 +142,7 @@ type IdentifierInput struct {
 	Number string
 }
 
-// parseIdentifiers validates what a vet fitted: 1 to MaxIdentifiers means, at least one with an
+// ParseIdentifiers validates what a vet fitted: 1 to MaxIdentifiers means, at least one with an
 // individual number, no number twice. field is the JSON path of the list.
 func ParseIdentifiers(in []IdentifierInput, field string) ([]Identifier, error) {
 	if len(in) == 0 || len(in) > MaxIdentifiers {
@@ -195,7 +195,7 @@ func (m IDMeans) numberSpace() string {
 // MaxIdentifiers bounds the means of identification of one animal.
 const MaxIdentifiers = 4
 
-// clip shortens input echoed in a message.
+// Clip shortens input echoed in a message.
 func Clip(s string) string {
 	if len(s) > 32 {
 		s = s[:32] + "…"

@@ -45,7 +45,7 @@ func RandomToken(n int) []byte {
 	return b
 }
 
-// decode turns a stored record into a noun.
+// DecodeEntity turns a stored record into a noun.
 func DecodeEntity[T any, P Entity[T]](rec Record) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(rec.Data, v); err != nil {
@@ -56,7 +56,7 @@ func DecodeEntity[T any, P Entity[T]](rec Record) (*T, error) {
 	return v, nil
 }
 
-// encode turns a noun into a record for the store.
+// EncodeEntity turns a noun into a record for the store.
 func EncodeEntity[T any, P Entity[T]](v P, scope []string) (Record, error) {
 	m := v.meta()
 	data, err := json.Marshal(v)
@@ -66,7 +66,7 @@ func EncodeEntity[T any, P Entity[T]](v P, scope []string) (Record, error) {
 	return Record{ID: m.ID, Version: m.Version, Scope: scope, Data: data}, nil
 }
 
-// getEntity loads one noun by id.
+// GetEntity loads one noun by id.
 func GetEntity[T any, P Entity[T]](ctx context.Context, s Store, coll, id string) (*T, error) {
 	rec, err := s.Get(ctx, coll, id)
 	if err != nil {
@@ -75,7 +75,7 @@ func GetEntity[T any, P Entity[T]](ctx context.Context, s Store, coll, id string
 	return DecodeEntity[T, P](rec)
 }
 
-// getEntityBy loads one noun by a unique index.
+// GetEntityBy loads one noun by a unique index.
 func GetEntityBy[T any, P Entity[T]](ctx context.Context, s Store, coll, index string, values ...any) (*T, error) {
 	rec, err := s.GetBy(ctx, coll, index, values...)
 	if err != nil {
@@ -84,7 +84,7 @@ func GetEntityBy[T any, P Entity[T]](ctx context.Context, s Store, coll, index s
 	return DecodeEntity[T, P](rec)
 }
 
-// insertEntity stores a new noun and sets its version.
+// InsertEntity stores a new noun and sets its version.
 func InsertEntity[T any, P Entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
 	rec, err := EncodeEntity[T, P](v, scope)
 	if err != nil {
@@ -98,7 +98,7 @@ func InsertEntity[T any, P Entity[T]](ctx context.Context, s Store, coll string,
 	return nil
 }
 
-// updateEntity writes a changed noun if nobody else changed it since it was read, and sets its new
+// UpdateEntity writes a changed noun if nobody else changed it since it was read, and sets its new
 // version.
 func UpdateEntity[T any, P Entity[T]](ctx context.Context, s Store, coll string, v P, scope []string) error {
 	rec, err := EncodeEntity[T, P](v, scope)
@@ -113,7 +113,7 @@ func UpdateEntity[T any, P Entity[T]](ctx context.Context, s Store, coll string,
 	return nil
 }
 
-// listEntities reads one page of nouns.
+// ListEntities reads one page of nouns.
 func ListEntities[T any, P Entity[T]](ctx context.Context, s Store, coll string, q Query) ([]*T, string, error) {
 	page, err := s.List(ctx, coll, q)
 	if err != nil {

@@ -56,7 +56,7 @@ type Fix struct {
 	DeviceTime *time.Time `json:"device_time,omitempty"`
 }
 
-// validate checks a fix's position, if any, and that the device's clock is not absurd.
+// Validate checks a fix's position, if any, and that the device's clock is not absurd.
 func (f Fix) Validate(field string, now time.Time) error {
 	if f.GPS != nil {
 		if err := f.GPS.Validate(field + ".gps"); err != nil {
@@ -79,7 +79,7 @@ type AreaKeys struct {
 	District string `json:"district"`
 }
 
-// areaOf returns the oblast and district codes (zero-padded to nine digits) of territory k.
+// AreaOf returns the oblast and district codes (zero-padded to nine digits) of territory k.
 func AreaOf(k Kato) AreaKeys {
 	if len(k) != 9 {
 		return AreaKeys{}
@@ -87,7 +87,7 @@ func AreaOf(k Kato) AreaKeys {
 	return AreaKeys{Oblast: string(k[:2]) + "0000000", District: string(k[:4]) + "00000"}
 }
 
-// areaQuery chooses how to list the records of territory t: the index suffix ("all", "oblast" or
+// AreaQuery chooses how to list the records of territory t: the index suffix ("all", "oblast" or
 // "district") and its equality value. A territory below a district (a rural district or a
 // settlement) is listed by its district and filtered further by the caller.
 func AreaQuery(t Kato) (suffix string, eq []any) {
@@ -101,7 +101,7 @@ func AreaQuery(t Kato) (suffix string, eq []any) {
 	}
 }
 
-// narrowest returns the smaller of two territories when one covers the other, and ok = false when
+// Narrowest returns the smaller of two territories when one covers the other, and ok = false when
 // they do not overlap. The empty territory is the whole republic.
 func Narrowest(a, b Kato) (Kato, bool) {
 	switch {

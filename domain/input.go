@@ -14,12 +14,12 @@ import (
 // insert-if-absent refuses a second copy.
 var derivedNamespace = uuid.MustParse("6f1d1c52-3c0e-4b53-9d7a-2a4c1f0e9b71")
 
-// derivedUUID returns the UUID v5 of parts under derivedNamespace.
+// DerivedID returns the UUID v5 of parts under derivedNamespace.
 func DerivedID(parts ...string) string {
 	return uuid.NewSHA1(derivedNamespace, []byte(strings.Join(parts, "\x00"))).String()
 }
 
-// parseClientID checks a client-generated id (a UUID, any version) and returns its canonical
+// ParseClientID checks a client-generated id (a UUID, any version) and returns its canonical
 // lower-case form, so "ABC…" and "abc…" name one request.
 func ParseClientID(s, field string) (string, error) {
 	if s == "" {
@@ -32,7 +32,7 @@ func ParseClientID(s, field string) (string, error) {
 	return id.String(), nil
 }
 
-// atField moves an EINVALID error to field, keeping its message; other errors pass unchanged.
+// AtField moves an EINVALID error to field, keeping its message; other errors pass unchanged.
 func AtField(field string, err error) error {
 	var e *Error
 	if errors.As(err, &e) && e.Code == EINVALID {
@@ -78,7 +78,7 @@ func text(s, field string, n int, optional, lines bool) (string, error) {
 	return s, nil
 }
 
-// territoryRange returns the bounds [from, to) of the KATO codes k covers, for a range over an
+// TerritoryRange returns the bounds [from, to) of the KATO codes k covers, for a range over an
 // indexed territory field: every code beneath k starts with k's prefix, and ':' sorts right after
 // '9'. The empty Kato (the whole republic) has no bounds.
 func TerritoryRange(k Kato) (from, to any) {

@@ -6,7 +6,7 @@ package domain
 // it has a code starting with 31.
 type Kato string
 
-// katoGroups are the end offsets of the code's levels.
+// KatoGroups are the end offsets of the code's levels.
 var KatoGroups = [...]int{2, 4, 6, 9}
 
 // ParseKato returns s as a Kato if it is nine digits and does not start with a zero group.

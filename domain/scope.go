@@ -6,7 +6,7 @@ func ScopeTerritory(k Kato) string { return "t:" + string(k) }
 // ScopeOwner is the sync scope key of an owner's IIN or BIN.
 func ScopeOwner(n IIN) string { return "o:" + string(n) }
 
-// ownedScope is the sync scope of a thing in territory t owned by owner.
+// OwnedScope is the sync scope of a thing in territory t owned by owner.
 func OwnedScope(t Kato, owner IIN) []string {
 	s := []string{ScopeTerritory(t)}
 	if owner != "" {

@@ -114,11 +114,20 @@ func (a *Accounts) reserve(ctx context.Context, username string) (slot int64, wa
 	}
 }
 
-// settle ends the check of slot: a failure stays as one, a correct login forgets the account's
-// failures. A check whose settle is lost (the process died) frees its slot after pendingLife.
-func (a *Accounts) settle(ctx context.Context, username string, slot int64, failed bool) error {
+// The ends of a check, for settle.
+type outcome int
+
+const (
+	loginFailed    outcome = iota // the failure stays, as one of the window's
+	loginPassed                   // the account's failures are forgotten
+	loginUnchecked                // no password was checked: the slot is only given back
+)
+
+// settle ends the check of slot. A check whose settle is lost (the process died) frees its slot
+// after pendingLife.
+func (a *Accounts) settle(ctx context.Context, username string, slot int64, end outcome) error {
 	for deadline := time.Now().Add(waitForSlot); ; {
-		err := a.settleOnce(ctx, username, slot, failed)
+		err := a.settleOnce(ctx, username, slot, end)
 		if !domain.IsTemporary(err) {
 			return err
 		}
@@ -128,7 +137,7 @@ func (a *Accounts) settle(ctx context.Context, username string, slot int64, fail
 	}
 }
 
-func (a *Accounts) settleOnce(ctx context.Context, username string, slot int64, failed bool) error {
+func (a *Accounts) settleOnce(ctx context.Context, username string, slot int64, end outcome) error {
 	return domain.RetryCAS(ctx, func() error {
 		f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
 		if domain.IsCode(err, domain.ENOTFOUND) {
@@ -145,9 +154,10 @@ func (a *Accounts) settleOnce(ctx context.Context, username string, slot int64, 
 			}
 		}
 		f.Pending = pending
-		if failed {
+		switch end {
+		case loginFailed:
 			f.At = append(f.recent(now), now.UnixMilli())
-		} else {
+		case loginPassed:
 			f.At = nil
 		}
 		return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
@@ -173,18 +183,20 @@ func (a *Accounts) Authenticate(ctx context.Context, username, password string) 
 	}
 	u, err := a.GetByUsername(ctx, username)
 	if err != nil && !domain.IsCode(err, domain.ENOTFOUND) {
+		// No password was checked: give the slot back rather than leave it pending.
+		a.settle(ctx, username, slot, loginUnchecked)
 		return nil, err
 	}
 	if u == nil {
 		CheckPassword(a.dummyHash, password)
 	}
 	if u == nil || !CheckPassword(u.PasswordHash, password) || u.Disabled {
-		if err := a.settle(ctx, username, slot, true); err != nil {
+		if err := a.settle(ctx, username, slot, loginFailed); err != nil {
 			return nil, err
 		}
 		return nil, errBadLogin
 	}
-	if err := a.settle(ctx, username, slot, false); err != nil {
+	if err := a.settle(ctx, username, slot, loginPassed); err != nil {
 		return nil, err
 	}
 	return u, nil

@@ -231,7 +231,7 @@ type Draft struct {
 	RevokeReason string
 }
 
-// unitCode is the six digits of a unit's KATO code that go into document numbers.
+// UnitCode is the six digits of a unit's KATO code that go into document numbers.
 func UnitCode(k domain.Kato) string {
 	if len(k) != 9 {
 		return "000000"

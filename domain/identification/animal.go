@@ -97,7 +97,7 @@ func (a *Animal) scope() []string { return domain.OwnedScope(a.Territory, a.Owne
 // VisibleTo reports whether p may read a: staff of its territory, its owner, admins.
 func (a *Animal) VisibleTo(p domain.Principal) bool { return p.CanSeeOwned(a.Territory, a.OwnerIIN) }
 
-// identifier returns the index of number among a's identifiers, or -1.
+// Identifier returns the index of number among a's identifiers, or -1.
 func (a *Animal) Identifier(number string) int {
 	for i, x := range a.Identifiers {
 		if x.Number == number && x.Means.Stocked() {
@@ -347,7 +347,7 @@ func (a *Animal) checkDescription(now time.Time, breed, colour, nickname *string
 	return err
 }
 
-// staffName is the name a paper prints for its issuer: the account's full name, else its
+// StaffName is the name a paper prints for its issuer: the account's full name, else its
 // username.
 func (as *Animals) StaffName(ctx context.Context, by domain.Principal) string {
 	if u, err := domain.GetEntity[accounts.User](ctx, as.Store, accounts.UsersSpec.Name, by.UserID); err == nil && u.FullName != "" {
@@ -437,7 +437,7 @@ func (a *Animal) issuer() documents.Issuer {
 	return documents.Issuer{UserID: a.IdentifiedBy, Name: a.IdentifiedByName, Unit: a.Unit}
 }
 
-// load reads an animal whoever asks.
+// Load reads an animal whoever asks.
 func (as *Animals) Load(ctx context.Context, id string) (*Animal, error) {
 	return domain.GetEntity[Animal](ctx, as.Store, AnimalsSpec.Name, id)
 }
