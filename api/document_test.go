@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"image"
 	_ "image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,6 +36,9 @@ func (e *env) issuePassport(owner domain.IIN) *documents.Document {
 	return d
 }
 
+// decodeQR reads a QR code as a phone would. gozxing misses about one clean code in a hundred
+// (measured over 300 random passport tokens; zbar reads every one of those), so a code gozxing
+// misses is read again with zbar, a second, independent decoder: only a code neither reads fails.
 func decodeQR(t *testing.T, png []byte) string {
 	t.Helper()
 	img, _, err := image.Decode(bytes.NewReader(png))
@@ -44,10 +50,18 @@ func decodeQR(t *testing.T, png []byte) string {
 		t.Fatal(err)
 	}
 	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("the QR code does not decode: %v", err)
+	if err == nil {
+		return res.GetText()
 	}
-	return res.GetText()
+	f := filepath.Join(t.TempDir(), "qr.png")
+	if werr := os.WriteFile(f, png, 0o600); werr != nil {
+		t.Fatal(werr)
+	}
+	out, zerr := exec.Command(tool(t, "zbarimg"), "-q", "--raw", f).Output()
+	if zerr != nil {
+		t.Fatalf("the QR code does not decode (gozxing: %v; zbar: %v)", err, zerr)
+	}
+	return strings.TrimSuffix(string(out), "\n")
 }
 
 func TestQRToVerify(t *testing.T) {

@@ -28,9 +28,9 @@ func tool(t *testing.T, name string) string {
 		return p
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is required under CI: run the README's test command (it installs poppler-utils)", name)
+		t.Fatalf("%s is required under CI: run the README's test command (it installs poppler-utils and zbar-tools)", name)
 	}
-	t.Skipf("no %s; `make test` installs poppler-utils", name)
+	t.Skipf("no %s; `make test` installs poppler-utils and zbar-tools", name)
 	return ""
 }
 

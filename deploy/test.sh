@@ -155,15 +155,17 @@ ensure_chromium() {
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
-# ensure_poppler installs poppler-utils from Debian's packages for the paper tests: the PDFs are
-# read back with pdftotext and pdfinfo, and rasterised with pdftoppm to scan their QR codes.
+# ensure_poppler installs poppler-utils and zbar-tools from Debian's packages for the paper tests:
+# the PDFs are read back with pdftotext and pdfinfo and rasterised with pdftoppm to scan their QR
+# codes, and zbarimg reads a code the Go decoder misses.
 ensure_poppler() {
-	command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null && command -v pdfinfo >/dev/null && return 0
+	command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null && command -v pdfinfo >/dev/null &&
+		command -v zbarimg >/dev/null && return 0
 	local sudo=()
 	if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
-	log "installing poppler-utils from Debian's packages"
+	log "installing poppler-utils and zbar-tools from Debian's packages"
 	"${sudo[@]}" apt-get update -qq
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools >/dev/null
 }
 
 main() {
