@@ -18,8 +18,10 @@ import (
 	"github.com/vetfield/vetfield/domain/accounts"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
+	"github.com/vetfield/vetfield/domain/health"
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/inspection"
+	"github.com/vetfield/vetfield/domain/lifecycle"
 	"github.com/vetfield/vetfield/media"
 	vsync "github.com/vetfield/vetfield/sync"
 )
@@ -35,6 +37,8 @@ func collections() []domain.CollectionSpec {
 	c = append(c, identification.Specs...)
 	c = append(c, epizootic.Specs...)
 	c = append(c, inspection.Specs...)
+	c = append(c, lifecycle.Specs...)
+	c = append(c, health.Specs...)
 	c = append(c, vsync.Specs...)
 	return c
 }
@@ -80,6 +84,10 @@ type App struct {
 	// Inspection runs service 1: production objects, inspections on site with their photos, and
 	// veterinary-sanitary conclusions.
 	Inspection *inspection.Service
+	// Lifecycle moves animals between holdings and owners and records how they leave the register.
+	Lifecycle *lifecycle.Service
+	// Health records vaccinations and diagnostic tests, and the plan of veterinary measures.
+	Health *health.Service
 	// Objects is the object storage of photos (nil in a test of another service).
 	Objects media.Objects
 	// PhotoStore keeps the photos' bytes; nil when Config.Objects is nil.
@@ -117,6 +125,9 @@ func New(cfg Config) *App {
 	a.Epizootic = epizootic.New(store, a.Documents, a.Identification, now)
 	a.Documents.UnitNames = a.Epizootic.Territories.UnitName // papers name their issuing unit
 	a.Inspection = inspection.New(store, a.Documents, a.Calendar, a.Accounts, now, cfg.MaxPhotoSize)
+	a.Lifecycle = lifecycle.New(lifecycle.Deps{Store: store, Now: now, Documents: a.Documents,
+		Identification: a.Identification, Epizootic: a.Epizootic, Inspection: a.Inspection})
+	a.Health = health.New(store, a.Documents, a.Identification, a.Epizootic, now)
 	if cfg.Objects != nil {
 		a.PhotoStore = media.NewPhotoStore(a.Inspection.Photos, a.Inspection.Inspections, cfg.Objects, log, cfg.Photo)
 		a.Inspection.Inspections.Evidence = a.PhotoStore

@@ -67,6 +67,10 @@ type Disease struct {
 	// Products are the kinds a restriction stops; for kinds from a species (meat, milk), only
 	// those of an affected species.
 	Products []ProductKind `json:"products"`
+	// AllowedWithFinding are the purposes a reference or a movement may still serve for an animal
+	// with a positive result for the disease (a brucellosis reactor goes to slaughter); every
+	// other purpose is refused, citing the test.
+	AllowedWithFinding []ReferencePurpose `json:"allowed_with_finding"`
 }
 
 // Name returns the disease's name in lang ("kk" or "ru").
@@ -105,7 +109,8 @@ var Diseases = map[string]Disease{
 	"fmd": {Code: "fmd", NameKK: "Аусыл", NameRU: "Ящур",
 		Species: []domain.Species{domain.Cattle, domain.Sheep, domain.Goat, domain.Camel, domain.Pig}, Products: ruminantGoods},
 	"brucellosis": {Code: "brucellosis", NameKK: "Бруцеллез", NameRU: "Бруцеллёз",
-		Species: []domain.Species{domain.Cattle, domain.Sheep, domain.Goat, domain.Camel, domain.Pig}, Products: ruminantGoods},
+		Species: []domain.Species{domain.Cattle, domain.Sheep, domain.Goat, domain.Camel, domain.Pig}, Products: ruminantGoods,
+		AllowedWithFinding: []ReferencePurpose{PurposeSlaughter}},
 	"anthrax": {Code: "anthrax", NameKK: "Топалаң (күйдіргі)", NameRU: "Сибирская язва",
 		Species: allSpecies, Products: ruminantGoods},
 	"rabies": {Code: "rabies", NameKK: "Құтыру", NameRU: "Бешенство",

@@ -37,6 +37,8 @@ type Ground struct {
 	AnimalID      string             `json:"animal_id,omitempty"`
 	RestrictionID string             `json:"restriction_id,omitempty"`
 	Decision      *EpizooticDecision `json:"decision,omitempty"`
+	// TestID is the diagnostic test whose positive result refuses the animal.
+	TestID string `json:"test_id,omitempty"`
 }
 
 // RestrictionRef is a restriction as a check found it in force.

@@ -28,8 +28,16 @@ func (s Sex) Valid() bool { return s == SexFemale || s == SexMale }
 // AnimalStatus is where an animal is in its life as the register knows it.
 type AnimalStatus string
 
-// AnimalActive is an identified animal on its holding. Disposal adds further states.
-const AnimalActive AnimalStatus = "active"
+// The states of an animal on the register.
+const (
+	// AnimalActive is an identified animal on its holding (or in transit to another: see
+	// Animal.InTransit).
+	AnimalActive AnimalStatus = "active"
+	// AnimalDisposed is an animal that left the register — died, slaughtered, killed by order,
+	// lost or exported (Animal.Disposal says how). Its numbers are retired and no paper is issued
+	// for it again.
+	AnimalDisposed AnimalStatus = "disposed"
+)
 
 // Limits of an animal's description.
 const (
@@ -62,6 +70,15 @@ type Animal struct {
 	PassportID string `json:"passport_id"`
 	// OpenReissue is the reissue case under way, if any.
 	OpenReissue string `json:"open_reissue,omitempty"`
+	// InTransit is the movement the animal is on, from its dispatch until its receipt or
+	// cancellation (package lifecycle). An animal in transit is not referenced, moved again,
+	// reissued or disposed of.
+	InTransit string `json:"in_transit,omitempty"`
+	// Disposal says how and when the animal left the register; set with Status AnimalDisposed.
+	Disposal *Disposal `json:"disposal,omitempty"`
+	// Findings are the positive diagnostic results in force (package health): each is a ground to
+	// refuse the animal a reference or a movement until a later negative result.
+	Findings []Finding `json:"findings,omitempty"`
 
 	IdentifiedAt     time.Time `json:"identified_at"`
 	IdentifiedBy     string    `json:"identified_by"`
@@ -93,6 +110,10 @@ var AnimalsSpec = domain.CollectionSpec{
 }
 
 func (a *Animal) scope() []string { return domain.OwnedScope(a.Territory, a.OwnerIIN) }
+
+// Scope is the sync scope of a and of everything that follows it (its history, its passport):
+// the staff of its holding's territory and its owner.
+func (a *Animal) Scope() []string { return a.scope() }
 
 // VisibleTo reports whether p may read a: staff of its territory, its owner, admins.
 func (a *Animal) VisibleTo(p domain.Principal) bool { return p.CanSeeOwned(a.Territory, a.OwnerIIN) }

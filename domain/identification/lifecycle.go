@@ -1,0 +1,52 @@
+package identification
+
+import (
+	"time"
+
+	"github.com/vetfield/vetfield/domain"
+)
+
+// What other services record on the animal itself, so that every check that reads an animal —
+// a reference, a movement, a reissue, a disposal — sees its whole state in one read: whether it
+// is in transit, whether it left the register, and the positive test results in force.
+
+// Disposal is how and when an animal left the register (package lifecycle writes it).
+type Disposal struct {
+	ID   string           `json:"id"`
+	Kind string           `json:"kind"`
+	Date domain.CivilDate `json:"date"`
+	// Cause is the cause or circumstance in words, as the vet records it.
+	Cause string `json:"cause"`
+	// ObjectID is the slaughter site of the object register, for a slaughter.
+	ObjectID string    `json:"object_id,omitempty"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+}
+
+// Finding is a positive diagnostic result in force for an animal (package health writes it): the
+// test, the disease, when the sample was taken, and the laboratory's act that found it.
+type Finding struct {
+	TestID     string           `json:"test_id"`
+	Disease    string           `json:"disease"`
+	Result     string           `json:"result"`
+	SampledOn  domain.CivilDate `json:"sampled_on"`
+	Laboratory string           `json:"laboratory"`
+	Act        string           `json:"act"`
+	ActDate    domain.CivilDate `json:"act_date,omitempty"`
+}
+
+// WriteUpdate adds to w the compare-and-swap update of a, as read at a.Version, with its scope
+// recomputed from its territory and owner: the one way another service changes an animal inside
+// its own unit of work.
+func (as *Animals) WriteUpdate(w *domain.Writes, a *Animal) error {
+	return domain.WriteUpdate(w, AnimalsSpec.Name, a, a.scope())
+}
+
+// WriteEvent adds ev to a's history inside w. Give ev an id derived from its cause
+// (domain.DerivedID) so that a retried unit writes the very same entry.
+func (as *Animals) WriteEvent(w *domain.Writes, a *Animal, ev AnimalEvent) error {
+	if err := as.completeEvent(a, &ev); err != nil {
+		return err
+	}
+	return domain.WriteInsert(w, AnimalEventsSpec.Name, &ev, ev.scope())
+}

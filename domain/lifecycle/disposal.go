@@ -1,0 +1,6 @@
+package lifecycle
+
+// Disposals records how an animal left the register.
+type Disposals struct {
+	Deps
+}
