@@ -44,7 +44,10 @@ type Error struct {
 	// concurrent writers (see Busy). Repeating the very same request may succeed, so a record of
 	// its outcome must not be kept as final.
 	Temporary bool
-	Err       error
+	// Details are structured facts safe to show that explain a refusal (the grounds of a refused
+	// dispatch, in Kazakh and Russian); the API sends them as the problem's "grounds" member.
+	Details any
+	Err     error
 }
 
 func (e *Error) Error() string {

@@ -132,7 +132,8 @@ type Issuer struct {
 }
 
 // Document is an issued paper. Its content never changes once issued; a correction is a new
-// document that supersedes it. Only its status moves: valid → superseded or revoked.
+// document that supersedes it. Only its status moves (valid → superseded or revoked), and its
+// Holder: who keeps the subject now, which decides who sees the paper.
 type Document struct {
 	domain.Meta
 	Type       DocType    `json:"type"`
@@ -158,6 +159,10 @@ type Document struct {
 	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
 	RevokedBy      string     `json:"revoked_by,omitempty"`
 	RevokeReason   string     `json:"revoke_reason,omitempty"`
+	// Holder is where the subject is kept now, when that is no longer where the paper says it
+	// was (an animal moved to another district or sold to another owner): the paper follows its
+	// animal to the new territory and owner. It is not part of the signed facts.
+	Holder *Holder `json:"holder,omitempty"`
 
 	// Indexed copies: index fields must be top-level scalars.
 	SubjectID   string `json:"subject_id"`
@@ -176,19 +181,66 @@ var DocumentsSpec = domain.CollectionSpec{
 	},
 }
 
-// scope is who sees a document through sync: the staff of its subject's territory and its owner.
-func (d *Document) scope() []string {
-	s := []string{domain.ScopeTerritory(d.Subject.Territory)}
-	if d.Subject.OwnerIIN != "" {
-		s = append(s, domain.ScopeOwner(d.Subject.OwnerIIN))
-	}
-	return s
+// Holder is the territory and owner a subject is kept by after it moved.
+type Holder struct {
+	Territory domain.Kato `json:"territory"`
+	OwnerIIN  domain.IIN  `json:"owner_iin,omitempty"`
 }
 
-// VisibleTo reports whether p may read d: admins always; staff whose territory covers the
-// subject's; a farmer who owns the subject.
+// heldBy is where the subject is kept now: its Holder if it moved, else where the paper says.
+func (d *Document) heldBy() Holder {
+	if d.Holder != nil {
+		return *d.Holder
+	}
+	return Holder{Territory: d.Subject.Territory, OwnerIIN: d.Subject.OwnerIIN}
+}
+
+// scope is who sees a document through sync: the staff of the territory its subject is kept in
+// and its owner.
+func (d *Document) scope() []string {
+	h := d.heldBy()
+	return domain.OwnedScope(h.Territory, h.OwnerIIN)
+}
+
+// VisibleTo reports whether p may read d: admins always; staff whose territory covers where the
+// subject is kept; a farmer who owns the subject.
 func (d *Document) VisibleTo(p domain.Principal) bool {
-	return p.CanSeeOwned(d.Subject.Territory, d.Subject.OwnerIIN)
+	h := d.heldBy()
+	return p.CanSeeOwned(h.Territory, h.OwnerIIN)
+}
+
+// WriteFollow adds to w the update that makes d follow its subject to territory t and owner:
+// the staff there and the new owner see it, and tablets of the former ones get its removal.
+// Nothing signed changes. It reports false, adding nothing, when d is kept there already.
+func (ds *Documents) WriteFollow(w *domain.Writes, d *Document, t domain.Kato, owner domain.IIN) (bool, error) {
+	to := Holder{Territory: t, OwnerIIN: owner}
+	if d.heldBy() == to {
+		return false, nil
+	}
+	d.Holder = &to
+	if to == (Holder{Territory: d.Subject.Territory, OwnerIIN: d.Subject.OwnerIIN}) {
+		d.Holder = nil // back where the paper says
+	}
+	return true, domain.WriteUpdate(w, DocumentsSpec.Name, d, d.scope())
+}
+
+// OfSubject returns every document about subject id, oldest first, whoever asks: the papers that
+// follow an animal when it moves.
+func (ds *Documents) OfSubject(ctx context.Context, id string) ([]*Document, error) {
+	var out []*Document
+	after := ""
+	for {
+		page, next, err := domain.ListEntities[Document](ctx, ds.Store, DocumentsSpec.Name,
+			domain.Query{Index: "documents_subject", Eq: []any{id}, After: after, Limit: domain.MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		after = next
+	}
 }
 
 // Keys sign documents and verify them; domain/keyring implements it.

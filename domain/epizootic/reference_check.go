@@ -170,6 +170,8 @@ func (rf *References) checkAnimal(ctx context.Context, by domain.Principal, h *i
 	switch {
 	case a.Status != identification.AnimalActive:
 		ra.State = GroundNotActive
+	case a.InTransit != "":
+		ra.State = GroundInTransit
 	case a.OpenReissue != "":
 		ra.State = GroundAwaitingTags
 	case a.Tag == "" || string(a.Tag) != ra.Tag:
@@ -264,7 +266,11 @@ func (rf *References) assess(ctx context.Context, by domain.Principal, h *identi
 		}
 		seen[key] = true
 		animals = append(animals, ra)
-		if ra.State != "ok" {
+		switch ra.State {
+		case "ok":
+		case GroundInTransit:
+			grounds = append(grounds, inTransitGround(ra.Tag, ra.ID))
+		default:
 			grounds = append(grounds, animalGround(ra.State, ra.Tag, ra.ID))
 		}
 		if a != nil {

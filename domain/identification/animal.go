@@ -62,9 +62,12 @@ type Animal struct {
 	Colour      string              `json:"colour"`
 	Nickname    string              `json:"nickname,omitempty"`
 	HoldingID   string              `json:"holding_id"`
-	OwnerIIN    domain.IIN          `json:"owner_iin"`
-	Territory   domain.Kato         `json:"territory"`
-	Status      AnimalStatus        `json:"status"`
+	// ObjectID is the production object (a slaughter site, a market) the animal was moved to and
+	// received at, if it is kept there rather than on a holding; HoldingID is then empty.
+	ObjectID  string       `json:"object_id,omitempty"`
+	OwnerIIN  domain.IIN   `json:"owner_iin"`
+	Territory domain.Kato  `json:"territory"`
+	Status    AnimalStatus `json:"status"`
 	// PassportID is the current valid passport (or its duplicate). The identification passport's
 	// id is derived from the animal's, so a retry can finish issuing it.
 	PassportID string `json:"passport_id"`

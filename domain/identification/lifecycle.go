@@ -1,6 +1,7 @@
 package identification
 
 import (
+	"context"
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
@@ -49,4 +50,33 @@ func (as *Animals) WriteEvent(w *domain.Writes, a *Animal, ev AnimalEvent) error
 		return err
 	}
 	return domain.WriteInsert(w, AnimalEventsSpec.Name, &ev, ev.scope())
+}
+
+// WriteFollowHistory adds to w the updates that make a's history follow it to its current
+// territory and owner (set on a before the call): after a movement the staff and the owner where
+// the animal is now see its whole history, and tablets of the former ones get its removal. It
+// reads the history and adds an update for each entry not kept there yet, so running it again
+// after a unit cut short adds only what is left.
+func (as *Animals) WriteFollowHistory(ctx context.Context, w *domain.Writes, a *Animal) error {
+	after := ""
+	for {
+		evs, next, err := domain.ListEntities[AnimalEvent](ctx, as.Store, AnimalEventsSpec.Name,
+			domain.Query{Index: "animal_events_animal", Eq: []any{a.ID}, After: after, Limit: domain.MaxPageSize})
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if ev.Territory == a.Territory && ev.OwnerIIN == a.OwnerIIN {
+				continue
+			}
+			ev.Territory, ev.OwnerIIN = a.Territory, a.OwnerIIN
+			if err := domain.WriteUpdate(w, AnimalEventsSpec.Name, ev, ev.scope()); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		after = next
+	}
 }

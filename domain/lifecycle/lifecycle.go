@@ -36,4 +36,4 @@ func New(d Deps) *Service {
 }
 
 // Specs are the collections of the animal's lifecycle, for Declare.
-var Specs = []domain.CollectionSpec{}
+var Specs = []domain.CollectionSpec{MovementsSpec}
