@@ -74,12 +74,14 @@ type AnimalView struct {
 	Breed        string             `json:"breed"`
 	Colour       string             `json:"colour"`
 	Nickname     string             `json:"nickname,omitempty"`
-	HoldingID    string             `json:"holding_id"`
+	HoldingID    string             `json:"holding_id" doc:"Empty while the animal is kept at a production object (object_id)."`
+	ObjectID     string             `json:"object_id,omitempty" doc:"The slaughter site or market a movement brought it to."`
 	OwnerIIN     string             `json:"owner_iin"`
 	Territory    string             `json:"territory"`
 	Status       string             `json:"status"`
 	PassportID   string             `json:"passport_id" doc:"The current passport (or its duplicate)."`
 	OpenReissue  string             `json:"open_reissue,omitempty" doc:"The reissue case under way."`
+	InTransit    string             `json:"in_transit,omitempty" doc:"The movement it is on, until received or cancelled: no reference, reissue or disposal meanwhile."`
 	IdentifiedAt time.Time          `json:"identified_at"`
 	IdentifiedBy string             `json:"identified_by"`
 	Unit         string             `json:"unit" doc:"The identifying unit."`
@@ -92,7 +94,8 @@ type AnimalView struct {
 
 func viewAnimal(a *identification.Animal) AnimalView {
 	v := AnimalView{ID: a.ID, Tag: string(a.Tag), Species: a.Species, Sex: a.Sex, BirthDate: a.BirthDate,
-		Breed: a.Breed, Colour: a.Colour, Nickname: a.Nickname, HoldingID: a.HoldingID, OwnerIIN: string(a.OwnerIIN),
+		Breed: a.Breed, Colour: a.Colour, Nickname: a.Nickname, HoldingID: a.HoldingID, ObjectID: a.ObjectID,
+		OwnerIIN: string(a.OwnerIIN), InTransit: a.InTransit,
 		Territory: string(a.Territory), Status: string(a.Status), PassportID: a.PassportID, OpenReissue: a.OpenReissue,
 		IdentifiedAt: a.IdentifiedAt, IdentifiedBy: a.IdentifiedBy, Unit: string(a.Unit), UpdatedAt: a.UpdatedAt,
 		Version: a.Version, Identifiers: make([]IdentifierView, 0, len(a.Identifiers))}

@@ -108,6 +108,7 @@ type DocumentView struct {
 	SupersededByNo string            `json:"superseded_by_number,omitempty"`
 	RevokedAt      *time.Time        `json:"revoked_at,omitempty"`
 	RevokeReason   string            `json:"revoke_reason,omitempty"`
+	Holder         *documents.Holder `json:"holder,omitempty" doc:"Where the subject is kept now, when it moved since the paper was issued (not signed)."`
 	Token          string            `json:"token" doc:"The signed QR token; see the README for its format."`
 	VerifyURL      string            `json:"verify_url" doc:"What the QR code encodes."`
 	Version        int64             `json:"version"`
@@ -117,7 +118,7 @@ func (s *Server) viewDocument(d *documents.Document) DocumentView {
 	return DocumentView{ID: d.ID, Type: d.Type, Number: d.Number, Subject: d.Subject, Issuer: d.Issuer,
 		IssuedAt: d.IssuedAt, ValidUntil: d.ValidUntil, Content: d.Content, ContentHash: d.ContentHash,
 		Status: d.Status, Supersedes: d.Supersedes, SupersededBy: d.SupersededBy, SupersededByNo: d.SupersededByNo,
-		RevokedAt: d.RevokedAt, RevokeReason: d.RevokeReason, Token: d.Token, VerifyURL: s.verifyURL(d.Token),
+		RevokedAt: d.RevokedAt, RevokeReason: d.RevokeReason, Holder: d.Holder, Token: d.Token, VerifyURL: s.verifyURL(d.Token),
 		Version: d.Version}
 }
 

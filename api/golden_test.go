@@ -185,6 +185,21 @@ func TestGoldenWire(t *testing.T) {
 	ref := h.refBody("398000000000001")
 	ref["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e02"
 	answer("reference_issue", h.do("POST", "/v1/references", h.vet2, ref).expect(t, 201))
+	// A sale to a Korday holding, in transit: the movement's shape.
+	cow2 := h.cow("398000000000003")
+	cow2["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e13"
+	h.do("POST", "/v1/animals", h.vet2, cow2).expect(t, 201)
+	ref2 := h.refBody("398000000000003")
+	ref2["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e14"
+	h.do("POST", "/v1/references", h.vet2, ref2).expect(t, 201)
+	var to struct {
+		ID string `json:"id"`
+	}
+	h.do("POST", "/v1/holdings", h.korday, map[string]any{"kind": "farm", "name": "Қордай-Агро", "owner_iin": otherIIN,
+		"owner_name": "Әсел Нұрланқызы", "address": "Қордай ауылы", "territory": kordayKato}).expect(t, 201).JSON(t, &to)
+	answer("movement_dispatch", h.do("POST", "/v1/movements", h.farmer, map[string]any{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e15",
+		"animals": []map[string]any{{"tag": "398000000000003"}}, "from_holding_id": h.holding.ID, "to_holding_id": to.ID,
+		"reference_id": ref2["id"]}).expect(t, 201))
 	answer("restriction_declare", h.do("POST", "/v1/restrictions", h.admin, map[string]any{"kind": "quarantine",
 		"disease": "fmd", "territory": kordayKato, "decision": map[string]any{"number": "12-Қ", "date": "2026-03-19"}}).expect(t, 201))
 	answer("territory_get", h.do("GET", "/v1/territories/"+bayzakKato, h.vet, nil).expect(t, 200))

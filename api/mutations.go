@@ -31,11 +31,14 @@ type mutationKind struct {
 // with the views, because the wire is the API's: TestGoldenWire pins both.
 func (s *Server) mutationKinds() map[string]mutationKind {
 	return map[string]mutationKind{
-		"document.revoke": kind(s, "Revoke a paper (POST /v1/documents/{id}/revoke).", false, s.pushRevoke),
-		"holding.create":  kind(s, "Register a holding (POST /v1/holdings).", true, s.pushHolding),
-		"animal.identify": kind(s, "Identify an animal; its passport is issued on arrival (POST /v1/animals).", true, s.pushIdentify),
-		"animal.update":   kind(s, "Correct an animal's description (PATCH /v1/animals/{id}).", false, s.pushAnimalUpdate),
-		"reference.issue": kind(s, "A reference issued or refused in the field, re-checked at its time and on arrival (POST /v1/references).", true, s.pushReference),
+		"document.revoke":   kind(s, "Revoke a paper (POST /v1/documents/{id}/revoke).", false, s.pushRevoke),
+		"holding.create":    kind(s, "Register a holding (POST /v1/holdings).", true, s.pushHolding),
+		"animal.identify":   kind(s, "Identify an animal; its passport is issued on arrival (POST /v1/animals).", true, s.pushIdentify),
+		"animal.update":     kind(s, "Correct an animal's description (PATCH /v1/animals/{id}).", false, s.pushAnimalUpdate),
+		"reference.issue":   kind(s, "A reference issued or refused in the field, re-checked at its time and on arrival (POST /v1/references).", true, s.pushReference),
+		"movement.dispatch": kind(s, "Dispatch animals under their reference, checked at the tablet's time (POST /v1/movements).", true, s.pushDispatch),
+		"movement.receive":  kind(s, "Confirm a movement's receipt; record_id is the movement (POST /v1/movements/{id}/receive).", false, s.pushReceive),
+		"movement.cancel":   kind(s, "Call a movement off; record_id is the movement (POST /v1/movements/{id}/cancel).", false, s.pushCancel),
 	}
 }
 

@@ -55,7 +55,18 @@ func (s *Server) problem(ctx context.Context, err error) error {
 	if de.RetryAfterSeconds > 0 {
 		return huma.ErrorWithHeaders(p, http.Header{"Retry-After": {strconv.Itoa(de.RetryAfterSeconds)}})
 	}
+	if de.Details != nil {
+		return &Problem{ErrorModel: *p, Grounds: de.Details}
+	}
 	return p
+}
+
+// Problem is an RFC 9457 problem with vetfield's one extension member: the grounds of a refusal
+// (a dispatch the epizootic situation refuses), each in Kazakh and Russian, as a reference's
+// refusal cites them.
+type Problem struct {
+	huma.ErrorModel
+	Grounds any `json:"grounds,omitempty" doc:"Why the request is refused: each ground with its code and its text in Kazakh and Russian"`
 }
 
 // fiberErrors answers errors that never reach a huma operation — unknown routes, wrong methods,

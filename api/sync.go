@@ -62,10 +62,10 @@ type pushInput struct {
 
 // PushResult is one mutation's outcome as the API shows it.
 type PushResult struct {
-	MutationID string           `json:"mutation_id"`
-	Status     string           `json:"status" enum:"applied,conflict,rejected"`
-	Record     *vsync.Item      `json:"record,omitempty"`
-	Problem    *huma.ErrorModel `json:"problem,omitempty"`
+	MutationID string      `json:"mutation_id"`
+	Status     string      `json:"status" enum:"applied,conflict,rejected"`
+	Record     *vsync.Item `json:"record,omitempty"`
+	Problem    *Problem    `json:"problem,omitempty"`
 }
 
 type pushOutput struct {
@@ -89,9 +89,12 @@ func (s *Server) syncPush(ctx context.Context, in *pushInput) (*pushOutput, erro
 			if status == 0 {
 				status = http.StatusBadRequest
 			}
-			p := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: rj.Message}
+			p := &Problem{ErrorModel: huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: rj.Message}}
 			if rj.Field != "" {
 				p.Errors = []*huma.ErrorDetail{{Message: rj.Message, Location: rj.Field}}
+			}
+			if len(rj.Grounds) > 0 {
+				p.Grounds = rj.Grounds
 			}
 			out.Body.Results[i].Problem = p
 		}

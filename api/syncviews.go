@@ -8,6 +8,7 @@ import (
 	"github.com/vetfield/vetfield/domain/epizootic"
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/inspection"
+	"github.com/vetfield/vetfield/domain/lifecycle"
 	vsync "github.com/vetfield/vetfield/sync"
 )
 
@@ -49,6 +50,9 @@ func (s *Server) syncViews() map[string]vsync.View {
 		}),
 		epizootic.ReferenceApplicationsSpec.Name: viewOf(func(_ context.Context, a *epizootic.ReferenceApplication) (any, error) {
 			return viewApplication(a), nil
+		}),
+		lifecycle.MovementsSpec.Name: viewOf(func(_ context.Context, m *lifecycle.Movement) (any, error) {
+			return viewMovement(m, s.Now()), nil
 		}),
 		inspection.ObjectsSpec.Name: viewOf(func(_ context.Context, o *inspection.ProductionObject) (any, error) {
 			return viewObject(o), nil

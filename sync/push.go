@@ -40,6 +40,8 @@ type Rejection struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Grounds are the domain error's Details: why a dispatch was refused, in Kazakh and Russian.
+	Grounds json.RawMessage `json:"grounds,omitempty"`
 }
 
 // Result is the outcome of one mutation.
@@ -232,7 +234,13 @@ func rejectionOf(err error) *Rejection {
 	if !errors.As(err, &de) {
 		return &Rejection{Code: domain.EINTERNAL, Message: "internal error"}
 	}
-	return &Rejection{Code: de.Code, Message: de.Message, Field: de.Field}
+	rj := &Rejection{Code: de.Code, Message: de.Message, Field: de.Field}
+	if de.Details != nil {
+		if b, err := json.Marshal(de.Details); err == nil {
+			rj.Grounds = b
+		}
+	}
+	return rj
 }
 
 // Specs are the collections of sync itself, for Declare.

@@ -60,8 +60,11 @@ type RestrictionRef struct {
 // force then over the holding's territory.
 type SituationCheck struct {
 	At time.Time `json:"at"`
-	// Moment says which instant: application, issue, or sync (for a reference issued offline).
-	Moment       string           `json:"moment"`
+	// Moment says which instant: application, issue, or sync (for a reference issued offline);
+	// dispatch, for a movement.
+	Moment string `json:"moment"`
+	// Territory is the unit checked, for a check of several (a movement's source and destination).
+	Territory    domain.Kato      `json:"territory,omitempty"`
 	Restrictions []RestrictionRef `json:"restrictions"`
 }
 

@@ -23,5 +23,7 @@ func inTransitGround(tag, id string) Ground {
 // rule a reference applies, for other services that move animals (a movement's source and
 // destination). Moment names the instant on the record ("dispatch").
 func (rf *References) CheckSituation(ctx context.Context, t domain.Kato, at time.Time, moment string, species []domain.Species) (SituationCheck, []Ground, error) {
-	return rf.situationGrounds(ctx, t, at, moment, species, nil)
+	c, gs, err := rf.situationGrounds(ctx, t, at, moment, species, nil)
+	c.Territory = t
+	return c, gs, err
 }

@@ -99,8 +99,8 @@ type Discrepancy struct {
 	Note       string `json:"note,omitempty"`
 }
 
-// Receipt is the destination's confirmation.
-type Receipt struct {
+// MovementReceipt is the destination's confirmation.
+type MovementReceipt struct {
 	ID            string        `json:"id"`
 	At            time.Time     `json:"at"`
 	By            string        `json:"by"`
@@ -111,8 +111,8 @@ type Receipt struct {
 	Hash string `json:"hash"`
 }
 
-// Cancellation is a movement called off before its receipt: the animals stay where they were.
-type Cancellation struct {
+// MovementCancellation is a movement called off before its receipt: the animals stay where they were.
+type MovementCancellation struct {
 	ID     string    `json:"id"`
 	At     time.Time `json:"at"`
 	By     string    `json:"by"`
@@ -141,10 +141,10 @@ type Movement struct {
 	DispatchedByName string                     `json:"dispatched_by_name"`
 	Offline          bool                       `json:"offline,omitempty"`
 	// DueAt is the end of the confirmation window.
-	DueAt        time.Time     `json:"due_at"`
-	Receipt      *Receipt      `json:"receipt,omitempty"`
-	Cancellation *Cancellation `json:"cancellation,omitempty"`
-	CreateHash   string        `json:"create_hash"`
+	DueAt        time.Time             `json:"due_at"`
+	Receipt      *MovementReceipt      `json:"receipt,omitempty"`
+	Cancellation *MovementCancellation `json:"cancellation,omitempty"`
+	CreateHash   string                `json:"create_hash"`
 
 	// Indexed copies: index fields must be top-level scalars present in every record.
 	FromTerritory  domain.Kato `json:"from_territory"`
@@ -571,6 +571,9 @@ func (ms *Movements) movedAnimals(ctx context.Context, by domain.Principal, refs
 		case a.InTransit != "":
 			return nil, &domain.Error{Code: domain.EPRECONDITION, Field: f,
 				Message: fmt.Sprintf("the animal %s is in transit on another movement until it is received or cancelled", a.Tag)}
+		case a.OpenReissue != "":
+			return nil, &domain.Error{Code: domain.EPRECONDITION, Field: f,
+				Message: fmt.Sprintf("the animal %s waits for replacement tags: it moves once they are fitted", a.Tag)}
 		case !covered[a.ID]:
 			return nil, domain.Invalid(f, "the reference %s does not cover the animal %s", ref.DocumentNumber, a.Tag)
 		}

@@ -84,7 +84,7 @@ func (ms *Movements) Receive(ctx context.Context, by domain.Principal, id string
 		if at.Before(m.DispatchedAt) {
 			return domain.Invalid("received_at", "the receipt cannot come before the dispatch")
 		}
-		r := &Receipt{ID: rid, At: at, By: by.UserID, ByName: ms.Identification.Animals.StaffName(ctx, by),
+		r := &MovementReceipt{ID: rid, At: at, By: by.UserID, ByName: ms.Identification.Animals.StaffName(ctx, by),
 			Late: at.After(m.DueAt), Discrepancies: []Discrepancy{}}
 		if err := m.applyDiscrepancies(in.Discrepancies, r); err != nil {
 			return err
@@ -111,7 +111,7 @@ func (ms *Movements) Receive(ctx context.Context, by domain.Principal, id string
 
 // applyDiscrepancies checks the receipt's discrepancies against the animals of m and records
 // them on both.
-func (m *Movement) applyDiscrepancies(ins []DiscrepancyInput, r *Receipt) error {
+func (m *Movement) applyDiscrepancies(ins []DiscrepancyInput, r *MovementReceipt) error {
 	seen := map[int]bool{}
 	for i, d := range ins {
 		f := fmt.Sprintf("discrepancies[%d]", i)
@@ -279,7 +279,7 @@ func (ms *Movements) Cancel(ctx context.Context, by domain.Principal, id, reques
 			return &domain.Error{Code: domain.EPRECONDITION, Message: fmt.Sprintf("the movement is %s already", m.Status)}
 		}
 		m.Status = MovementCancelled
-		m.Cancellation = &Cancellation{ID: cid, At: ms.Now().UTC(), By: by.UserID, Reason: reason}
+		m.Cancellation = &MovementCancellation{ID: cid, At: ms.Now().UTC(), By: by.UserID, Reason: reason}
 		for i := range m.Animals {
 			m.Animals[i].State = MovedReturned
 		}

@@ -195,6 +195,10 @@ func TestMovementChangesDistrictAndOwner(t *testing.T) {
 	if _, err := ms.Dispatch(ctx, e.VetBayzak, e.Move(ref, cow)); code(err) != domain.EPRECONDITION {
 		t.Errorf("a second dispatch of a cow in transit: %v", err)
 	}
+	if _, err := e.App.Identification.Reissues.ReportTagLoss(ctx, e.FarmerA, cow.ID, identification.TagLoss{ID: uuid.NewString(),
+		Kind: identification.TagLost}); code(err) != domain.EPRECONDITION {
+		t.Errorf("a tag loss reported for a cow in transit: %v", err)
+	}
 
 	e.Clock.Advance(5 * time.Hour)
 	receipt := lifecycle.NewReceipt{ID: uuid.NewString()}
@@ -324,7 +328,10 @@ func TestMovementBadInput(t *testing.T) {
 	}{
 		{"no reference", e.VetBayzak, func(m *lifecycle.NewMovement) { m.ReferenceID = "" }, domain.EINVALID},
 		{"unknown reference", e.VetBayzak, func(m *lifecycle.NewMovement) { m.ReferenceID = uuid.NewString() }, domain.EINVALID},
-		{"revoked reference", e.VetBayzak, func(m *lifecycle.NewMovement) { m.ReferenceID = revoked.ID; m.Animals = []lifecycle.AnimalRef{{ID: other.ID}} }, domain.EINVALID},
+		{"revoked reference", e.VetBayzak, func(m *lifecycle.NewMovement) {
+			m.ReferenceID = revoked.ID
+			m.Animals = []lifecycle.AnimalRef{{ID: other.ID}}
+		}, domain.EINVALID},
 		{"purpose does not fit", e.VetBayzak, func(m *lifecycle.NewMovement) {
 			m.ReferenceID = slaughterOnly.ID
 			m.Animals = []lifecycle.AnimalRef{{ID: other.ID}}
