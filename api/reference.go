@@ -128,7 +128,7 @@ type issueReferenceInput struct {
 type ReferenceRequest struct {
 	ID           string          `json:"id" maxLength:"36" doc:"Client-generated UUID; it becomes the reference's id"`
 	HoldingID    string          `json:"holding_id" maxLength:"64"`
-	Animals      []RefAnimalBody `json:"animals,omitempty" maxItems:"200" doc:"One animal, or several of the holding"`
+	Animals      []RefAnimalBody `json:"animals,omitempty" maxItems:"500" doc:"One animal, or several of the holding"`
 	Products     []ProductBody   `json:"products,omitempty" maxItems:"50" doc:"Products and raw materials with their origin"`
 	Purpose      string          `json:"purpose" enum:"sale,movement,slaughter,grazing,exhibition,processing"`
 	Destination  string          `json:"destination" maxLength:"600"`

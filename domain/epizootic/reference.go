@@ -52,7 +52,7 @@ const (
 
 // Limits of a reference.
 const (
-	MaxRefAnimals    = 200
+	MaxRefAnimals    = 500 // a flock of a campaign, as a movement and a group identification take
 	MaxRefProducts   = 50
 	MaxDestination   = 300
 	MaxExamNote      = 1000

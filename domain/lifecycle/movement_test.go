@@ -14,6 +14,7 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/epizootic"
 	"github.com/vetfield/vetfield/domain/identification"
+	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/lifecycle"
 	"github.com/vetfield/vetfield/domain/sqlite"
@@ -534,6 +535,59 @@ func TestMovementCrashAnywhere(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// A cow sent to a slaughter site of the register: only a reference for slaughter (or sale)
+// covers it; on receipt it is kept at the site, in the site's territory, still its owner's.
+func TestMovementToSlaughterSite(t *testing.T) {
+	e := newMoveEnv(t)
+	ctx := t.Context()
+	ms := e.App.Lifecycle.Movements
+	site, _, err := e.App.Inspection.Register.Create(ctx, e.Admin, inspection.NewObject{Kind: inspection.KindSlaughter,
+		Name: "Қордай ет комбинаты", OwnerIIN: "100140011059", OwnerName: "ЖШС Қордай Ет", Address: "Қордай ауылы", Territory: string(kzKorday)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	farm, _, err := e.App.Inspection.Register.Create(ctx, e.Admin, inspection.NewObject{Kind: inspection.KindPharmacy,
+		Name: "Дәріхана", OwnerIIN: "100140011059", OwnerName: "ЖШС", Address: "Қордай", Territory: string(kzKorday)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cow := e.Cow()
+	movement := e.Reference(epizootic.PurposeMovement, cow)
+	in := e.Move(movement, cow)
+	in.ToHoldingID, in.ToObjectID = "", site.ID
+	if _, err := ms.Dispatch(ctx, e.VetBayzak, in); code(err) != domain.EINVALID {
+		t.Errorf("a reference for movement covered a dispatch to slaughter: %v", err)
+	}
+	in.ToObjectID = farm.ID
+	if _, err := ms.Dispatch(ctx, e.VetBayzak, in); code(err) != domain.EINVALID {
+		t.Errorf("a dispatch to a pharmacy: %v", err)
+	}
+	slaughter := e.Reference(epizootic.PurposeSlaughter, cow)
+	in = e.Move(slaughter, cow)
+	in.ToHoldingID, in.ToObjectID = "", site.ID
+	m, err := ms.Dispatch(ctx, e.VetBayzak, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.To.Kind != lifecycle.ToObject || m.To.Name != site.Name || m.OwnerChange {
+		t.Errorf("the destination: %+v", m.To)
+	}
+	inspector := domain.Principal{UserID: "insp-k", Username: "inspector", Role: domain.RoleInspector, Territory: kzKorday}
+	if _, err := ms.Receive(ctx, inspector, m.ID, lifecycle.NewReceipt{ID: uuid.NewString()}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.Animal(cow.ID)
+	if got.ObjectID != site.ID || got.HoldingID != "" || got.Territory != kzKorday || got.OwnerIIN != ownerA {
+		t.Errorf("the cow at the site: %+v", got)
+	}
+	for p, want := range map[string]bool{"vet of Korday": true, "owner": true, "vet of Bayzak": false} {
+		by := map[string]domain.Principal{"vet of Korday": e.VetKorday, "owner": e.FarmerA, "vet of Bayzak": e.VetBayzak}[p]
+		if _, err := e.App.Identification.Animals.Get(ctx, by, cow.ID); (err == nil) != want {
+			t.Errorf("%s sees the cow at the site: %v", p, err == nil)
 		}
 	}
 }
