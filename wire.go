@@ -63,7 +63,12 @@ type Config struct {
 	MaxPhotoSize int64
 	// Photo tunes the photo store (segment sizes, concurrent bodies); zero values are defaults.
 	Photo media.PhotoConfig
-	Log   *slog.Logger
+	// MovementWindow is how long a movement's destination has to confirm its receipt, and
+	// ReferenceValidity how long after its issue a reference covers a dispatch (lifecycle's
+	// defaults when zero).
+	MovementWindow    time.Duration
+	ReferenceValidity time.Duration
+	Log               *slog.Logger
 }
 
 // App is the whole graph of services.
@@ -127,6 +132,7 @@ func New(cfg Config) *App {
 	a.Inspection = inspection.New(store, a.Documents, a.Calendar, a.Accounts, now, cfg.MaxPhotoSize)
 	a.Lifecycle = lifecycle.New(lifecycle.Deps{Store: store, Now: now, Documents: a.Documents,
 		Identification: a.Identification, Epizootic: a.Epizootic, Inspection: a.Inspection})
+	a.Lifecycle.Movements.ConfirmWindow, a.Lifecycle.Movements.ReferenceValidity = cfg.MovementWindow, cfg.ReferenceValidity
 	a.Health = health.New(store, a.Documents, a.Identification, a.Epizootic, now)
 	if cfg.Objects != nil {
 		a.PhotoStore = media.NewPhotoStore(a.Inspection.Photos, a.Inspection.Inspections, cfg.Objects, log, cfg.Photo)

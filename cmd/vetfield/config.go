@@ -44,6 +44,10 @@ type Config struct {
 	AccessTTL       time.Duration
 	RefreshTTL      time.Duration
 	ShutdownTimeout time.Duration
+	// MovementWindow is how long the destination has to confirm a movement's receipt;
+	// ReferenceValidity how long after its issue a reference covers a dispatch.
+	MovementWindow    time.Duration
+	ReferenceValidity time.Duration
 }
 
 // setting describes one configuration entry for flags, the environment and -h.
@@ -115,6 +119,8 @@ func (c *Config) settings() []setting {
 		{flag: "access-ttl", env: "VETFIELD_ACCESS_TTL", def: "15m", usage: "life of an access token", bind: dur(&c.AccessTTL)},
 		{flag: "refresh-ttl", env: "VETFIELD_REFRESH_TTL", def: "720h", usage: "how long an unused session lives", bind: dur(&c.RefreshTTL)},
 		{flag: "shutdown-timeout", env: "VETFIELD_SHUTDOWN_TIMEOUT", def: "8s", usage: "how long in-flight requests may take to finish on SIGTERM", bind: dur(&c.ShutdownTimeout)},
+		{flag: "movement-window", env: "VETFIELD_MOVEMENT_WINDOW", def: "48h", usage: "how long the destination has to confirm a movement's receipt before it is overdue", bind: dur(&c.MovementWindow)},
+		{flag: "reference-validity", env: "VETFIELD_REFERENCE_VALIDITY", def: "72h", usage: "how long after its issue a veterinary reference covers a dispatch", bind: dur(&c.ReferenceValidity)},
 	}
 }
 

@@ -58,7 +58,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	app, err := vetfield.Open(ctx, vetfield.Config{Store: store, Keys: keys, RefreshKey: refreshKey,
-		RefreshTTL: cfg.RefreshTTL, Objects: objects, MaxPhotoSize: int64(cfg.MaxPhotoMiB) << 20, Log: log})
+		RefreshTTL: cfg.RefreshTTL, Objects: objects, MaxPhotoSize: int64(cfg.MaxPhotoMiB) << 20, Log: log,
+		MovementWindow: cfg.MovementWindow, ReferenceValidity: cfg.ReferenceValidity})
 	if err != nil {
 		return err
 	}
