@@ -497,16 +497,13 @@ func (m *Movement) purposes() []epizootic.ReferencePurpose {
 // coveringReference reads the reference a dispatch names and checks that it covers the movement:
 // issued (not a refusal, not waiting for review), for the source holding, its paper valid and
 // within its term at the dispatch, with a purpose that fits the destination. A reference the
-// caller may not see is answered as one that does not exist.
+// caller may not see, or of another holding, is answered as one that does not exist (ENOTFOUND).
 func (ms *Movements) coveringReference(ctx context.Context, by domain.Principal, id string, m *Movement) (*epizootic.Reference, error) {
 	r, err := ms.Epizootic.References.Get(ctx, by, id)
-	if domain.IsCode(err, domain.ENOTFOUND) {
-		return nil, domain.Invalid("reference_id", "no reference with this id for this holding")
+	if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && r.HoldingID != m.From.HoldingID) {
+		return nil, &domain.Error{Code: domain.ENOTFOUND, Field: "reference_id", Message: "no reference with this id for this holding"}
 	} else if err != nil {
 		return nil, err
-	}
-	if r.HoldingID != m.From.HoldingID {
-		return nil, domain.Invalid("reference_id", "no reference with this id for this holding")
 	}
 	if r.Outcome != epizootic.RefIssued || r.ReviewOpen {
 		return nil, domain.Invalid("reference_id", "the reference %s was refused or waits for review: it covers no movement", r.DocumentNumber)

@@ -328,7 +328,7 @@ func TestMovementBadInput(t *testing.T) {
 		want string
 	}{
 		{"no reference", e.VetBayzak, func(m *lifecycle.NewMovement) { m.ReferenceID = "" }, domain.EINVALID},
-		{"unknown reference", e.VetBayzak, func(m *lifecycle.NewMovement) { m.ReferenceID = uuid.NewString() }, domain.EINVALID},
+		{"unknown reference", e.VetBayzak, func(m *lifecycle.NewMovement) { m.ReferenceID = uuid.NewString() }, domain.ENOTFOUND},
 		{"revoked reference", e.VetBayzak, func(m *lifecycle.NewMovement) {
 			m.ReferenceID = revoked.ID
 			m.Animals = []lifecycle.AnimalRef{{ID: other.ID}}
