@@ -472,6 +472,7 @@ func TestMovementCrashAnywhere(t *testing.T) {
 	for _, phase := range []string{"dispatch", "receipt"} {
 		for k := 0; k < 16; k++ {
 			t.Run(fmt.Sprintf("%s step %d", phase, k), func(t *testing.T) {
+				t.Parallel()
 				e := newMoveEnv(t)
 				ctx := t.Context()
 				ms := e.App.Lifecycle.Movements
