@@ -80,7 +80,7 @@ func init() {
 			nested: []string{"at", "moment", "restrictions", "restrictions.id", "restrictions.version", "restrictions.kind",
 				"restrictions.disease", "restrictions.disease_ru", "restrictions.territory", "restrictions.territory_ru",
 				"restrictions.decision", "restrictions.decision.number", "restrictions.decision.date", "restrictions.start",
-				"restrictions.concerns"}},
+				"restrictions.concerns", "territory"}},
 		// reference is the id of the reference record the paper was issued from: pinned by the hash,
 		// but a bare UUID means nothing to a reader, and the paper's own number identifies it.
 		"reference": {label: Text{"Анықтаманың есептік жазбасы", "Учётная запись справки"}, render: func(*Paper, string, any, map[string]any) {}},
@@ -157,6 +157,7 @@ var enums = map[string]map[string]Text{
 		epizootic.GroundNoPassport:    {"Паспорты жоқ", "Нет паспорта"},
 		epizootic.GroundAwaitingTags:  {"Сырғасы ауыстырылуда", "Ожидает замены бирки"},
 		epizootic.GroundOldNumber:     {"Ескі нөмір", "Прежний номер"},
+		epizootic.GroundInTransit:     {"Жолда", "В пути"},
 		epizootic.GroundRestriction:   {"Шектеу қолданылады", "Действует ограничение"},
 		epizootic.GroundExamination:   {"Тексеру нәтижесі бойынша", "По результатам осмотра"},
 		epizootic.GroundVet:           {"Дәрігердің негіздемесі", "Основание ветврача"},
@@ -165,6 +166,7 @@ var enums = map[string]map[string]Text{
 		"application": {"Өтініш берілген кезде", "На момент подачи заявления"},
 		"issue":       {"Анықтама берілген кезде", "На момент выдачи"},
 		"sync":        {"Серверге түскен кезде", "На момент поступления на сервер"},
+		"dispatch":    {"Жөнелтілген кезде", "На момент отправки"},
 	},
 }
 
