@@ -32,4 +32,4 @@ func New(store domain.Store, docs *documents.Documents, cal *domain.Calendar, no
 
 // Specs are the collections of service 4, for Declare.
 var Specs = []domain.CollectionSpec{HoldingsSpec, TagRangesSpec, TagLedgerSpec, TagsSpec, AnimalsSpec,
-	AnimalEventsSpec, ReissuesSpec}
+	AnimalEventsSpec, ReissuesSpec, AnimalGroupsSpec}
