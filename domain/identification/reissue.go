@@ -164,6 +164,8 @@ func (rs *Reissues) ReportTagLoss(ctx context.Context, by domain.Principal, anim
 			"number %s is already %s", number, a.Identifiers[i].Status)}
 	case a.OpenReissue != "":
 		return nil, domain.Errorf(domain.EPRECONDITION, "a reissue case (%s) is already open for this animal", a.OpenReissue)
+	case a.Status == AnimalDisposed:
+		return nil, a.RefuseDisposed()
 	}
 	now := rs.Now().UTC()
 	c := &Reissue{Meta: domain.Meta{ID: id}, AnimalID: a.ID, HoldingID: a.HoldingID, Territory: a.Territory,
