@@ -80,6 +80,7 @@ type AnimalView struct {
 	Status       string             `json:"status"`
 	PassportID   string             `json:"passport_id" doc:"The current passport (or its duplicate)."`
 	OpenReissue  string             `json:"open_reissue,omitempty" doc:"The reissue case under way."`
+	Disposal     *DisposalView      `json:"disposal,omitempty" doc:"How and when the animal left the register (status disposed)."`
 	IdentifiedAt time.Time          `json:"identified_at"`
 	IdentifiedBy string             `json:"identified_by"`
 	Unit         string             `json:"unit" doc:"The identifying unit."`
@@ -95,7 +96,7 @@ func viewAnimal(a *identification.Animal) AnimalView {
 		Breed: a.Breed, Colour: a.Colour, Nickname: a.Nickname, HoldingID: a.HoldingID, OwnerIIN: string(a.OwnerIIN),
 		Territory: string(a.Territory), Status: string(a.Status), PassportID: a.PassportID, OpenReissue: a.OpenReissue,
 		IdentifiedAt: a.IdentifiedAt, IdentifiedBy: a.IdentifiedBy, Unit: string(a.Unit), UpdatedAt: a.UpdatedAt,
-		Version: a.Version, Identifiers: make([]IdentifierView, 0, len(a.Identifiers))}
+		Version: a.Version, Identifiers: make([]IdentifierView, 0, len(a.Identifiers)), Disposal: viewDisposal(a.Disposal)}
 	for _, x := range a.Identifiers {
 		v.Identifiers = append(v.Identifiers, IdentifierView{Means: x.Means, Number: x.Number, Status: string(x.Status),
 			ReplacedBy: x.ReplacedBy})

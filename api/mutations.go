@@ -36,6 +36,9 @@ func (s *Server) mutationKinds() map[string]mutationKind {
 		"animal.identify": kind(s, "Identify an animal; its passport is issued on arrival (POST /v1/animals).", true, s.pushIdentify),
 		"animal.update":   kind(s, "Correct an animal's description (PATCH /v1/animals/{id}).", false, s.pushAnimalUpdate),
 		"reference.issue": kind(s, "A reference issued or refused in the field, re-checked at its time and on arrival (POST /v1/references).", true, s.pushReference),
+		"animal.dispose":  kind(s, "Record that an animal left the register; record_id is the animal (POST /v1/animals/{id}/disposal).", false, s.pushDispose),
+		"animal.identify_group": kind(s, "Identify a group of up to 500 animals of one holding, a result per animal; record_id is the group (POST /v1/animal-groups).",
+			true, s.pushIdentifyGroup),
 	}
 }
 

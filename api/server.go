@@ -151,6 +151,8 @@ func (s *Server) routes() {
 	s.registerUploads()
 	s.registerPhotos()
 	s.registerEpizootic()
+	s.registerDisposals()
+	s.registerAnimalGroups()
 }
 
 // App returns the Fiber app, for tests that call it without a network.
