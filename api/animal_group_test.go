@@ -3,8 +3,8 @@ package api_test
 import (
 	"database/sql"
 	"encoding/json"
-	"net/url"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
