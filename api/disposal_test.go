@@ -88,7 +88,7 @@ func TestDisposal(t *testing.T) {
 
 	t.Run("ReferenceRefused", func(t *testing.T) {
 		r := h.reference(h.vet, h.refBody(cow.Tag))
-		if r.Outcome != "refused" {
+		if r.Outcome != "refused" || len(r.Grounds) != 1 || r.Grounds[0].Code != "not_active" || r.Grounds[0].AnimalID != cow.ID {
 			t.Errorf("a reference for a slaughtered cow: %+v", r)
 		}
 	})
