@@ -10,6 +10,7 @@ import (
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/identification"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
 // flock is a group of n sheep on e.Holding taking consecutive numbers from first.
@@ -188,4 +189,40 @@ func TestIdentifyGroup(t *testing.T) {
 			t.Error("a refused group wrote")
 		}
 	})
+}
+
+// TestIdentifyGroupCrash: a group cut short at any write — in the middle of a unit of work, as a
+// crash leaves it on MongoDB, where the steps before it stay applied — is finished by its retry:
+// every animal identified once, with exactly one valid passport, and the rejected animal holds
+// no number.
+func TestIdentifyGroupCrash(t *testing.T) {
+	for _, k := range []int{0, 1, 3, 9, 17, 26, 38, 41} {
+		t.Run(fmt.Sprint("CrashAt", k), func(t *testing.T) {
+			e := newIdentEnv(t)
+			ctx := t.Context()
+			h := e.Hooked()
+			g := e.flock("398000000000991", 11) // the 11th number, 398000000001001, is outside the stock
+			h.Set(storetest.CrashAt(k))
+			if _, _, err := e.Id.Animals.IdentifyGroup(ctx, e.Vet, g); err == nil {
+				t.Logf("the first attempt finished before write %d", k)
+			}
+			h.Set(nil)
+			grp, res, err := e.Id.Animals.IdentifyGroup(ctx, e.Vet, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if grp.Applied != 10 || grp.Rejected != 1 {
+				t.Fatalf("after the retry: %d applied, %d rejected", grp.Applied, grp.Rejected)
+			}
+			for _, r := range res[:10] {
+				e.CheckOnePassport(r.AnimalID)
+				if got := e.Events(e.Vet, r.AnimalID); len(got) != 1 {
+					t.Errorf("history of %s: %v", r.Tag, got)
+				}
+			}
+			if _, err := e.Id.Animals.Load(ctx, res[10].AnimalID); !domain.IsCode(err, domain.ENOTFOUND) {
+				t.Errorf("the rejected animal is stored: %v", err)
+			}
+		})
+	}
 }
