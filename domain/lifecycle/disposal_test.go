@@ -1,6 +1,7 @@
 package lifecycle_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -248,4 +249,39 @@ func TestDisposeSlaughtered(t *testing.T) {
 			t.Errorf("a living animal's disposal corrected: %v", err)
 		}
 	})
+}
+
+// TestDisposeCrash: a disposal cut short at any write of its unit (the animal, its number, the
+// event — on MongoDB the steps before stay applied) is finished by its retry, writing each once.
+func TestDisposeCrash(t *testing.T) {
+	for k := range 4 {
+		t.Run(fmt.Sprint("CrashAt", k), func(t *testing.T) {
+			e := newLifeEnv(t)
+			ctx := t.Context()
+			cow := e.cow("398000000000001")
+			e.clock.Advance(time.Hour)
+			h := storetest.Hook(e.store)
+			ds := e.app.Lifecycle.Disposals
+			ds.Store, e.app.Identification.Animals.Store, e.app.Identification.Stock.Store = h, h, h
+			in := e.slaughter()
+			h.Set(storetest.CrashAt(k))
+			if _, err := ds.Dispose(ctx, e.vet, cow.ID, in); err == nil {
+				t.Logf("finished before write %d", k)
+			}
+			h.Set(nil)
+			a, err := ds.Dispose(ctx, e.vet, cow.ID, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Status != identification.AnimalDisposed {
+				t.Errorf("status %s", a.Status)
+			}
+			if info, _ := e.app.Identification.Stock.Lookup(ctx, e.admin, "398000000000001"); info.Status() != identification.TagRetired {
+				t.Errorf("the number is %s", info.Status())
+			}
+			if got := e.events(cow.ID); fmt.Sprint(got) != "[identified disposed]" {
+				t.Errorf("history %v", got)
+			}
+		})
+	}
 }
