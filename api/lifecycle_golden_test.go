@@ -2,7 +2,10 @@ package api_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/vetfield/vetfield/api"
 )
 
 // TestGoldenGroupAndDisposal pins the JSON of a group identification and of a disposal as the API
@@ -26,7 +29,15 @@ func TestGoldenGroupAndDisposal(t *testing.T) {
 	h.identify(h.vet, cow)
 	body := slaughterBody(site.ID)
 	body["id"] = "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9f05"
-	goldenJSON(t, "disposal", h.do("POST", "/v1/animals/"+cow["id"].(string)+"/disposal", h.vet, body).expect(t, 201).Body)
+	r := h.do("POST", "/v1/animals/"+cow["id"].(string)+"/disposal", h.vet, body).expect(t, 201)
+	goldenJSON(t, "disposal", r.Body)
+	var disposed api.AnimalView
+	r.JSON(t, &disposed)
+	token := disposed.Passport.Token
+	for _, lang := range []string{"kk", "ru"} {
+		page := h.do("GET", "/v/"+token+"?lang="+lang, "", nil).expect(t, 200).Body
+		golden(t, "verify_disposed_"+lang+".html", []byte(strings.ReplaceAll(string(page), token, "{passport-token}")))
+	}
 
 	for _, it := range h.pullAll(h.vet) {
 		switch {
