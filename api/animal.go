@@ -77,7 +77,7 @@ type AnimalView struct {
 	HoldingID    string             `json:"holding_id"`
 	OwnerIIN     string             `json:"owner_iin"`
 	Territory    string             `json:"territory"`
-	Status       string             `json:"status"`
+	Status       string             `json:"status" doc:"active, or disposed once the animal left the register (see disposal)."`
 	PassportID   string             `json:"passport_id" doc:"The current passport (or its duplicate)."`
 	OpenReissue  string             `json:"open_reissue,omitempty" doc:"The reissue case under way."`
 	Disposal     *DisposalView      `json:"disposal,omitempty" doc:"How and when the animal left the register (status disposed)."`
@@ -251,7 +251,7 @@ func (s *Server) updateAnimal(ctx context.Context, in *updateAnimalInput) (*anim
 type AnimalEventView struct {
 	ID         string          `json:"id"`
 	AnimalID   string          `json:"animal_id"`
-	Kind       string          `json:"kind" doc:"identified, tag_lost, tags_arrived, reissued, passport_duplicate, passport_extract, description_changed, and kinds other services add."`
+	Kind       string          `json:"kind" doc:"identified, tag_lost, tags_arrived, reissued, passport_duplicate, passport_extract, description_changed, disposed, disposal_corrected, and kinds other services add."`
 	At         time.Time       `json:"at"`
 	By         string          `json:"by,omitempty"`
 	Unit       string          `json:"unit,omitempty"`
