@@ -108,7 +108,6 @@ type groupAnimal struct {
 	field string
 	a     *Animal
 	res   GroupResult
-	done  bool
 	// w and doc are the animal's writes and passport while it waits for its unit of work.
 	w   *domain.Writes
 	doc *documents.Document
@@ -481,7 +480,7 @@ func (it *groupAnimal) settleWith(a *Animal, doc *documents.Document, err error)
 }
 
 func (it *groupAnimal) applied(a *Animal, doc *documents.Document) {
-	it.res.Status, it.res.Animal, it.res.Passport, it.res.Tag, it.done = GroupApplied, a, doc, string(a.Tag), true
+	it.res.Status, it.res.Animal, it.res.Passport, it.res.Tag = GroupApplied, a, doc, string(a.Tag)
 }
 
 // reject records err as the animal's problem when it is about the request (invalid, refused by
@@ -501,7 +500,7 @@ func (it *groupAnimal) reject(err error) error {
 	if e.Field != "" {
 		field += "." + e.Field
 	}
-	it.res.Status, it.res.Problem, it.done = GroupRejected, &GroupProblem{Code: e.Code, Field: field, Message: e.Message}, true
+	it.res.Status, it.res.Problem = GroupRejected, &GroupProblem{Code: e.Code, Field: field, Message: e.Message}
 	return nil
 }
 
