@@ -51,3 +51,24 @@ func (ts *TagStock) RetireWrites(ctx context.Context, w *domain.Writes, a *Anima
 	}
 	return nil
 }
+
+// WithdrawWrites adds to w the withdrawal of the reissue case open for a, if any, on behalf of
+// the disposal disposalID: the animal left the register, so no new number will be fitted to it,
+// and the case leaves the lists of cases running against the clock. A case whose new number is
+// fitted already (a completion under way) is not withdrawn: EPRECONDITION, finish it first. The
+// caller clears a.OpenReissue in the same unit of work.
+func (rs *Reissues) WithdrawWrites(ctx context.Context, w *domain.Writes, a *Animal, disposalID string) error {
+	c, err := domain.GetEntityBy[Reissue](ctx, rs.Store, ReissuesSpec.Name, "reissues_open", a.ID)
+	if domain.IsCode(err, domain.ENOTFOUND) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if c.NewTagFitted {
+		return domain.Errorf(domain.EPRECONDITION,
+			"reissue case %s is being completed (number %s is fitted): finish it first", c.ID, c.NewTag)
+	}
+	now := rs.Now().UTC()
+	c.Status, c.OpenKey, c.KeyMS, c.WithdrawnBy, c.WithdrawnAt = ReissueWithdrawn, "closed:"+c.ID, now.UnixMilli(), disposalID, &now
+	return domain.WriteUpdate(w, ReissuesSpec.Name, c, c.scope())
+}

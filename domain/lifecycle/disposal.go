@@ -111,7 +111,7 @@ func (ds *Disposals) Dispose(ctx context.Context, by domain.Principal, animalID 
 				"the animal is in transit (movement %s): receive or cancel the movement first", a.InTransit))
 		}
 		now := ds.Now().UTC()
-		a.Status, a.UpdatedAt = identification.AnimalDisposed, now
+		a.Status, a.UpdatedAt, a.OpenReissue = identification.AnimalDisposed, now, ""
 		a.Disposal = &identification.Disposal{ID: id, DisposalEntry: entry, By: by.UserID, At: now, RequestHash: hash}
 		a.Identifiers = append([]domain.Identifier(nil), a.Identifiers...)
 		for i, x := range a.Identifiers {
@@ -144,6 +144,9 @@ func (ds *Disposals) finish(ctx context.Context, a *identification.Animal) error
 func (ds *Disposals) apply(ctx context.Context, w *domain.Writes, a *identification.Animal, fresh bool) error {
 	d := a.Disposal
 	if err := ds.Identification.Stock.RetireWrites(ctx, w, a, "disposal "+d.ID+": "+d.Kind); err != nil {
+		return err
+	}
+	if err := ds.Identification.Reissues.WithdrawWrites(ctx, w, a, d.ID); err != nil {
 		return err
 	}
 	ev := disposedEvent(a)

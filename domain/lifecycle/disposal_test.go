@@ -285,3 +285,46 @@ func TestDisposeCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestDisposeWithdrawsReissue: a cow that lost its tag dies before the new one is fitted. Its
+// disposal withdraws the open reissue case — no tag is fitted to a dead animal, and the case
+// leaves the list of cases running against the clock — and a completion is refused.
+func TestDisposeWithdrawsReissue(t *testing.T) {
+	e := newLifeEnv(t)
+	ctx := t.Context()
+	id := e.app.Identification
+	cow := e.cow("398000000000001")
+	c, err := id.Reissues.ReportTagLoss(ctx, e.vet, cow.ID, identification.TagLoss{ID: uuid.NewString(), Kind: identification.TagLost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := id.Reissues.TagsArrived(ctx, e.vet, c.ID, domain.NewCivilDate(2026, 3, 20)); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	a, err := e.app.Lifecycle.Disposals.Dispose(ctx, e.vet, cow.ID, lifecycle.NewDisposal{ID: uuid.NewString(),
+		Kind: lifecycle.DisposalDied, Date: domain.NewCivilDate(2026, 3, 20), Cause: "ауырып өлді"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.OpenReissue != "" {
+		t.Errorf("the disposed animal still has an open case %s", a.OpenReissue)
+	}
+	got, err := id.Reissues.Get(ctx, e.vet, c.ID)
+	if err != nil || got.Status != identification.ReissueWithdrawn || got.WithdrawnBy != a.Disposal.ID {
+		t.Fatalf("the case: %+v %v", got, err)
+	}
+	open, _, err := id.Reissues.List(ctx, e.vet, identification.ReissueFilter{Status: identification.ReissueTagsArrived, Limit: 10})
+	if err != nil || len(open) != 0 {
+		t.Errorf("cases running: %d %v", len(open), err)
+	}
+	if _, err := id.Reissues.Complete(ctx, e.vet, c.ID, identification.ReissueCompletion{Number: "398000000000002"}); !domain.IsCode(err, domain.EPRECONDITION) {
+		t.Errorf("a completion after the disposal: %v", err)
+	}
+	if info, _ := id.Stock.Lookup(ctx, e.admin, "398000000000001"); info.Status() != identification.TagLost {
+		t.Errorf("the lost number is %s", info.Status())
+	}
+	if info, _ := id.Stock.Lookup(ctx, e.admin, "398000000000002"); info.Status() != identification.TagInStock {
+		t.Errorf("the replacement number is %s", info.Status())
+	}
+}
