@@ -226,3 +226,52 @@ func TestIdentifyGroupCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentifyGroupConcurrent: two vets send groups numbered from the same pack at once. Every
+// number is fitted once: each animal of one group is applied and its twin of the other rejected
+// (or both groups split the pack), never both.
+func TestIdentifyGroupConcurrent(t *testing.T) {
+	e := newIdentEnv(t)
+	ctx := t.Context()
+	a, b := e.flock("398000000000101", 60), e.flock("398000000000101", 60)
+	type answer struct {
+		res []identification.GroupResult
+		err error
+	}
+	ch := make(chan answer, 2)
+	for _, g := range []identification.NewGroup{a, b} {
+		go func() {
+			_, res, err := e.Id.Animals.IdentifyGroup(ctx, e.Vet, g)
+			ch <- answer{res, err}
+		}()
+	}
+	fitted := map[string]string{}
+	for range 2 {
+		ans := <-ch
+		if ans.err != nil {
+			t.Fatal(ans.err)
+		}
+		for _, r := range ans.res {
+			if r.Status != identification.GroupApplied {
+				if r.Problem == nil || r.Problem.Code != domain.ECONFLICT {
+					t.Errorf("%s rejected with %+v", r.Tag, r.Problem)
+				}
+				continue
+			}
+			if other, ok := fitted[r.Tag]; ok {
+				t.Errorf("number %s fitted to %s and %s", r.Tag, other, r.AnimalID)
+			}
+			fitted[r.Tag] = r.AnimalID
+		}
+	}
+	if len(fitted) != 60 {
+		t.Errorf("%d numbers fitted, want 60", len(fitted))
+	}
+	for tag, id := range fitted {
+		info, err := e.Id.Stock.Lookup(ctx, e.Admin, tag)
+		if err != nil || info.Record == nil || info.Record.AnimalID != id {
+			t.Errorf("number %s: %+v %v", tag, info.Record, err)
+		}
+		e.CheckOnePassport(id)
+	}
+}
