@@ -328,3 +328,37 @@ func TestDisposeWithdrawsReissue(t *testing.T) {
 		t.Errorf("the replacement number is %s", info.Status())
 	}
 }
+
+// TestDisposeConcurrent: two vets record the same cow's death at once, each with its own id:
+// exactly one disposal applies, the other is a conflict, and the number is retired once.
+func TestDisposeConcurrent(t *testing.T) {
+	e := newLifeEnv(t)
+	ctx := t.Context()
+	cow := e.cow("398000000000001")
+	e.clock.Advance(time.Hour)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := e.app.Lifecycle.Disposals.Dispose(ctx, e.vet, cow.ID, lifecycle.NewDisposal{ID: uuid.NewString(),
+				Kind: lifecycle.DisposalDied, Date: domain.NewCivilDate(2026, 3, 20), Cause: "ауырып өлді"})
+			errs <- err
+		}()
+	}
+	ok, conflicts := 0, 0
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case domain.IsCode(err, domain.ECONFLICT):
+			conflicts++
+		default:
+			t.Error(err)
+		}
+	}
+	if ok != 1 || conflicts != 1 {
+		t.Errorf("%d applied, %d conflicts", ok, conflicts)
+	}
+	if got := e.events(cow.ID); fmt.Sprint(got) != "[identified disposed]" {
+		t.Errorf("history %v", got)
+	}
+}
