@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -153,7 +154,7 @@ func (s *Server) disposedOutput(ctx context.Context, a *identification.Animal) (
 func (s *Server) pushDispose(ctx context.Context, p domain.Principal, m vsync.Mutation, in *DisposalRequest) (string, string, error) {
 	_, err := s.Lifecycle.Disposals.Dispose(ctx, p, m.RecordID, in.disposal())
 	if domain.IsCode(err, domain.ECONFLICT) && !domain.IsTemporary(err) {
-		if a, gerr := s.Identification.Animals.Get(ctx, p, m.RecordID); gerr == nil && a.Disposal != nil && a.Disposal.ID != in.ID {
+		if a, gerr := s.Identification.Animals.Get(ctx, p, m.RecordID); gerr == nil && a.Disposal != nil && !strings.EqualFold(a.Disposal.ID, in.ID) {
 			return identification.AnimalsSpec.Name, m.RecordID, err
 		}
 	}
