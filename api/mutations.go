@@ -39,6 +39,9 @@ func (s *Server) mutationKinds() map[string]mutationKind {
 		"movement.dispatch": kind(s, "Dispatch animals under their reference, checked at the tablet's time (POST /v1/movements).", true, s.pushDispatch),
 		"movement.receive":  kind(s, "Confirm a movement's receipt; record_id is the movement (POST /v1/movements/{id}/receive).", false, s.pushReceive),
 		"movement.cancel":   kind(s, "Call a movement off; record_id is the movement (POST /v1/movements/{id}/cancel).", false, s.pushCancel),
+		"animal.dispose":    kind(s, "Record that an animal left the register; record_id is the animal (POST /v1/animals/{id}/disposal).", false, s.pushDispose),
+		"animal.identify_group": kind(s, "Identify a group of up to 500 animals of one holding, a result per animal; record_id is the group (POST /v1/animal-groups).",
+			true, s.pushIdentifyGroup),
 	}
 }
 

@@ -152,6 +152,8 @@ func (s *Server) routes() {
 	s.registerPhotos()
 	s.registerEpizootic()
 	s.registerMovements()
+	s.registerDisposals()
+	s.registerAnimalGroups()
 }
 
 // App returns the Fiber app, for tests that call it without a network.

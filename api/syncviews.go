@@ -36,6 +36,9 @@ func (s *Server) syncViews() map[string]vsync.View {
 		identification.AnimalEventsSpec.Name: viewOf(func(_ context.Context, e *identification.AnimalEvent) (any, error) {
 			return viewAnimalEvent(e), nil
 		}),
+		identification.AnimalGroupsSpec.Name: viewOf(func(_ context.Context, g *identification.AnimalGroup) (any, error) {
+			return viewAnimalGroup(g), nil
+		}),
 		identification.ReissuesSpec.Name: viewOf(func(ctx context.Context, c *identification.Reissue) (any, error) {
 			return s.viewReissue(ctx, c)
 		}),

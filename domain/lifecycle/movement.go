@@ -564,7 +564,7 @@ func (ms *Movements) movedAnimals(ctx context.Context, by domain.Principal, refs
 		case a.HoldingID != from.ID:
 			return nil, domain.Invalid(f, "the animal %s is not kept on the holding the movement leaves", a.Tag)
 		case a.Status != identification.AnimalActive:
-			return nil, domain.Invalid(f, "the animal %s has left the register", a.Tag)
+			return nil, domain.AtField(f, a.RefuseDisposed())
 		case a.InTransit != "":
 			return nil, &domain.Error{Code: domain.EPRECONDITION, Field: f,
 				Message: fmt.Sprintf("the animal %s is in transit on another movement until it is received or cancelled", a.Tag)}

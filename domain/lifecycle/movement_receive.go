@@ -215,6 +215,21 @@ func (ms *Movements) settleAnimal(ctx context.Context, w *domain.Writes, m *Move
 			return err
 		}
 	}
+	if x.State == MovedArrived && m.To.Kind == ToExport {
+		// Exported: the animal left the register, as a disposal of kind exported does — its
+		// numbers retired and the disposal in its history.
+		if err := ms.Identification.Stock.RetireWrites(ctx, w, a, "exported: movement "+m.ID); err != nil {
+			return err
+		}
+		ev := disposedEvent(a)
+		if missing, err := ms.missingEvent(ctx, ev.ID); err != nil {
+			return err
+		} else if missing {
+			if err := as.WriteEvent(w, a, ev); err != nil {
+				return err
+			}
+		}
+	}
 	if x.State == MovedArrived {
 		if err := as.WriteFollowHistory(ctx, w, a); err != nil {
 			return err
@@ -243,9 +258,8 @@ func (ms *Movements) place(a *identification.Animal, m *Movement) {
 	case ToObject:
 		a.HoldingID, a.ObjectID, a.Territory = "", m.To.ObjectID, m.To.Territory
 	case ToExport:
-		a.Status = identification.AnimalDisposed
-		a.Disposal = &identification.Disposal{ID: m.ID, Kind: "exported", Date: domain.CivilDateOf(m.Receipt.At),
-			Cause: "export to " + m.To.Country, By: m.Receipt.By, At: m.Receipt.At}
+		leave(a, &identification.Disposal{ID: m.ID, DisposalEntry: identification.DisposalEntry{Kind: DisposalExported,
+			Date: domain.CivilDateOf(m.Receipt.At), Cause: "экспорт: " + m.To.Country}, By: m.Receipt.By, At: m.Receipt.At})
 	}
 }
 

@@ -21,13 +21,11 @@ import (
 	"github.com/vetfield/vetfield/domain/storetest"
 )
 
-// Two districts of Zhambyl oblast and the owners of the movement tests.
+// Beside the districts and owner of the disposal tests: a rural district of Bayzak and an owner in
+// Korday.
 const (
-	kzBayzak  = domain.Kato("313200000")
 	kzBayzak1 = domain.Kato("313230000") // a rural district inside Bayzak
-	kzKorday  = domain.Kato("314800000")
-	ownerA    = "880101300123" // Bayzak
-	ownerB    = "900515400123" // Korday
+	ownerB    = "900515400123"           // Korday
 )
 
 // moveEnv is the whole graph over a fresh SQLite file whose writes a test can hook: a Bayzak
@@ -590,5 +588,46 @@ func TestMovementToSlaughterSite(t *testing.T) {
 		if _, err := e.App.Identification.Animals.Get(ctx, by, cow.ID); (err == nil) != want {
 			t.Errorf("%s sees the cow at the site: %v", p, err == nil)
 		}
+	}
+}
+
+// An export, confirmed at the border by a vet of the source: the animals leave the register as
+// a disposal of kind exported does — numbers retired, the disposal in their history.
+func TestMovementExport(t *testing.T) {
+	e := newMoveEnv(t)
+	ctx := t.Context()
+	ms := e.App.Lifecycle.Movements
+	cow := e.Cow()
+	in := e.Move(e.Reference(epizootic.PurposeSale, cow), cow)
+	in.ToHoldingID, in.ExportCountry = "", "KG"
+	m, err := ms.Dispatch(ctx, e.VetBayzak, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms.Receive(ctx, e.VetKorday, m.ID, lifecycle.NewReceipt{ID: uuid.NewString()}); code(err) != domain.ENOTFOUND {
+		t.Errorf("a vet of another district confirmed an export: %v", err)
+	}
+	if _, err := ms.Receive(ctx, e.VetBayzak, m.ID, lifecycle.NewReceipt{ID: uuid.NewString()}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.Animal(cow.ID)
+	if got.Status != identification.AnimalDisposed || got.Disposal == nil || got.Disposal.Kind != lifecycle.DisposalExported ||
+		got.Identifiers[0].Status != domain.IdentRetired {
+		t.Fatalf("the exported cow: %+v", got)
+	}
+	rec, err := e.App.Identification.Stock.NumberRecord(ctx, cow.Tag)
+	if err != nil || rec.Status != identification.TagRetired {
+		t.Errorf("the exported cow's number: %+v %v", rec, err)
+	}
+	evs, _, err := e.App.Identification.Animals.Events(ctx, e.VetBayzak, cow.ID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[identification.EventKind]bool{}
+	for _, ev := range evs {
+		kinds[ev.Kind] = true
+	}
+	if !kinds[lifecycle.EventDisposed] || !kinds[lifecycle.EventReceived] {
+		t.Errorf("history: %v", kinds)
 	}
 }
