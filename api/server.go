@@ -151,6 +151,7 @@ func (s *Server) routes() {
 	s.registerUploads()
 	s.registerPhotos()
 	s.registerEpizootic()
+	s.registerHealth()
 }
 
 // App returns the Fiber app, for tests that call it without a network.
