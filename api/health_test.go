@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vetfield/vetfield/api"
+	vsync "github.com/vetfield/vetfield/sync"
 )
 
 // vaccinate records a vaccination of the animals named (ids or tags) on the herd's holding.
@@ -353,4 +354,87 @@ func TestPlanProgress(t *testing.T) {
 	bad := map[string]any{"id": uuid.NewString(), "territory": zhambylKato, "title": "x", "decision": "y", "from": "2026-01-01",
 		"to": "2026-12-31", "items": []map[string]any{{"measure": "vaccination", "disease": "plague", "species": "cattle"}}}
 	h.do("POST", "/v1/plans", h.admin, bad).expectProblem(t, 422)
+}
+
+// TestHealthOffline: a tablet vaccinates, samples and records a result offline; the push applies
+// each once (a re-push writes nothing), refuses what the vet may not do before any conflict, and
+// the pulls of the district and the owner bring the records, a vet of another district's does
+// not.
+func TestHealthOffline(t *testing.T) {
+	t.Parallel()
+	h := newHerd(t)
+	cow := h.identify(h.vet, h.cow("398000000000001"))
+	sheep := h.cow("398000000000002")
+	sheep["species"] = "sheep"
+	ewe := h.identify(h.vet, sheep)
+
+	vacc := h.vaccinationBody("anthrax", byTag(cow.Tag), byTag(ewe.Tag))
+	vaccID := vacc["id"].(string)
+	delete(vacc, "id")
+	test := h.sampleBody("brucellosis", "2026-03-12", byID(cow.ID))
+	testID := test["id"].(string)
+	delete(test, "id")
+	result := resultBody("№ 77", map[string]any{"id": cow.ID, "result": "positive"})
+	muts := []map[string]any{
+		{"id": uuid.NewString(), "kind": "vaccination.record", "record_id": vaccID, "data": vacc},
+		{"id": uuid.NewString(), "kind": "diagnostic_test.sample", "record_id": testID, "data": test},
+		{"id": uuid.NewString(), "kind": "diagnostic_test.result", "record_id": testID, "data": result},
+		{"id": uuid.NewString(), "kind": "vaccination.record", "record_id": uuid.NewString(),
+			"data": h.vaccinationBody("plague", byID(cow.ID))},
+	}
+	muts[3]["data"].(map[string]any)["id"] = muts[3]["record_id"]
+	res := h.push(h.vet, muts...)
+	if res[0].Status != "applied" || res[1].Status != "applied" || res[2].Status != "applied" || res[3].Status != "rejected" ||
+		res[3].Problem == nil || res[3].Problem.Status != 422 {
+		t.Fatalf("push: %+v", res)
+	}
+	if res[0].Record == nil || res[0].Record.Collection != "vaccinations" || !strings.Contains(string(res[0].Record.Data), `"applied":2`) {
+		t.Errorf("the vaccination's record: %+v", res[0].Record)
+	}
+	before := h.lastSeq()
+	again := h.push(h.vet, muts...)
+	for i := range res {
+		if again[i].Status != res[i].Status {
+			t.Errorf("re-push of %d: %s, first %s", i, again[i].Status, res[i].Status)
+		}
+	}
+	if after := h.lastSeq(); after != before {
+		t.Errorf("the re-push wrote %d log entries", after-before)
+	}
+	// The result pushed offline refuses the sale as an online one does.
+	ground, grounds := refusal(t, h.reference(h.vet, h.refBody(cow.Tag)))
+	if ground == "" || len(grounds) != 1 || grounds[0]["code"] != "positive_test" {
+		t.Errorf("grounds after the offline result: %+v", grounds)
+	}
+	// A vet of Korday may not record a result for a Bayzak test, nor a farmer a vaccination: the
+	// refusal is the permission's, with no conflict kept.
+	foreign := h.push(h.korday,
+		map[string]any{"id": uuid.NewString(), "kind": "diagnostic_test.result", "record_id": testID,
+			"data": resultBody("№ 78", map[string]any{"id": cow.ID, "result": "negative"})})
+	if foreign[0].Status != "rejected" || foreign[0].Problem == nil || foreign[0].Problem.Status != 404 {
+		t.Errorf("a Korday vet's result: %+v", foreign[0])
+	}
+	stale := h.vaccinationBody("anthrax", byID(cow.ID))
+	farmer := h.push(h.farmer, map[string]any{"id": uuid.NewString(), "kind": "vaccination.record",
+		"record_id": vaccID, "data": map[string]any{"holding_id": stale["holding_id"], "disease": "fmd", "vaccine": "x",
+			"series": "y", "dose": "1 мл", "date": "2026-03-19", "animals": []any{byID(cow.ID)}}})
+	if farmer[0].Status != "rejected" || farmer[0].Problem == nil || farmer[0].Problem.Status != 403 {
+		t.Errorf("a farmer's vaccination over an existing id: %+v", farmer[0])
+	}
+
+	pull := func(token string) []vsync.Item {
+		var page vsync.PullResult
+		h.do("GET", "/v1/sync/pull?limit=1000", token, nil).expect(t, 200).JSON(t, &page)
+		return page.Items
+	}
+	for _, c := range []struct {
+		name  string
+		token string
+		sees  bool
+	}{{"Vet", h.vet, true}, {"Owner", h.farmer, true}, {"OtherFarmer", h.farmer2, false}, {"Korday", h.korday, false}} {
+		items := pull(c.token)
+		if containsID(items, vaccID) != c.sees || containsID(items, testID) != c.sees {
+			t.Errorf("%s pulls the vaccination %v, the test %v; want %v", c.name, containsID(items, vaccID), containsID(items, testID), c.sees)
+		}
+	}
 }
