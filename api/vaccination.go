@@ -8,8 +8,10 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
 	"github.com/vetfield/vetfield/domain/health"
+	"github.com/vetfield/vetfield/media/paper"
 )
 
 func (s *Server) registerHealth() {
@@ -195,4 +197,38 @@ func (s *Server) listVaccinations(ctx context.Context, in *listHealthInput) (*li
 		out.Body.Items = append(out.Body.Items, viewVaccination(v))
 	}
 	return out, nil
+}
+
+// passportPages are the pages of vaccinations and diagnostic tests a passport (its duplicate, an
+// extract) prints after its signed part, from the animal's history at the moment of printing;
+// other papers have none.
+func (s *Server) passportPages(ctx context.Context, d *documents.Document) ([]paper.Page, error) {
+	switch d.Type {
+	case documents.DocPassport, documents.DocPassportDuplicate, documents.DocPassportExtract:
+	default:
+		return nil, nil
+	}
+	if d.Subject.Kind != documents.SubjectAnimal || d.Subject.ID == "" {
+		return nil, nil
+	}
+	vs, ts, err := s.Health.Measures(ctx, d.Subject.ID)
+	if err != nil {
+		return nil, err
+	}
+	disease := func(code string) paper.Text {
+		kk, ru := diseaseNames(code)
+		return paper.Text{KK: kk, RU: ru}
+	}
+	vrows := make([]paper.VaccinationRow, 0, len(vs))
+	for _, v := range vs {
+		vrows = append(vrows, paper.VaccinationRow{Date: v.Date.String(), Disease: disease(v.Disease), Vaccine: v.Vaccine,
+			Series: v.Series, Dose: v.Dose, Vet: v.VetName})
+	}
+	trows := make([]paper.TestRow, 0, len(ts))
+	for _, t := range ts {
+		trows = append(trows, paper.TestRow{SampledOn: t.SampledOn.String(), Disease: disease(t.Disease),
+			Method: paper.Text{KK: t.Method.Name("kk"), RU: t.Method.Name("ru")}, Laboratory: t.Laboratory, Act: t.Act,
+			ActDate: t.ActDate.String(), Result: t.Result})
+	}
+	return paper.MeasurePages(vrows, trows), nil
 }
