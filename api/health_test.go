@@ -304,6 +304,12 @@ func TestPlanProgress(t *testing.T) {
 	var p api.PlanView
 	h.do("POST", "/v1/plans", h.admin, plan).expect(t, 201).JSON(t, &p)
 	h.do("POST", "/v1/plans", h.admin, plan).expect(t, 201) // a retry
+	var plans api.Page[api.PlanView]
+	h.do("GET", "/v1/plans", h.vet, nil).expect(t, 200).JSON(t, &plans)
+	if len(plans.Items) != 1 || plans.Items[0].ID != p.ID || plans.Items[0].Decision == "" {
+		t.Errorf("a Bayzak vet lists the oblast's plans as %+v", plans.Items)
+	}
+	h.do("GET", "/v1/plans", h.farmer, nil).expectProblem(t, 403)
 
 	type district struct {
 		Territory string `json:"territory"`

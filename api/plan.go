@@ -19,6 +19,10 @@ func (s *Server) registerPlans() {
 		DefaultStatus: http.StatusCreated, Errors: []int{409},
 	}, roles(domain.RoleAdmin), s.createPlan)
 	register(s, huma.Operation{
+		OperationID: "listPlans", Method: http.MethodGet, Path: "/v1/plans", Tags: []string{"plans"},
+		Summary: "The plans you may read: every plan for admins; for staff, those of their territory, above it and beneath it",
+	}, roles(domain.RoleAdmin, domain.RoleVet, domain.RoleInspector), s.listPlans)
+	register(s, huma.Operation{
 		OperationID: "getPlan", Method: http.MethodGet, Path: "/v1/plans/{id}", Tags: []string{"plans"},
 		Summary: "One plan", Errors: []int{404},
 	}, roles(domain.RoleAdmin, domain.RoleVet, domain.RoleInspector), s.getPlan)
@@ -86,6 +90,21 @@ func (s *Server) getPlan(ctx context.Context, in *idInput) (*planOutput, error) 
 		return nil, err
 	}
 	return &planOutput{Body: viewPlan(p)}, nil
+}
+
+type listPlansOutput struct{ Body Page[PlanView] }
+
+// listPlans answers GET /v1/plans.
+func (s *Server) listPlans(ctx context.Context, _ *struct{}) (*listPlansOutput, error) {
+	ps, err := s.Health.Plans.List(ctx, principal(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := &listPlansOutput{Body: Page[PlanView]{Items: make([]PlanView, 0, len(ps))}}
+	for _, p := range ps {
+		out.Body.Items = append(out.Body.Items, viewPlan(p))
+	}
+	return out, nil
 }
 
 type progressInput struct {

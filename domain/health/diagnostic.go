@@ -283,7 +283,7 @@ func (ts *Tests) Get(ctx context.Context, by domain.Principal, id string) (*Diag
 
 // List pages through the tests by may see.
 func (ts *Tests) List(ctx context.Context, by domain.Principal, f Filter) ([]*DiagnosticTest, string, error) {
-	q, ok, err := ts.s.listQuery(ctx, by, f, "diagnostic_tests", "sampled_on")
+	q, ok, err := ts.s.listQuery(ctx, by, f, "diagnostic_tests")
 	if err != nil || !ok {
 		return []*DiagnosticTest{}, "", err
 	}

@@ -410,3 +410,34 @@ func (ps *Plans) coveredAnimals(ctx context.Context, it PlanItem, where domain.K
 		after = next
 	}
 }
+
+// List returns the plans by may see, at most MaxPageSize: for an admin every plan, for staff the
+// plans of their territory, of the units above it and of those beneath it.
+func (ps *Plans) List(ctx context.Context, by domain.Principal) ([]*Plan, error) {
+	var queries []domain.Query
+	switch {
+	case by.Role == domain.RoleAdmin:
+		queries = []domain.Query{{Index: "plans_territory"}}
+	case by.Role.IsStaff() && by.Territory != "":
+		lo, hi := domain.TerritoryRange(by.Territory)
+		queries = []domain.Query{{Index: "plans_territory", From: lo, To: hi}}
+		for k := by.Territory.Parent(); k != ""; k = k.Parent() {
+			queries = append(queries, domain.Query{Index: "plans_territory", Eq: []any{string(k)}})
+		}
+	default:
+		return nil, domain.Errorf(domain.EFORBIDDEN, "only staff and admins read plans")
+	}
+	out := []*Plan{}
+	for _, q := range queries {
+		q.Limit = domain.MaxPageSize
+		page, _, err := domain.ListEntities[Plan](ctx, ps.s.Store, PlansSpec.Name, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(out) >= domain.MaxPageSize {
+			return out[:domain.MaxPageSize], nil
+		}
+	}
+	return out, nil
+}

@@ -226,7 +226,7 @@ type Filter struct {
 
 // listQuery is the query of f for by, scoped in the query itself: a holding the caller may see,
 // the caller's territory, or a farmer's own records.
-func (s *Service) listQuery(ctx context.Context, by domain.Principal, f Filter, prefix, dateField string) (domain.Query, bool, error) {
+func (s *Service) listQuery(ctx context.Context, by domain.Principal, f Filter, prefix string) (domain.Query, bool, error) {
 	q := domain.Query{After: f.After, Limit: f.Limit, Desc: true}
 	switch {
 	case f.HoldingID != "":
@@ -254,7 +254,7 @@ func (s *Service) listQuery(ctx context.Context, by domain.Principal, f Filter, 
 
 // List pages through the vaccinations by may see.
 func (vs *Vaccinations) List(ctx context.Context, by domain.Principal, f Filter) ([]*Vaccination, string, error) {
-	q, ok, err := vs.s.listQuery(ctx, by, f, "vaccinations", "date")
+	q, ok, err := vs.s.listQuery(ctx, by, f, "vaccinations")
 	if err != nil || !ok {
 		return []*Vaccination{}, "", err
 	}
