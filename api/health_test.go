@@ -273,6 +273,16 @@ func TestBrucellosisRefusesSale(t *testing.T) {
 		slaughter["purpose"] = "slaughter"
 		issued(t, h.reference(h.vet, slaughter))
 	})
+	t.Run("FindingOnTheAnimal", func(t *testing.T) {
+		var a struct {
+			Findings []map[string]any `json:"findings"`
+		}
+		h.do("GET", "/v1/animals/"+cow.ID, h.farmer, nil).expect(t, 200).JSON(t, &a)
+		if len(a.Findings) != 1 || a.Findings[0]["disease"] != "brucellosis" || a.Findings[0]["act"] != "№ 245-Б" ||
+			a.Findings[0]["sampled_on"] != "2026-03-10" || a.Findings[0]["test_id"] != test.ID {
+			t.Errorf("the animal's findings: %+v", a.Findings)
+		}
+	})
 	t.Run("History", func(t *testing.T) {
 		kinds := h.eventKinds(h.farmer, cow.ID)
 		if count(kinds, "diagnostic_sampled") != 1 || count(kinds, "diagnostic_result") != 1 {
