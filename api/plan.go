@@ -38,31 +38,54 @@ func (s *Server) registerPlans() {
 
 // PlanRequest enters a plan: the body of POST /v1/plans.
 type PlanRequest struct {
-	ID        string            `json:"id" maxLength:"36" doc:"Client-generated UUID; it becomes the plan's id."`
-	Territory string            `json:"territory" maxLength:"9" doc:"KATO of the plan's territory (an oblast, usually)."`
-	Title     string            `json:"title" maxLength:"300"`
-	Decision  string            `json:"decision" maxLength:"300" doc:"The act that approved the plan (the akimat's resolution, its number and date)."`
-	From      domain.CivilDate  `json:"from" format:"date"`
-	To        domain.CivilDate  `json:"to" format:"date"`
-	Items     []health.PlanItem `json:"items" minItems:"1" maxItems:"100"`
+	ID        string           `json:"id" maxLength:"36" doc:"Client-generated UUID; it becomes the plan's id."`
+	Territory string           `json:"territory" maxLength:"9" doc:"KATO of the plan's territory (an oblast, usually)."`
+	Title     string           `json:"title" maxLength:"300"`
+	Decision  string           `json:"decision" maxLength:"300" doc:"The act that approved the plan (the akimat's resolution, its number and date)."`
+	From      domain.CivilDate `json:"from" format:"date"`
+	To        domain.CivilDate `json:"to" format:"date"`
+	Items     []PlanItemBody   `json:"items" minItems:"1" maxItems:"100"`
+}
+
+// PlanItemBody is one measure a plan makes due.
+type PlanItemBody struct {
+	Measure   string `json:"measure" enum:"identification,vaccination,diagnostic_test"`
+	Disease   string `json:"disease,omitempty" maxLength:"40" doc:"For a vaccination or a test: a disease of GET /v1/diseases."`
+	Species   string `json:"species" enum:"cattle,sheep,goat,horse,camel,pig"`
+	Territory string `json:"territory,omitempty" maxLength:"9" doc:"A unit inside the plan's territory; default the plan's."`
+	Planned   int    `json:"planned,omitempty" minimum:"0" doc:"The number of animals the plan expects (needed for an identification)."`
+}
+
+func planItems(bs []PlanItemBody) []health.PlanItem {
+	out := make([]health.PlanItem, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, health.PlanItem{Measure: health.Measure(b.Measure), Disease: b.Disease, Species: domain.Species(b.Species),
+			Territory: domain.Kato(b.Territory), Planned: b.Planned})
+	}
+	return out
 }
 
 // PlanView is a plan as the API shows it.
 type PlanView struct {
-	ID        string            `json:"id"`
-	Territory string            `json:"territory"`
-	Title     string            `json:"title"`
-	Decision  string            `json:"decision"`
-	From      domain.CivilDate  `json:"from" format:"date"`
-	To        domain.CivilDate  `json:"to" format:"date"`
-	Items     []health.PlanItem `json:"items"`
-	CreatedAt time.Time         `json:"created_at"`
-	Version   int64             `json:"version"`
+	ID        string           `json:"id"`
+	Territory string           `json:"territory"`
+	Title     string           `json:"title"`
+	Decision  string           `json:"decision"`
+	From      domain.CivilDate `json:"from" format:"date"`
+	To        domain.CivilDate `json:"to" format:"date"`
+	Items     []PlanItemBody   `json:"items"`
+	CreatedAt time.Time        `json:"created_at"`
+	Version   int64            `json:"version"`
 }
 
 func viewPlan(p *health.Plan) PlanView {
-	return PlanView{ID: p.ID, Territory: string(p.Territory), Title: p.Title, Decision: p.Decision, From: p.From, To: p.To,
-		Items: p.Items, CreatedAt: p.CreatedAt, Version: p.Version}
+	v := PlanView{ID: p.ID, Territory: string(p.Territory), Title: p.Title, Decision: p.Decision, From: p.From, To: p.To,
+		Items: make([]PlanItemBody, 0, len(p.Items)), CreatedAt: p.CreatedAt, Version: p.Version}
+	for _, it := range p.Items {
+		v.Items = append(v.Items, PlanItemBody{Measure: string(it.Measure), Disease: it.Disease, Species: string(it.Species),
+			Territory: string(it.Territory), Planned: it.Planned})
+	}
+	return v
 }
 
 type planInput struct{ Body PlanRequest }
@@ -76,7 +99,7 @@ type planOutput struct {
 func (s *Server) createPlan(ctx context.Context, in *planInput) (*planOutput, error) {
 	b := in.Body
 	p, err := s.Health.Plans.Create(ctx, principal(ctx), health.NewPlan{ID: b.ID, Territory: b.Territory, Title: b.Title,
-		Decision: b.Decision, From: b.From, To: b.To, Items: b.Items})
+		Decision: b.Decision, From: b.From, To: b.To, Items: planItems(b.Items)})
 	if err != nil {
 		return nil, err
 	}

@@ -209,3 +209,86 @@ func BenchmarkVaccination(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*500), "ns/animal")
 	})
 }
+
+// TestFindingsFollowTheSamples: a doubtful result keeps a finding, a negative result on an
+// earlier sample does not clear a positive one on a later sample, a negative on a later sample
+// does; a finding of another disease stays through all of it.
+func TestFindingsFollowTheSamples(t *testing.T) {
+	e := newHealthEnv(t)
+	cow := e.cows(1)[0]
+	ctx := t.Context()
+	sample := func(disease string, day int) *health.DiagnosticTest {
+		t.Helper()
+		test, err := e.App.Health.Tests.Sample(ctx, e.Vet, health.NewTest{ID: uuid.NewString(), HoldingID: e.Holding.ID,
+			Disease: disease, Method: health.MethodELISA, SampledOn: domain.NewCivilDate(2026, 3, day), Animals: refs([]*identification.Animal{cow})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return test
+	}
+	result := func(test *health.DiagnosticTest, r string) []identification.Finding {
+		t.Helper()
+		if _, err := e.App.Health.Tests.RecordResult(ctx, e.Vet, test.ID, health.NewResult{ID: uuid.NewString(), Laboratory: "Зертхана",
+			Act: r + test.ID[:4], ActDate: domain.NewCivilDate(2026, 3, 20),
+			Animals: []health.AnimalResultInput{{AnimalRef: health.AnimalRef{Tag: string(cow.Tag)}, Result: r}}}); err != nil {
+			t.Fatal(err)
+		}
+		a, err := e.App.Identification.Animals.Load(ctx, cow.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Findings
+	}
+	diseases := func(fs []identification.Finding) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.Disease+"@"+f.SampledOn.String())
+		}
+		return out
+	}
+	early, late := sample("brucellosis", 5), sample("brucellosis", 15)
+	leuk := sample("leukosis", 6)
+	if got := diseases(result(leuk, health.ResultPositive)); len(got) != 1 {
+		t.Fatalf("leukosis positive: %v", got)
+	}
+	if got := diseases(result(late, health.ResultPositive)); len(got) != 2 {
+		t.Fatalf("brucellosis positive: %v", got)
+	}
+	if got := diseases(result(late, health.ResultDoubtful)); len(got) != 2 {
+		t.Errorf("a doubtful result changed the findings: %v", got)
+	}
+	if got := diseases(result(early, health.ResultNegative)); len(got) != 2 {
+		t.Errorf("a negative on an earlier sample cleared a later positive: %v", got)
+	}
+	if got := diseases(result(sample("brucellosis", 18), health.ResultNegative)); len(got) != 1 || got[0] != "leukosis@2026-03-06" {
+		t.Errorf("a negative on a later sample: %v", got)
+	}
+	// A sheep-only disease for a cow, a future date, an unknown method: refused, nothing written.
+	seq := func() int64 {
+		var last int64
+		for {
+			cs, err := e.Store.Changes(ctx, last, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) == 0 {
+				return last
+			}
+			last = cs[len(cs)-1].Seq
+		}
+	}
+	before := seq()
+	for _, in := range []health.NewTest{
+		{Disease: "ppr", Method: health.MethodPCR, SampledOn: domain.NewCivilDate(2026, 3, 19)},
+		{Disease: "brucellosis", Method: health.MethodPCR, SampledOn: domain.NewCivilDate(2026, 3, 21)},
+		{Disease: "brucellosis", Method: "guesswork", SampledOn: domain.NewCivilDate(2026, 3, 19)},
+	} {
+		in.ID, in.HoldingID, in.Animals = uuid.NewString(), e.Holding.ID, refs([]*identification.Animal{cow})
+		if _, err := e.App.Health.Tests.Sample(ctx, e.Vet, in); !domain.IsCode(err, domain.EINVALID) {
+			t.Errorf("%+v: %v", in, err)
+		}
+	}
+	if seq() != before {
+		t.Error("refused samplings wrote")
+	}
+}
