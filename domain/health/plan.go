@@ -305,7 +305,9 @@ func (ps *Plans) count(ctx context.Context, p *Plan, it PlanItem, where domain.K
 	covered := map[string]bool{}
 	if it.Measure != MeasureIdentification {
 		var err error
-		if covered, err = ps.coveredAnimals(ctx, it, where, p.From, p.To); err != nil {
+		// Over the plan's whole territory: an animal vaccinated in one district and moved to
+		// another since counts as covered where it is now.
+		if covered, err = ps.coveredAnimals(ctx, it, p.Territory, p.From, p.To); err != nil {
 			return ip, err
 		}
 	}
