@@ -121,16 +121,31 @@ func TestVaccinationGroup(t *testing.T) {
 		all["id"], all["species"] = uuid.NewString(), "sheep"
 		h.do("POST", "/v1/vaccinations", h.vet, all).expectProblem(t, 422)
 	})
+	t.Run("OtherHolding", func(t *testing.T) {
+		// A neighbour's cow in the same district is rejected, and the record, which the owner of
+		// this holding reads, keeps of it only what the vet typed.
+		next := h.createHolding(h.vet, bayzakRural, otherIIN)
+		nb := h.cow("398000000000010")
+		nb["holding_id"] = next.ID
+		neighbour := h.identify(h.vet, nb)
+		r := h.do("POST", "/v1/vaccinations", h.vet, h.vaccinationBody("anthrax", byID(c3.ID), byID(neighbour.ID))).expect(t, 201)
+		var got api.VaccinationView
+		r.JSON(t, &got)
+		if got.Applied != 1 || got.Animals[1].Status != "rejected" || got.Animals[1].Problem.Status != 422 ||
+			got.Animals[1].AnimalID != neighbour.ID || got.Animals[1].Tag != "" || strings.Contains(string(r.Body), neighbour.Tag) {
+			t.Errorf("the neighbour's cow: %+v %+v", got.Animals[1], got.Animals[1].Problem)
+		}
+	})
 	t.Run("Lists", func(t *testing.T) {
 		list := func(token, query string) []api.VaccinationView {
 			var page api.Page[api.VaccinationView]
 			h.do("GET", "/v1/vaccinations"+query, token, nil).expect(t, 200).JSON(t, &page)
 			return page.Items
 		}
-		if n := len(list(h.vet, "?holding="+h.holding.ID)); n != 2 {
+		if n := len(list(h.vet, "?holding="+h.holding.ID)); n != 3 {
 			t.Errorf("holding list: %d", n)
 		}
-		if n := len(list(h.farmer, "")); n != 2 {
+		if n := len(list(h.farmer, "")); n != 3 {
 			t.Errorf("the owner sees %d vaccinations", n)
 		}
 		if n := len(list(h.farmer2, "")); n != 0 {

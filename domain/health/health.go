@@ -198,7 +198,10 @@ func (s *Service) resolveGroup(ctx context.Context, by domain.Principal, h *iden
 		case seen[a.ID]:
 			g.reject(e, domain.Invalid(n.field, "the animal %s is listed twice", a.Tag))
 		case a.HoldingID != h.ID:
-			g.reject(e, domain.Invalid(n.field, "the animal %s is kept on another holding; one request covers animals of one holding", a.Tag))
+			// The record is the holding's, read by its owner too: it keeps of another holding's
+			// animal only what the vet typed.
+			g.reject(Entry{AnimalID: n.ref.ID, Tag: n.ref.Tag}, domain.Invalid(n.field,
+				"the animal is kept on another holding; one request covers animals of one holding"))
 		case a.Status != identification.AnimalActive:
 			g.reject(e, &domain.Error{Code: domain.EPRECONDITION, Field: n.field, Message: fmt.Sprintf("the animal %s left the register", a.Tag)})
 		case a.InTransit != "":
