@@ -65,38 +65,40 @@ type IdentifierView struct {
 
 // AnimalView is an animal as the API shows it.
 type AnimalView struct {
-	ID           string                   `json:"id"`
-	Tag          string                   `json:"tag" doc:"The current individual number."`
-	Identifiers  []IdentifierView         `json:"identifiers" doc:"Every means carried, earlier numbers retired and linked to their replacements."`
-	Species      domain.Species           `json:"species"`
-	Sex          identification.Sex       `json:"sex"`
-	BirthDate    domain.CivilDate         `json:"birth_date" format:"date"`
-	Breed        string                   `json:"breed"`
-	Colour       string                   `json:"colour"`
-	Nickname     string                   `json:"nickname,omitempty"`
-	HoldingID    string                   `json:"holding_id"`
-	OwnerIIN     string                   `json:"owner_iin"`
-	Territory    string                   `json:"territory"`
-	Status       string                   `json:"status"`
-	PassportID   string                   `json:"passport_id" doc:"The current passport (or its duplicate)."`
-	OpenReissue  string                   `json:"open_reissue,omitempty" doc:"The reissue case under way."`
-	Findings     []identification.Finding `json:"findings,omitempty" doc:"Positive diagnostic results in force: each refuses a reference or a movement for a purpose its disease does not allow (a tablet offline checks them too)."`
-	IdentifiedAt time.Time                `json:"identified_at"`
-	IdentifiedBy string                   `json:"identified_by"`
-	Unit         string                   `json:"unit" doc:"The identifying unit."`
-	UpdatedAt    time.Time                `json:"updated_at"`
-	Version      int64                    `json:"version"`
+	ID           string             `json:"id"`
+	Tag          string             `json:"tag" doc:"The current individual number."`
+	Identifiers  []IdentifierView   `json:"identifiers" doc:"Every means carried, earlier numbers retired and linked to their replacements."`
+	Species      domain.Species     `json:"species"`
+	Sex          identification.Sex `json:"sex"`
+	BirthDate    domain.CivilDate   `json:"birth_date" format:"date"`
+	Breed        string             `json:"breed"`
+	Colour       string             `json:"colour"`
+	Nickname     string             `json:"nickname,omitempty"`
+	HoldingID    string             `json:"holding_id"`
+	OwnerIIN     string             `json:"owner_iin"`
+	Territory    string             `json:"territory"`
+	Status       string             `json:"status"`
+	PassportID   string             `json:"passport_id" doc:"The current passport (or its duplicate)."`
+	OpenReissue  string             `json:"open_reissue,omitempty" doc:"The reissue case under way."`
+	IdentifiedAt time.Time          `json:"identified_at"`
+	IdentifiedBy string             `json:"identified_by"`
+	Unit         string             `json:"unit" doc:"The identifying unit."`
+	UpdatedAt    time.Time          `json:"updated_at"`
+	Version      int64              `json:"version"`
 	// Passport is included when one animal is answered; null while a crashed identification has
 	// not been retried.
 	Passport *DocumentView `json:"passport,omitempty"`
+
+	// Findings are the positive diagnostic results in force (package health).
+	Findings []identification.Finding `json:"findings,omitempty" doc:"Positive diagnostic results in force: each refuses a reference or a movement for a purpose its disease does not allow (a tablet offline checks them too)."`
 }
 
 func viewAnimal(a *identification.Animal) AnimalView {
 	v := AnimalView{ID: a.ID, Tag: string(a.Tag), Species: a.Species, Sex: a.Sex, BirthDate: a.BirthDate,
 		Breed: a.Breed, Colour: a.Colour, Nickname: a.Nickname, HoldingID: a.HoldingID, OwnerIIN: string(a.OwnerIIN),
-		Territory: string(a.Territory), Status: string(a.Status), PassportID: a.PassportID, OpenReissue: a.OpenReissue, Findings: a.Findings,
+		Territory: string(a.Territory), Status: string(a.Status), PassportID: a.PassportID, OpenReissue: a.OpenReissue,
 		IdentifiedAt: a.IdentifiedAt, IdentifiedBy: a.IdentifiedBy, Unit: string(a.Unit), UpdatedAt: a.UpdatedAt,
-		Version: a.Version, Identifiers: make([]IdentifierView, 0, len(a.Identifiers))}
+		Version: a.Version, Identifiers: make([]IdentifierView, 0, len(a.Identifiers)), Findings: a.Findings}
 	for _, x := range a.Identifiers {
 		v.Identifiers = append(v.Identifiers, IdentifierView{Means: x.Means, Number: x.Number, Status: string(x.Status),
 			ReplacedBy: x.ReplacedBy})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/health"
+	vsync "github.com/vetfield/vetfield/sync"
 )
 
 func (s *Server) registerDiagnosticTests() {
@@ -182,4 +183,25 @@ func (s *Server) listDiagnosticTests(ctx context.Context, in *listHealthInput) (
 		out.Body.Items = append(out.Body.Items, viewDiagnosticTest(t))
 	}
 	return out, nil
+}
+
+// pushSample applies diagnostic_test.sample.
+func (s *Server) pushSample(ctx context.Context, p domain.Principal, m vsync.Mutation, in *DiagnosticTestRequest) (string, string, error) {
+	nt := in.test()
+	nt.ID = m.RecordID
+	t, err := s.Health.Tests.Sample(ctx, p, nt)
+	if err != nil {
+		return "", "", err
+	}
+	return health.TestsSpec.Name, t.ID, nil
+}
+
+// pushResult applies diagnostic_test.result: record_id is the test, data.id the result's own id,
+// so a re-push answers the test as it is.
+func (s *Server) pushResult(ctx context.Context, p domain.Principal, m vsync.Mutation, in *DiagnosticResultRequest) (string, string, error) {
+	t, err := s.Health.Tests.RecordResult(ctx, p, m.RecordID, in.result())
+	if err != nil {
+		return "", "", err
+	}
+	return health.TestsSpec.Name, t.ID, nil
 }

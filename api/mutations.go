@@ -13,7 +13,6 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
-	"github.com/vetfield/vetfield/domain/health"
 	"github.com/vetfield/vetfield/domain/identification"
 	vsync "github.com/vetfield/vetfield/sync"
 )
@@ -32,11 +31,13 @@ type mutationKind struct {
 // with the views, because the wire is the API's: TestGoldenWire pins both.
 func (s *Server) mutationKinds() map[string]mutationKind {
 	return map[string]mutationKind{
-		"document.revoke":        kind(s, "Revoke a paper (POST /v1/documents/{id}/revoke).", false, s.pushRevoke),
-		"holding.create":         kind(s, "Register a holding (POST /v1/holdings).", true, s.pushHolding),
-		"animal.identify":        kind(s, "Identify an animal; its passport is issued on arrival (POST /v1/animals).", true, s.pushIdentify),
-		"animal.update":          kind(s, "Correct an animal's description (PATCH /v1/animals/{id}).", false, s.pushAnimalUpdate),
-		"reference.issue":        kind(s, "A reference issued or refused in the field, re-checked at its time and on arrival (POST /v1/references).", true, s.pushReference),
+		"document.revoke": kind(s, "Revoke a paper (POST /v1/documents/{id}/revoke).", false, s.pushRevoke),
+		"holding.create":  kind(s, "Register a holding (POST /v1/holdings).", true, s.pushHolding),
+		"animal.identify": kind(s, "Identify an animal; its passport is issued on arrival (POST /v1/animals).", true, s.pushIdentify),
+		"animal.update":   kind(s, "Correct an animal's description (PATCH /v1/animals/{id}).", false, s.pushAnimalUpdate),
+		"reference.issue": kind(s, "A reference issued or refused in the field, re-checked at its time and on arrival (POST /v1/references).", true, s.pushReference),
+
+		// Vaccinations and diagnostic tests (api/vaccination.go, api/diagnostic.go).
 		"vaccination.record":     kind(s, "Record a vaccination of a group of animals (POST /v1/vaccinations).", true, s.pushVaccination),
 		"diagnostic_test.sample": kind(s, "Record the samples taken for a diagnostic test (POST /v1/diagnostic-tests).", true, s.pushSample),
 		"diagnostic_test.result": kind(s, "Record a laboratory's results for the test named by record_id (POST /v1/diagnostic-tests/{id}/results).", false, s.pushResult),
@@ -219,39 +220,6 @@ func (s *Server) pushReference(ctx context.Context, p domain.Principal, m vsync.
 		return "", "", err
 	}
 	return epizootic.ReferencesSpec.Name, r.ID, nil
-}
-
-// pushVaccination applies vaccination.record: the same group rule as online; a re-push answers
-// the stored vaccination.
-func (s *Server) pushVaccination(ctx context.Context, p domain.Principal, m vsync.Mutation, in *VaccinationRequest) (string, string, error) {
-	nv := in.vaccination()
-	nv.ID = m.RecordID
-	v, err := s.Health.Vaccinations.Record(ctx, p, nv)
-	if err != nil {
-		return "", "", err
-	}
-	return health.VaccinationsSpec.Name, v.ID, nil
-}
-
-// pushSample applies diagnostic_test.sample.
-func (s *Server) pushSample(ctx context.Context, p domain.Principal, m vsync.Mutation, in *DiagnosticTestRequest) (string, string, error) {
-	nt := in.test()
-	nt.ID = m.RecordID
-	t, err := s.Health.Tests.Sample(ctx, p, nt)
-	if err != nil {
-		return "", "", err
-	}
-	return health.TestsSpec.Name, t.ID, nil
-}
-
-// pushResult applies diagnostic_test.result: record_id is the test, data.id the result's own id,
-// so a re-push answers the test as it is.
-func (s *Server) pushResult(ctx context.Context, p domain.Principal, m vsync.Mutation, in *DiagnosticResultRequest) (string, string, error) {
-	t, err := s.Health.Tests.RecordResult(ctx, p, m.RecordID, in.result())
-	if err != nil {
-		return "", "", err
-	}
-	return health.TestsSpec.Name, t.ID, nil
 }
 
 // kindSchemas describes each mutation kind for the OpenAPI description of POST /v1/sync/push: what

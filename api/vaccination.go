@@ -12,6 +12,7 @@ import (
 	"github.com/vetfield/vetfield/domain/epizootic"
 	"github.com/vetfield/vetfield/domain/health"
 	"github.com/vetfield/vetfield/media/paper"
+	vsync "github.com/vetfield/vetfield/sync"
 )
 
 func (s *Server) registerHealth() {
@@ -231,4 +232,16 @@ func (s *Server) passportPages(ctx context.Context, d *documents.Document) ([]pa
 			ActDate: t.ActDate.String(), Result: t.Result})
 	}
 	return paper.MeasurePages(vrows, trows), nil
+}
+
+// pushVaccination applies vaccination.record: the same group rule as online; a re-push answers
+// the stored vaccination.
+func (s *Server) pushVaccination(ctx context.Context, p domain.Principal, m vsync.Mutation, in *VaccinationRequest) (string, string, error) {
+	nv := in.vaccination()
+	nv.ID = m.RecordID
+	v, err := s.Health.Vaccinations.Record(ctx, p, nv)
+	if err != nil {
+		return "", "", err
+	}
+	return health.VaccinationsSpec.Name, v.ID, nil
 }
