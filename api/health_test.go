@@ -177,7 +177,12 @@ func TestVaccinationGroup(t *testing.T) {
 			{"ErrNoVaccine", h.vet, func(b map[string]any) { b["vaccine"] = " " }, 422, "body.vaccine"},
 			{"ErrSpeciesNotAffected", h.vet, func(b map[string]any) { b["disease"] = "sheep_goat_pox" }, 422, "body.animals[0]"},
 			{"ErrBothAnimalsAndSpecies", h.vet, func(b map[string]any) { b["species"] = "cattle" }, 422, "body.species"},
-			{"ErrOnlyForeignAnimal", h.vet, func(b map[string]any) { b["animals"] = []any{byID(foreign.ID)} }, 422, "body.animals[0].id"},
+			{"ErrOnlyForeignAnimal", h.vet, func(b map[string]any) { b["animals"] = []any{byID(foreign.ID)} }, 404, "body.animals[0].id"},
+			{"ErrOnlyForeignTag", h.vet, func(b map[string]any) { b["animals"] = []any{byTag(foreign.Tag)} }, 404, "body.animals[0].tag"},
+			{"ErrMixedRejections", h.vet, func(b map[string]any) {
+				b["animals"] = []any{byID(foreign.ID), byID(c3.ID)}
+				b["date"] = "2025-01-01"
+			}, 422, "body.animals[0].id"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				b := h.vaccinationBody("anthrax", byID(c3.ID))

@@ -10,7 +10,8 @@
 // reason and the rest are applied. The rejected animals are kept in the record with their
 // reasons, so a retry with the same id answers the very same outcome and writes nothing new; a
 // rejected animal is recorded later in a request of its own. A request in which no animal can be
-// recorded is refused whole (422) and writes nothing.
+// recorded is refused whole and writes nothing: with the animals' own code when they share one
+// (ENOTFOUND for animals of another district), else EINVALID.
 package health
 
 import (
@@ -218,8 +219,16 @@ func (s *Service) resolveGroup(ctx context.Context, by domain.Principal, h *iden
 		}
 	}
 	if len(g.animals) == 0 {
+		// Nothing to record: the request is refused whole, with the animals' own code when they
+		// share one (an animal of another district alone is ENOTFOUND, as everywhere).
 		first := g.entries[0]
-		return nil, &domain.Error{Code: domain.EINVALID, Field: first.Field,
+		code := first.Code
+		for _, e := range g.entries {
+			if e.Code != code {
+				code = domain.EINVALID
+			}
+		}
+		return nil, &domain.Error{Code: code, Field: first.Field,
 			Message: "no animal of the request can be recorded: " + first.Reason}
 	}
 	return g, nil
