@@ -161,6 +161,10 @@ func (s *Service) resolveGroup(ctx context.Context, by domain.Principal, h *iden
 				}
 			case r.Tag != "":
 				n.a, n.err = s.animalByTag(ctx, by, r.Tag, n.field+".tag")
+				var de *domain.Error
+				if n.err != nil && (!errors.As(n.err, &de) || de.Code == domain.EINTERNAL || de.Code == domain.EUNAVAILABLE) {
+					return nil, n.err // the store failed: that is no answer about the animal
+				}
 			default:
 				n.err = domain.Invalid(n.field, "name each animal by its id or its individual number (tag)")
 			}
