@@ -91,6 +91,9 @@ type AnimalView struct {
 	// Passport is included when one animal is answered; null while a crashed identification has
 	// not been retried.
 	Passport *DocumentView `json:"passport,omitempty"`
+
+	// Findings are the positive diagnostic results in force (package health).
+	Findings []identification.Finding `json:"findings,omitempty" doc:"Positive diagnostic results in force: each refuses a reference or a movement for a purpose its disease does not allow (a tablet offline checks them too)."`
 }
 
 func viewAnimal(a *identification.Animal) AnimalView {
@@ -99,7 +102,8 @@ func viewAnimal(a *identification.Animal) AnimalView {
 		OwnerIIN: string(a.OwnerIIN), InTransit: a.InTransit,
 		Territory: string(a.Territory), Status: string(a.Status), PassportID: a.PassportID, OpenReissue: a.OpenReissue,
 		IdentifiedAt: a.IdentifiedAt, IdentifiedBy: a.IdentifiedBy, Unit: string(a.Unit), UpdatedAt: a.UpdatedAt,
-		Version: a.Version, Identifiers: make([]IdentifierView, 0, len(a.Identifiers)), Disposal: viewDisposal(a.Disposal)}
+		Version: a.Version, Identifiers: make([]IdentifierView, 0, len(a.Identifiers)), Disposal: viewDisposal(a.Disposal),
+		Findings: a.Findings}
 	for _, x := range a.Identifiers {
 		v.Identifiers = append(v.Identifiers, IdentifierView{Means: x.Means, Number: x.Number, Status: string(x.Status),
 			ReplacedBy: x.ReplacedBy})

@@ -416,6 +416,9 @@ func (s *Server) documentPaper(ctx context.Context, id string) (paper.Paper, err
 		return paper.Paper{}, err
 	}
 	p := paper.Build(d, s.verifyURL(d.Token), s.PublicURL+"/v/"+d.Token)
+	if p.Pages, err = s.passportPages(ctx, d); err != nil {
+		return paper.Paper{}, err
+	}
 	if len(p.Unlabelled) > 0 {
 		s.Log.WarnContext(ctx, "paper: content without words", "request_id", requestID(ctx), "type", d.Type, "keys", p.Unlabelled)
 	}

@@ -42,6 +42,11 @@ func (s *Server) mutationKinds() map[string]mutationKind {
 		"animal.dispose":    kind(s, "Record that an animal left the register; record_id is the animal (POST /v1/animals/{id}/disposal).", false, s.pushDispose),
 		"animal.identify_group": kind(s, "Identify a group of up to 500 animals of one holding, a result per animal; record_id is the group (POST /v1/animal-groups).",
 			true, s.pushIdentifyGroup),
+
+		// Vaccinations and diagnostic tests (api/vaccination.go, api/diagnostic.go).
+		"vaccination.record":     kind(s, "Record a vaccination of a group of animals (POST /v1/vaccinations).", true, s.pushVaccination),
+		"diagnostic_test.sample": kind(s, "Record the samples taken for a diagnostic test (POST /v1/diagnostic-tests).", true, s.pushSample),
+		"diagnostic_test.result": kind(s, "Record a laboratory's results for the test named by record_id (POST /v1/diagnostic-tests/{id}/results).", false, s.pushResult),
 	}
 }
 

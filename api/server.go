@@ -154,6 +154,7 @@ func (s *Server) routes() {
 	s.registerMovements()
 	s.registerDisposals()
 	s.registerAnimalGroups()
+	s.registerHealth()
 }
 
 // App returns the Fiber app, for tests that call it without a network.

@@ -109,6 +109,9 @@ var AnimalsSpec = domain.CollectionSpec{
 		{Name: "animals_owner_territory", Fields: []string{"owner_iin", "territory"}},
 		{Name: "animals_holding", Fields: []string{"holding_id"}},
 		{Name: "animals_territory", Fields: []string{"territory"}},
+		// The animals of one species within a territory: what a plan of veterinary measures
+		// counts, per district (package health).
+		{Name: "animals_species_territory", Fields: []string{"species", "territory"}},
 	},
 }
 

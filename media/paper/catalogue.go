@@ -66,7 +66,7 @@ func init() {
 		// ground_kk is the Kazakh half of ground's sentence, printed with it.
 		"ground_kk": {label: Text{"Негіздеме", "Основание"}, render: func(*Paper, string, any, map[string]any) {}},
 		"grounds": {label: LabelGrounds, render: grounds,
-			nested: []string{"code", "text_kk", "text_ru", "tag", "animal_id", "restriction_id", "decision", "decision.number", "decision.date"}},
+			nested: []string{"code", "text_kk", "text_ru", "tag", "animal_id", "restriction_id", "decision", "decision.number", "decision.date", "test_id"}},
 		"missing": {label: Text{"Жетіспейтін құжаттар", "Недостающие документы"}, render: missing},
 		"identification": {label: Text{"Жануарлар", "Животные"}, render: animals,
 			nested: []string{"id", "tag", "species", "passport", "state"}},
@@ -161,6 +161,7 @@ var enums = map[string]map[string]Text{
 		epizootic.GroundRestriction:   {"Шектеу қолданылады", "Действует ограничение"},
 		epizootic.GroundExamination:   {"Тексеру нәтижесі бойынша", "По результатам осмотра"},
 		epizootic.GroundVet:           {"Дәрігердің негіздемесі", "Основание ветврача"},
+		epizootic.GroundPositiveTest:  {"Зерттеу нәтижесі оң", "Положительный результат исследования"},
 	},
 	"moment": {
 		"application": {"Өтініш берілген кезде", "На момент подачи заявления"},
