@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/epizootic"
+	"github.com/vetfield/vetfield/domain/health"
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/keyring"
@@ -629,5 +631,50 @@ func TestMovementExport(t *testing.T) {
 	}
 	if !kinds[lifecycle.EventDisposed] || !kinds[lifecycle.EventReceived] {
 		t.Errorf("history: %v", kinds)
+	}
+}
+
+// A positive brucellosis result recorded after the reference was issued refuses the dispatch for
+// sale, citing the test; a dispatch to slaughter stays allowed.
+func TestMovementRefusedByPositiveTest(t *testing.T) {
+	e := newMoveEnv(t)
+	ctx := t.Context()
+	cow := e.Cow()
+	sale := e.Reference(epizootic.PurposeSale, cow)
+	slaughter := e.Reference(epizootic.PurposeSlaughter, cow)
+	tests := e.App.Health.Tests
+	sampled, err := tests.Sample(ctx, e.VetBayzak, health.NewTest{ID: uuid.NewString(), HoldingID: e.From.ID, Disease: "brucellosis",
+		Method: "rbt", SampledOn: domain.NewCivilDate(2026, 3, 20), Animals: []health.AnimalRef{{ID: cow.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tests.RecordResult(ctx, e.VetBayzak, sampled.ID, health.NewResult{ID: uuid.NewString(), Laboratory: "Жамбыл облыстық ветзертхана",
+		Act: "А-17", ActDate: domain.NewCivilDate(2026, 3, 20),
+		Animals: []health.AnimalResultInput{{AnimalRef: health.AnimalRef{ID: cow.ID}, Result: "positive"}}}); err != nil {
+		t.Fatal(err)
+	}
+	seq := e.LastSeq()
+	_, err = e.App.Lifecycle.Movements.Dispatch(ctx, e.VetBayzak, e.Move(sale, cow))
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != domain.EPRECONDITION {
+		t.Fatalf("dispatch of a reactor for sale: %v", err)
+	}
+	grounds, _ := de.Details.([]epizootic.Ground)
+	if len(grounds) != 1 || grounds[0].Code != epizootic.GroundPositiveTest || grounds[0].TestID != sampled.ID ||
+		!strings.Contains(grounds[0].TextRU, "А-17") || !strings.Contains(grounds[0].TextRU, "2026-03-20") {
+		t.Errorf("grounds: %+v", de.Details)
+	}
+	if e.LastSeq() != seq {
+		t.Error("the refused dispatch wrote")
+	}
+	site, _, err := e.App.Inspection.Register.Create(ctx, e.Admin, inspection.NewObject{Kind: inspection.KindSlaughter,
+		Name: "Ет комбинаты", OwnerIIN: "100140011059", OwnerName: "ЖШС", Address: "Тараз", Territory: string(kzKorday)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e.Move(slaughter, cow)
+	in.ToHoldingID, in.ToObjectID = "", site.ID
+	if _, err := e.App.Lifecycle.Movements.Dispatch(ctx, e.VetBayzak, in); err != nil {
+		t.Errorf("a reactor to slaughter: %v", err)
 	}
 }
