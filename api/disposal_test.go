@@ -11,6 +11,7 @@ import (
 
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
 // slaughterSite registers a slaughter site of the object register in Bayzak.
@@ -28,20 +29,7 @@ func slaughterBody(siteID string) map[string]any {
 }
 
 // lastSeq is the newest entry of the change log: a refused request must not move it.
-func (e *env) lastSeq() int64 {
-	e.t.Helper()
-	var seq int64
-	for {
-		cs, err := e.store.Changes(e.t.Context(), seq, 1000)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(cs) == 0 {
-			return seq
-		}
-		seq = cs[len(cs)-1].Seq
-	}
-}
+func (e *env) lastSeq() int64 { return storetest.LastSeq(e.t, e.store) }
 
 // pageText is what a person reads in an element of a rendered page: its text without tags.
 func pageText(dom, id string) string {

@@ -83,20 +83,7 @@ func (e *lifeEnv) slaughter() lifecycle.NewDisposal {
 		Expertise: &identification.Expertise{Result: lifecycle.ExpertiseFit, Act: "ВСЭ-17"}}
 }
 
-func (e *lifeEnv) lastSeq() int64 {
-	e.t.Helper()
-	var seq int64
-	for {
-		cs, err := e.store.Changes(e.t.Context(), seq, 1000)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(cs) == 0 {
-			return seq
-		}
-		seq = cs[len(cs)-1].Seq
-	}
-}
+func (e *lifeEnv) lastSeq() int64 { return storetest.LastSeq(e.t, e.store) }
 
 func (e *lifeEnv) events(id string) []identification.EventKind {
 	e.t.Helper()

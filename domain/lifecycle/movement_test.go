@@ -125,20 +125,7 @@ func (e *moveEnv) Move(ref *epizootic.Reference, animals ...*identification.Anim
 }
 
 // LastSeq is the newest entry of the change log: a refused request must not move it.
-func (e *moveEnv) LastSeq() int64 {
-	e.T.Helper()
-	var seq int64
-	for {
-		cs, err := e.Store.Changes(e.T.Context(), seq, 1000)
-		if err != nil {
-			e.T.Fatal(err)
-		}
-		if len(cs) == 0 {
-			return seq
-		}
-		seq = cs[len(cs)-1].Seq
-	}
-}
+func (e *moveEnv) LastSeq() int64 { return storetest.LastSeq(e.T, e.Store) }
 
 func (e *moveEnv) Animal(id string) *identification.Animal {
 	e.T.Helper()
