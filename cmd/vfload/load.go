@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,7 +92,9 @@ type load struct {
 	cfg    Config
 	client *http.Client
 	admin  string
-	vet    string
+	// vet and inspector are access tokens, logged in again every few minutes (tokens live 15).
+	vet, inspector atomic.Value // string
+	vetUser        string
 
 	mu       sync.Mutex
 	rep      *Report
@@ -101,10 +104,9 @@ type load struct {
 	passport []string // passport tokens, for the public check
 	cp       string   // the vet's tablet checkpoint
 
-	inspector string    // the executor's access token, "" without photo uploads
-	photos    []jpegPic // the photos the uploads send, made once
-	insp      int       // the inspection photos go to now, in cfg.Inspections
-	inInsp    int       // photos started on it
+	photos []jpegPic // the photos the uploads send, made once
+	insp   int       // the inspection photos go to now, in cfg.Inspections
+	inInsp int       // photos started on it
 }
 
 // jpegPic is a photo and its SHA-256.
@@ -132,6 +134,8 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	tick := time.NewTicker(time.Second / time.Duration(cfg.Rate))
 	defer tick.Stop()
 	stop := time.After(cfg.Duration)
+	refresh := time.NewTicker(10 * time.Minute)
+	defer refresh.Stop()
 	var wg sync.WaitGroup
 	limit := make(chan struct{}, 64) // requests in flight at most
 loop:
@@ -141,6 +145,10 @@ loop:
 			break loop
 		case <-ctx.Done():
 			break loop
+		case <-refresh.C:
+			if err := l.relogin(ctx); err != nil {
+				fmt.Fprintln(log, "vfload:", err)
+			}
 		case <-tick.C:
 			select {
 			case limit <- struct{}{}:
@@ -161,6 +169,32 @@ loop:
 	return l.rep, nil
 }
 
+// token reads an access token, "" when none was taken.
+func (l *load) token(v *atomic.Value) string {
+	s, _ := v.Load().(string)
+	return s
+}
+
+// relogin logs the vet in, and the inspector when photos are uploaded.
+func (l *load) relogin(ctx context.Context) error {
+	for _, a := range []struct {
+		user, password string
+		into           *atomic.Value
+	}{{l.vetUser, "load-password-1", &l.vet}, {l.cfg.Inspector, l.cfg.InspectorPassword, &l.inspector}} {
+		if a.user == "" || (a.into == &l.inspector && len(l.cfg.Inspections) == 0) {
+			continue
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if code := l.call(ctx, "", "POST", "/v1/auth/login", "", map[string]string{"username": a.user, "password": a.password}, &tok); code != 200 {
+			return fmt.Errorf("%s's login answered %d", a.user, code)
+		}
+		a.into.Store(tok.AccessToken)
+	}
+	return nil
+}
+
 // one sends one request of the workload, chosen by weight (a photo is four: declare, the first
 // half, the offset after it, the rest — the resumable protocol as a tablet on a weak link uses it).
 func (l *load) one(ctx context.Context) {
@@ -175,7 +209,7 @@ func (l *load) one(ctx context.Context) {
 		l.pull(ctx)
 	case n < 86:
 		l.push(ctx)
-	case n < 94 || l.inspector == "":
+	case n < 94 || l.token(&l.inspector) == "":
 		l.verify(ctx)
 	default:
 		l.photo(ctx)
@@ -195,10 +229,10 @@ func (l *load) setUp(ctx context.Context) error {
 		"role": "vet", "territory": "313200000", "full_name": "Load Vet"}, nil); code != 201 {
 		return fmt.Errorf("creating the vet answered %d", code)
 	}
-	if code := l.call(ctx, "", "POST", "/v1/auth/login", "", map[string]string{"username": name, "password": "load-password-1"}, &tok); code != 200 {
-		return fmt.Errorf("vet login answered %d", code)
+	l.vetUser = name
+	if err := l.relogin(ctx); err != nil {
+		return err
 	}
-	l.vet = tok.AccessToken
 	l.next = 398_000_000_000_000 + int64(rand.IntN(9_000))*100_000 + 1
 	if code := l.call(ctx, "", "POST", "/v1/tag-ranges", l.admin, map[string]any{"unit": "313200000",
 		"first": strconv.FormatInt(l.next, 10), "count": 100_000}, nil); code != 201 {
@@ -207,7 +241,7 @@ func (l *load) setUp(ctx context.Context) error {
 	var h struct {
 		ID string `json:"id"`
 	}
-	if code := l.call(ctx, "", "POST", "/v1/holdings", l.vet, map[string]any{"kind": "farm", "name": "Береке",
+	if code := l.call(ctx, "", "POST", "/v1/holdings", l.token(&l.vet), map[string]any{"kind": "farm", "name": "Береке",
 		"owner_iin": "880101300123", "owner_name": "Серік Ахметов", "address": "Сарыкемер", "territory": "313200000"}, &h); code != 201 {
 		return fmt.Errorf("the holding answered %d", code)
 	}
@@ -215,16 +249,11 @@ func (l *load) setUp(ctx context.Context) error {
 	if len(l.cfg.Inspections) == 0 {
 		return nil
 	}
-	if code := l.call(ctx, "", "POST", "/v1/auth/login", "", map[string]string{"username": l.cfg.Inspector,
-		"password": l.cfg.InspectorPassword}, &tok); code != 200 {
-		return fmt.Errorf("the inspector's login answered %d", code)
-	}
-	l.inspector = tok.AccessToken
 	for _, id := range l.cfg.Inspections {
 		var v struct {
 			State string `json:"state"`
 		}
-		if code := l.call(ctx, "", "GET", "/v1/inspections/"+id, l.inspector, nil, &v); code != 200 || v.State != "on_site" {
+		if code := l.call(ctx, "", "GET", "/v1/inspections/"+id, l.token(&l.inspector), nil, &v); code != 200 || v.State != "on_site" {
 			return fmt.Errorf("inspection %s answered %d, state %q: photos are taken during the visit", id, code, v.State)
 		}
 	}
@@ -276,7 +305,7 @@ func (l *load) photo(ctx context.Context) {
 		ID string `json:"id"`
 	}
 	now := time.Now().UTC()
-	if code, _ := l.send(ctx, "photo_create", "POST", "/v1/inspections/"+insp+"/photos", l.inspector, map[string]any{
+	if code, _ := l.send(ctx, "photo_create", "POST", "/v1/inspections/"+insp+"/photos", l.token(&l.inspector), map[string]any{
 		"id": uuid.NewString(), "size": len(pic.data), "sha256": pic.sum, "content_type": "image/jpeg", "item": "R1",
 		"device": map[string]any{"gps": map[string]any{"lat": 42.9902, "lon": 71.3803, "accuracy_m": 4}, "device_time": now}},
 		nil, &u); code != 201 {
@@ -286,7 +315,7 @@ func (l *load) photo(ctx context.Context) {
 	if code, _ := l.patch(ctx, u.ID, 0, pic.data[:half]); code != 200 {
 		return
 	}
-	code, hdr := l.send(ctx, "photo_head", "HEAD", "/v1/uploads/"+u.ID, l.inspector, nil, nil, nil)
+	code, hdr := l.send(ctx, "photo_head", "HEAD", "/v1/uploads/"+u.ID, l.token(&l.inspector), nil, nil, nil)
 	if code != 200 {
 		return
 	}
@@ -313,7 +342,7 @@ func (l *load) patch(ctx context.Context, id string, offset int, chunk []byte, o
 	if len(out) > 0 {
 		o = out[0]
 	}
-	return l.send(ctx, "photo_patch", "PATCH", "/v1/uploads/"+id, l.inspector, chunk,
+	return l.send(ctx, "photo_patch", "PATCH", "/v1/uploads/"+id, l.token(&l.inspector), chunk,
 		map[string]string{"Content-Type": "application/offset+octet-stream", "Upload-Offset": strconv.Itoa(offset)}, o)
 }
 
@@ -328,7 +357,7 @@ func (l *load) identify(ctx context.Context) {
 			Token string `json:"token"`
 		} `json:"passport"`
 	}
-	if l.call(ctx, "identify", "POST", "/v1/animals", l.vet, map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
+	if l.call(ctx, "identify", "POST", "/v1/animals", l.token(&l.vet), map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
 		"species": "cattle", "sex": "female", "birth_date": "2025-04-02", "breed": "Әулиеата", "colour": "қызыл",
 		"identifiers": []map[string]any{{"means": "ear_tag", "number": tag}}}, &a) == 201 {
 		l.mu.Lock()
@@ -351,13 +380,13 @@ func (l *load) some() (animal, string, bool) {
 
 func (l *load) lookup(ctx context.Context) {
 	if a, _, ok := l.some(); ok {
-		l.call(ctx, "lookup_by_tag", "GET", "/v1/animals?tag="+a.Tag, l.vet, nil, nil)
+		l.call(ctx, "lookup_by_tag", "GET", "/v1/animals?tag="+a.Tag, l.token(&l.vet), nil, nil)
 	}
 }
 
 func (l *load) reference(ctx context.Context) {
 	if a, _, ok := l.some(); ok {
-		l.call(ctx, "reference", "POST", "/v1/references", l.vet, map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
+		l.call(ctx, "reference", "POST", "/v1/references", l.token(&l.vet), map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
 			"animals": []map[string]any{{"id": a.ID}}, "purpose": "sale", "destination": "Тараз қаласы, мал базары",
 			"exam_result": "healthy"}, nil)
 	}
@@ -370,7 +399,7 @@ func (l *load) pull(ctx context.Context) {
 	var page struct {
 		Checkpoint string `json:"checkpoint"`
 	}
-	if l.call(ctx, "pull", "GET", "/v1/sync/pull?limit=500&checkpoint="+cp, l.vet, nil, &page) == 200 {
+	if l.call(ctx, "pull", "GET", "/v1/sync/pull?limit=500&checkpoint="+cp, l.token(&l.vet), nil, &page) == 200 {
 		l.mu.Lock()
 		l.cp = page.Checkpoint
 		l.mu.Unlock()
@@ -380,7 +409,7 @@ func (l *load) pull(ctx context.Context) {
 func (l *load) push(ctx context.Context) {
 	if a, _, ok := l.some(); ok {
 		// A correction pushed against version 1: applied the first time, a conflict after.
-		l.call(ctx, "push", "POST", "/v1/sync/push", l.vet, map[string]any{"mutations": []map[string]any{{"id": uuid.NewString(),
+		l.call(ctx, "push", "POST", "/v1/sync/push", l.token(&l.vet), map[string]any{"mutations": []map[string]any{{"id": uuid.NewString(),
 			"kind": "animal.update", "record_id": a.ID, "base_version": 1, "data": map[string]any{"colour": "қара-ала"}}}}, nil)
 	}
 }
