@@ -67,6 +67,12 @@ func newProbeWorld(t *testing.T) *probeWorld {
 	w.bObj = w.object(w.vet, bayzakRural, ownerIIN) // so every Bayzak account sees it
 	w.do("POST", "/v1/inspections", w.vet, map[string]any{"object_id": w.bObj.ID, "documents": []string{"өтініш"}}).
 		expect(t, 201).JSON(t, &w.bInspection)
+	// Korday's other two applications end in motivated refusals: papers about Korday's object.
+	for _, in := range w.kInspections[1:] {
+		w.do("POST", "/v1/inspections/"+in.ID+"/assign", w.admin, map[string]any{"executor_id": kInspID}).expect(t, 200)
+		w.do("POST", "/v1/inspections/"+in.ID+"/completeness", w.kInsp, map[string]any{"complete": false,
+			"missing": []string{"құқық белгілейтін құжат"}, "ground": "Құжаттар толық емес"}).expect(t, 200)
+	}
 	for _, c := range []struct {
 		id, executor, token string
 	}{{w.kInspections[0].ID, kInspID, w.kInsp}, {w.bInspection.ID, bInspID, w.bInsp}} {
@@ -246,6 +252,24 @@ func TestIDORProbes(t *testing.T) {
 		// The head's steps are the admin's; other roles are refused by role, before any id.
 		for _, path := range []string{"/assign", "/decision"} {
 			w.do("POST", "/v1/inspections/"+kIn.ID+path, w.vet, map[string]any{"executor_id": "x", "outcome": "conformity"}).expectProblem(t, 403)
+		}
+	})
+
+	t.Run("PapersOfAnObject", func(t *testing.T) {
+		for _, o := range outsiders {
+			w.emptyPage(t, o.who, o.token, "/v1/documents?subject="+w.kObj.ID+"&limit=1")
+		}
+		w.fullPage(t, "the Korday vet", w.korday, "/v1/documents?subject="+w.kObj.ID+"&limit=1")
+		w.fullPage(t, "farmer2", w.farmer2, "/v1/documents?subject="+w.kObj.ID+"&limit=1")
+		refusal := w.inspectionView(w.korday, w.kInspections[1].ID).Completeness.RefusalID
+		for _, o := range outsiders {
+			for _, path := range []string{"", "/qr.png", "/print", "/pdf"} {
+				w.hidden(t, probe{"GET a refusal of another district's application" + path, o.who, o.token, "GET", "/v1/documents/" + refusal + path, nil})
+			}
+		}
+		for _, o := range staffOutsiders {
+			w.hidden(t, probe{"revoke a refusal of another district's application", o.who, o.token, "POST", "/v1/documents/" + refusal + "/revoke",
+				map[string]any{"reason": "x"}})
 		}
 	})
 
