@@ -193,3 +193,52 @@ func TestThrottleAfterSweep(t *testing.T) {
 		})
 	}
 }
+
+// TestThrottleHoldsWhileSweeping: thirty parallel guesses check at most five passwords while
+// sweeps run beside them, starting from a record that stopped throttling but was not swept yet —
+// so guesses race the sweep for it, and some find it gone under their compare-and-swap.
+func TestThrottleHoldsWhileSweeping(t *testing.T) {
+	clk := storetest.NewClock(time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC))
+	e := engines(t, clk)["SQLite"](t)
+	ctx := t.Context()
+	if err := e.store.Declare(ctx, accounts.Specs...); err != nil {
+		t.Fatal(err)
+	}
+	a := accounts.NewAccounts(e.store, clk.Now, cheap)
+	for range accounts.LoginMaxFailures {
+		a.Authenticate(ctx, "nobody", "wrong-password")
+	}
+	clk.Advance(accounts.LoginWindow + time.Minute)
+	stop := make(chan struct{})
+	var sweeps sync.WaitGroup
+	sweeps.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				if err := e.store.Sweep(ctx, clk.Now()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	var mu sync.Mutex
+	count := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			_, err := a.Authenticate(ctx, "nobody", fmt.Sprint("guess-", i))
+			mu.Lock()
+			count[domain.ErrorCode(err)]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	close(stop)
+	sweeps.Wait()
+	if count[domain.EUNAUTHORIZED] > accounts.LoginMaxFailures || count[domain.EUNAUTHORIZED]+count[domain.ETOOMANY] != 30 {
+		t.Errorf("30 parallel guesses beside sweeps answered %v: at most %d may be checked", count, accounts.LoginMaxFailures)
+	}
+}
