@@ -268,7 +268,8 @@ func TestInspectionAccess(t *testing.T) {
 	if len(p.Errors) == 0 || p.Errors[0].Location != "body.executor_id" {
 		t.Errorf("assigning an inspector of another district: %+v", p)
 	}
-	e.do("POST", "/v1/inspections", shuInsp, map[string]any{"object_id": in.Object.ID, "documents": []string{"x"}}).expectProblem(t, 422)
+	// Another district's object is answered as one that does not exist (issue 11).
+	e.do("POST", "/v1/inspections", shuInsp, map[string]any{"object_id": in.Object.ID, "documents": []string{"x"}}).expectProblem(t, 404)
 	var page api.Page[api.InspectionView]
 	e.do("GET", "/v1/inspections", shuInsp, nil).expect(t, 200).JSON(t, &page)
 	if len(page.Items) != 0 {

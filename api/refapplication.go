@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -15,8 +16,8 @@ func (s *Server) registerReferenceApplications() {
 	register(s, huma.Operation{
 		OperationID: "applyForReference", Method: http.MethodPost, Path: "/v1/reference-applications", Tags: []string{"references"},
 		Summary:       "Apply for a veterinary reference for your own animals or products (farmers)",
-		Description:   "The application waits in the queue of the vets of the holding's territory. A retry with the same id answers the same application.",
-		DefaultStatus: http.StatusCreated, Errors: []int{409},
+		Description:   "The application waits in the queue of the vets of the holding's territory. A retry with the same id answers the same application. A holding or animal that is not yours is 404, as one that does not exist.",
+		DefaultStatus: http.StatusCreated, Errors: []int{404, 409},
 	}, roles(domain.RoleFarmer), s.applyForReference)
 	register(s, huma.Operation{
 		OperationID: "listReferenceApplications", Method: http.MethodGet, Path: "/v1/reference-applications", Tags: []string{"references"},
@@ -141,6 +142,14 @@ func (s *Server) decideReferenceApplication(ctx context.Context, in *decideInput
 	a, r, doc, err := s.Epizootic.Applications.Decide(ctx, principal(ctx), in.ID, epizootic.ApplicationDecision{
 		ReferenceID: b.ReferenceID, ExamResult: b.ExamResult, ExamNote: b.ExamNote, RefuseReason: b.RefuseReason})
 	if err != nil {
+		// The references name the reference's own id "id"; here it is the body's reference_id,
+		// not the path's id of the application.
+		var de *domain.Error
+		if errors.As(err, &de) && de.Field == "id" {
+			placed := *de
+			placed.Field = "body.reference_id"
+			return nil, &placed
+		}
 		return nil, err
 	}
 	out := &decideOutput{}

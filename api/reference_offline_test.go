@@ -170,7 +170,8 @@ func TestReferenceApplications(t *testing.T) {
 	t.Run("ErrNotOwn", func(t *testing.T) {
 		other := map[string]any{"id": uuid.NewString(), "holding_id": h.holding.ID, "animal_ids": []string{cow.ID},
 			"purpose": "sale", "destination": "x"}
-		p := h.do("POST", "/v1/reference-applications", h.farmer2, other).expectProblem(t, 422)
+		// Another farmer's holding is answered as one that does not exist (issue 11).
+		p := h.do("POST", "/v1/reference-applications", h.farmer2, other).expectProblem(t, 404)
 		if p.Errors[0].Location != "body.holding_id" {
 			t.Errorf("problem %+v", p)
 		}

@@ -118,7 +118,7 @@ func (s *Server) reportTagLoss(ctx context.Context, in *tagLossInput) (*reissueO
 	b := in.Body
 	c, err := s.Identification.Reissues.ReportTagLoss(ctx, principal(ctx), in.ID, identification.TagLoss{ID: b.ID,
 		Kind: identification.TagStatus(b.Kind), Number: b.Number, Note: b.Note})
-	return s.reissueOutput(ctx, c, err)
+	return s.reissueOutput(ctx, c, inBody(err, "id")) // the path's id is the animal's, the body's the case's
 }
 
 type tagsArrivedInput struct {

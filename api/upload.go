@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -132,7 +135,7 @@ func (s *Server) createUpload(ctx context.Context, in *createUploadInput) (*uplo
 	u, created, err := s.PhotoStore.Create(ctx, principal(ctx), in.ID, inspection.NewUpload{ID: b.ID, Size: b.Size, SHA256: b.SHA256,
 		ContentType: b.ContentType, Item: b.Item, Device: domain.Fix{GPS: b.Device.GPS.point(), DeviceTime: b.Device.DeviceTime}})
 	if err != nil {
-		return nil, err
+		return nil, inBody(err, "id") // the path's id is the inspection's; the upload's is the body's
 	}
 	status := http.StatusCreated
 	if !created {
@@ -245,4 +248,22 @@ func (s *Server) drainBody(c *fiber.Ctx) error {
 		c.Context().SetConnectionClose()
 	}
 	return err
+}
+
+// inBody places a service's error about one of fields in the body, for an operation whose path
+// parameter has the same name as a body field (the path's id is the parent's, the body's the new
+// record's): register would otherwise place it in the path.
+func inBody(err error, fields ...string) error {
+	var de *domain.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	name, _, _ := strings.Cut(de.Field, ".")
+	name, _, _ = strings.Cut(name, "[")
+	if !slices.Contains(fields, name) {
+		return err
+	}
+	placed := *de
+	placed.Field = "body." + de.Field
+	return &placed
 }

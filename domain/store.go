@@ -80,8 +80,12 @@ type Store interface {
 	// a time window (a rate limit) counts that window only.
 	Incr(ctx context.Context, key string, delta int64, expires time.Time) (int64, error)
 
-	// Sweep removes counters that expired before now, and whatever else an engine keeps only for
-	// a while. It is safe to call from several processes at once.
+	// Sweep removes counters that expired by now, the documents of expiring collections
+	// (CollectionSpec.Expires) whose expiry is at or before now, and whatever else an engine keeps
+	// only for a while. It is safe to call from several processes at once, and while others
+	// write: a document is removed only if it is expired when it is removed, so one that a
+	// compare-and-swap moved on meanwhile is kept, and a compare-and-swap on one that was removed
+	// answers ENOTFOUND.
 	Sweep(ctx context.Context, now time.Time) error
 
 	// Changes returns entries of the change log with Seq > after, in Seq order, at most limit of
@@ -121,6 +125,37 @@ type CollectionSpec struct {
 	// Synced collections feed the change log on every Insert and Update; the others (accounts,
 	// throttles, idempotency records) do not.
 	Synced bool
+	// Expires, when set, makes the collection's documents expire: it names a top-level field
+	// holding Unix milliseconds, and Sweep removes every document whose field is at or before its
+	// now (a document without the field, or with a value that is not a number, never expires). The
+	// field must lead one of the declared indexes, so a sweep is an index range, and a synced
+	// collection cannot expire, since a removal writes no change-log entry. Until a sweep runs an
+	// expired document is still there for Get, List and Update: code that reads one decides for
+	// itself that it says nothing any more.
+	//
+	// A removed id may be inserted again, and starts again at Version 1. A caller that updates
+	// documents by compare-and-swap must therefore not reuse ids of documents that can expire, or
+	// a write based on a read of the removed document could land on its successor at the same
+	// version: give each one a fresh id and find it by a unique index instead.
+	Expires string
+}
+
+// CheckExpires refuses an Expires that an adapter could not sweep with the same meaning on every
+// engine: on a synced collection, or naming a field no declared index leads with. Both adapters
+// call it in Declare.
+func (c CollectionSpec) CheckExpires() error {
+	if c.Expires == "" {
+		return nil
+	}
+	if c.Synced {
+		return Invalid("expires", "%s is synced: its documents cannot expire", c.Name)
+	}
+	for _, ix := range c.Indexes {
+		if len(ix.Fields) > 0 && ix.Fields[0] == c.Expires {
+			return nil
+		}
+	}
+	return Invalid("expires", "the expiry field %q of %s leads none of its indexes", c.Expires, c.Name)
 }
 
 // Index is a declared index: List orders by it and GetBy looks up by it when Unique.

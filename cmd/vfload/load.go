@@ -4,8 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -13,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +29,13 @@ type Config struct {
 	Base, Metrics, AdminPassword string
 	Duration                     time.Duration
 	Rate                         int
+	// Inspections are applications already on site (the visit started) whose executor is
+	// Inspector, for the photo uploads of the mix; without them the mix has none. A visit starts
+	// at the earliest the day after the notice to the legal-statistics body, so a run cannot
+	// bring a fresh application there itself: TestLoad prepares them in the database before the
+	// server starts. Each holds at most 500 photos; the run moves on to the next when one is full.
+	Inspections                  []string
+	Inspector, InspectorPassword string
 }
 
 // Report is what a run measured.
@@ -43,7 +56,9 @@ type RouteStats struct {
 }
 
 // Failed reports whether the server failed anyone.
-func (r *Report) Failed() bool { return r.ServerErrors > 0 || r.TransportFailures > 0 }
+func (r *Report) Failed() bool {
+	return r.ServerErrors > 0 || r.TransportFailures > 0 || len(r.UnexpectedStatuses) > 0
+}
 
 // Print writes the report as a table.
 func (r *Report) Print(w io.Writer) {
@@ -67,6 +82,9 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "elapsed %s, 5xx %d, failed requests %d, RSS %.1f MiB at start, %.1f MiB at end\n",
 		r.Elapsed.Round(time.Second), r.ServerErrors, r.TransportFailures, r.RSSStart/(1<<20), r.RSSEnd/(1<<20))
+	for what, n := range r.UnexpectedStatuses {
+		fmt.Fprintf(w, "unexpected: %s ×%d\n", what, n)
+	}
 }
 
 // load is one run's state: the accounts it made and the records it can use.
@@ -74,7 +92,9 @@ type load struct {
 	cfg    Config
 	client *http.Client
 	admin  string
-	vet    string
+	// vet and inspector are access tokens, logged in again every few minutes (tokens live 15).
+	vet, inspector atomic.Value // string
+	vetUser        string
 
 	mu       sync.Mutex
 	rep      *Report
@@ -83,7 +103,20 @@ type load struct {
 	animals  []animal // identified so far
 	passport []string // passport tokens, for the public check
 	cp       string   // the vet's tablet checkpoint
+
+	photos []jpegPic // the photos the uploads send, made once
+	insp   int       // the inspection photos go to now, in cfg.Inspections
+	inInsp int       // photos started on it
 }
+
+// jpegPic is a photo and its SHA-256.
+type jpegPic struct {
+	data []byte
+	sum  string
+}
+
+// photosPerInspection stays under the server's 500 photos of one inspection.
+const photosPerInspection = 490
 
 type animal struct{ ID, Tag string }
 
@@ -101,6 +134,8 @@ func Run(ctx context.Context, cfg Config, log io.Writer) (*Report, error) {
 	tick := time.NewTicker(time.Second / time.Duration(cfg.Rate))
 	defer tick.Stop()
 	stop := time.After(cfg.Duration)
+	refresh := time.NewTicker(10 * time.Minute)
+	defer refresh.Stop()
 	var wg sync.WaitGroup
 	limit := make(chan struct{}, 64) // requests in flight at most
 loop:
@@ -110,6 +145,10 @@ loop:
 			break loop
 		case <-ctx.Done():
 			break loop
+		case <-refresh.C:
+			if err := l.relogin(ctx); err != nil {
+				fmt.Fprintln(log, "vfload:", err)
+			}
 		case <-tick.C:
 			select {
 			case limit <- struct{}{}:
@@ -130,21 +169,50 @@ loop:
 	return l.rep, nil
 }
 
-// one sends one request of the workload, chosen by weight.
+// token reads an access token, "" when none was taken.
+func (l *load) token(v *atomic.Value) string {
+	s, _ := v.Load().(string)
+	return s
+}
+
+// relogin logs the vet in, and the inspector when photos are uploaded.
+func (l *load) relogin(ctx context.Context) error {
+	for _, a := range []struct {
+		user, password string
+		into           *atomic.Value
+	}{{l.vetUser, "load-password-1", &l.vet}, {l.cfg.Inspector, l.cfg.InspectorPassword, &l.inspector}} {
+		if a.user == "" || (a.into == &l.inspector && len(l.cfg.Inspections) == 0) {
+			continue
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if code := l.call(ctx, "", "POST", "/v1/auth/login", "", map[string]string{"username": a.user, "password": a.password}, &tok); code != 200 {
+			return fmt.Errorf("%s's login answered %d", a.user, code)
+		}
+		a.into.Store(tok.AccessToken)
+	}
+	return nil
+}
+
+// one sends one request of the workload, chosen by weight (a photo is four: declare, the first
+// half, the offset after it, the rest — the resumable protocol as a tablet on a weak link uses it).
 func (l *load) one(ctx context.Context) {
 	switch n := rand.IntN(100); {
-	case n < 30:
+	case n < 28:
 		l.identify(ctx)
-	case n < 55:
+	case n < 52:
 		l.lookup(ctx)
-	case n < 65:
+	case n < 62:
 		l.reference(ctx)
-	case n < 80:
+	case n < 76:
 		l.pull(ctx)
-	case n < 90:
+	case n < 86:
 		l.push(ctx)
-	default:
+	case n < 94 || l.token(&l.inspector) == "":
 		l.verify(ctx)
+	default:
+		l.photo(ctx)
 	}
 }
 
@@ -161,10 +229,10 @@ func (l *load) setUp(ctx context.Context) error {
 		"role": "vet", "territory": "313200000", "full_name": "Load Vet"}, nil); code != 201 {
 		return fmt.Errorf("creating the vet answered %d", code)
 	}
-	if code := l.call(ctx, "", "POST", "/v1/auth/login", "", map[string]string{"username": name, "password": "load-password-1"}, &tok); code != 200 {
-		return fmt.Errorf("vet login answered %d", code)
+	l.vetUser = name
+	if err := l.relogin(ctx); err != nil {
+		return err
 	}
-	l.vet = tok.AccessToken
 	l.next = 398_000_000_000_000 + int64(rand.IntN(9_000))*100_000 + 1
 	if code := l.call(ctx, "", "POST", "/v1/tag-ranges", l.admin, map[string]any{"unit": "313200000",
 		"first": strconv.FormatInt(l.next, 10), "count": 100_000}, nil); code != 201 {
@@ -173,12 +241,109 @@ func (l *load) setUp(ctx context.Context) error {
 	var h struct {
 		ID string `json:"id"`
 	}
-	if code := l.call(ctx, "", "POST", "/v1/holdings", l.vet, map[string]any{"kind": "farm", "name": "Береке",
+	if code := l.call(ctx, "", "POST", "/v1/holdings", l.token(&l.vet), map[string]any{"kind": "farm", "name": "Береке",
 		"owner_iin": "880101300123", "owner_name": "Серік Ахметов", "address": "Сарыкемер", "territory": "313200000"}, &h); code != 201 {
 		return fmt.Errorf("the holding answered %d", code)
 	}
 	l.holding = h.ID
+	if len(l.cfg.Inspections) == 0 {
+		return nil
+	}
+	for _, id := range l.cfg.Inspections {
+		var v struct {
+			State string `json:"state"`
+		}
+		if code := l.call(ctx, "", "GET", "/v1/inspections/"+id, l.token(&l.inspector), nil, &v); code != 200 || v.State != "on_site" {
+			return fmt.Errorf("inspection %s answered %d, state %q: photos are taken during the visit", id, code, v.State)
+		}
+	}
+	for i := range 4 {
+		data, err := photoJPEG(1280, 960, uint64(i))
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		l.photos = append(l.photos, jpegPic{data, hex.EncodeToString(sum[:])})
+	}
 	return nil
+}
+
+// photoJPEG is a noisy picture, which compresses about as badly as a photo of a farmyard.
+func photoJPEG(w, h int, seed uint64) ([]byte, error) {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for y := range h {
+		for x := range w {
+			n := uint8(rng.IntN(64))
+			img.Set(x, y, color.RGBA{uint8(x*255/w) + n, uint8(y*255/h) + n, 90 + n, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// photo uploads one photo of the inspection on site: it declares it, sends half, asks the
+// offset as after a dropped link, and sends the rest from there.
+func (l *load) photo(ctx context.Context) {
+	l.mu.Lock()
+	if l.inInsp >= photosPerInspection {
+		l.insp, l.inInsp = l.insp+1, 0
+	}
+	if l.insp >= len(l.cfg.Inspections) {
+		l.mu.Unlock()
+		l.verify(ctx) // every inspection is full
+		return
+	}
+	insp := l.cfg.Inspections[l.insp]
+	l.inInsp++
+	l.mu.Unlock()
+	pic := l.photos[rand.IntN(len(l.photos))]
+	var u struct {
+		ID string `json:"id"`
+	}
+	now := time.Now().UTC()
+	if code, _ := l.send(ctx, "photo_create", "POST", "/v1/inspections/"+insp+"/photos", l.token(&l.inspector), map[string]any{
+		"id": uuid.NewString(), "size": len(pic.data), "sha256": pic.sum, "content_type": "image/jpeg", "item": "R1",
+		"device": map[string]any{"gps": map[string]any{"lat": 42.9902, "lon": 71.3803, "accuracy_m": 4}, "device_time": now}},
+		nil, &u); code != 201 {
+		return
+	}
+	half := len(pic.data) / 2
+	if code, _ := l.patch(ctx, u.ID, 0, pic.data[:half]); code != 200 {
+		return
+	}
+	code, hdr := l.send(ctx, "photo_head", "HEAD", "/v1/uploads/"+u.ID, l.token(&l.inspector), nil, nil, nil)
+	if code != 200 {
+		return
+	}
+	off, err := strconv.Atoi(hdr.Get("Upload-Offset"))
+	if err != nil || off < 0 || off > len(pic.data) {
+		return
+	}
+	var done struct {
+		State string `json:"state"`
+		Photo *struct {
+			SHA256 string `json:"sha256"`
+		} `json:"photo"`
+	}
+	if code, _ := l.patch(ctx, u.ID, off, pic.data[off:], &done); code == 200 && (done.State != "complete" || done.Photo == nil || done.Photo.SHA256 != pic.sum) {
+		l.mu.Lock()
+		l.rep.UnexpectedStatuses["photo_not_complete_after_its_last_byte"]++
+		l.mu.Unlock()
+	}
+}
+
+// patch sends bytes of an upload from offset.
+func (l *load) patch(ctx context.Context, id string, offset int, chunk []byte, out ...any) (int, http.Header) {
+	var o any
+	if len(out) > 0 {
+		o = out[0]
+	}
+	return l.send(ctx, "photo_patch", "PATCH", "/v1/uploads/"+id, l.token(&l.inspector), chunk,
+		map[string]string{"Content-Type": "application/offset+octet-stream", "Upload-Offset": strconv.Itoa(offset)}, o)
 }
 
 func (l *load) identify(ctx context.Context) {
@@ -192,7 +357,7 @@ func (l *load) identify(ctx context.Context) {
 			Token string `json:"token"`
 		} `json:"passport"`
 	}
-	if l.call(ctx, "identify", "POST", "/v1/animals", l.vet, map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
+	if l.call(ctx, "identify", "POST", "/v1/animals", l.token(&l.vet), map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
 		"species": "cattle", "sex": "female", "birth_date": "2025-04-02", "breed": "Әулиеата", "colour": "қызыл",
 		"identifiers": []map[string]any{{"means": "ear_tag", "number": tag}}}, &a) == 201 {
 		l.mu.Lock()
@@ -215,13 +380,13 @@ func (l *load) some() (animal, string, bool) {
 
 func (l *load) lookup(ctx context.Context) {
 	if a, _, ok := l.some(); ok {
-		l.call(ctx, "lookup_by_tag", "GET", "/v1/animals?tag="+a.Tag, l.vet, nil, nil)
+		l.call(ctx, "lookup_by_tag", "GET", "/v1/animals?tag="+a.Tag, l.token(&l.vet), nil, nil)
 	}
 }
 
 func (l *load) reference(ctx context.Context) {
 	if a, _, ok := l.some(); ok {
-		l.call(ctx, "reference", "POST", "/v1/references", l.vet, map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
+		l.call(ctx, "reference", "POST", "/v1/references", l.token(&l.vet), map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
 			"animals": []map[string]any{{"id": a.ID}}, "purpose": "sale", "destination": "Тараз қаласы, мал базары",
 			"exam_result": "healthy"}, nil)
 	}
@@ -234,7 +399,7 @@ func (l *load) pull(ctx context.Context) {
 	var page struct {
 		Checkpoint string `json:"checkpoint"`
 	}
-	if l.call(ctx, "pull", "GET", "/v1/sync/pull?limit=500&checkpoint="+cp, l.vet, nil, &page) == 200 {
+	if l.call(ctx, "pull", "GET", "/v1/sync/pull?limit=500&checkpoint="+cp, l.token(&l.vet), nil, &page) == 200 {
 		l.mu.Lock()
 		l.cp = page.Checkpoint
 		l.mu.Unlock()
@@ -244,7 +409,7 @@ func (l *load) pull(ctx context.Context) {
 func (l *load) push(ctx context.Context) {
 	if a, _, ok := l.some(); ok {
 		// A correction pushed against version 1: applied the first time, a conflict after.
-		l.call(ctx, "push", "POST", "/v1/sync/push", l.vet, map[string]any{"mutations": []map[string]any{{"id": uuid.NewString(),
+		l.call(ctx, "push", "POST", "/v1/sync/push", l.token(&l.vet), map[string]any{"mutations": []map[string]any{{"id": uuid.NewString(),
 			"kind": "animal.update", "record_id": a.ID, "base_version": 1, "data": map[string]any{"colour": "қара-ала"}}}}, nil)
 	}
 }
@@ -255,19 +420,32 @@ func (l *load) verify(ctx context.Context) {
 	}
 }
 
-// call sends one request and, when route is set, records it; out receives the JSON answer.
+// call sends one request with a JSON body (or none) and, when route is set, records it; out
+// receives the JSON answer.
 func (l *load) call(ctx context.Context, route, method, path, token string, body, out any) int {
+	status, _ := l.send(ctx, route, method, path, token, body, nil, out)
+	return status
+}
+
+// send is call for any body: raw bytes are sent as they are, with the headers given; anything
+// else is sent as JSON. It answers the status and the answer's headers.
+func (l *load) send(ctx context.Context, route, method, path, token string, body any, headers map[string]string, out any) (int, http.Header) {
 	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
+	switch b := body.(type) {
+	case nil:
+	case []byte:
 		r = bytes.NewReader(b)
+	default:
+		data, _ := json.Marshal(b)
+		r = bytes.NewReader(data)
+		headers = map[string]string{"Content-Type": "application/json"}
 	}
 	req, err := http.NewRequestWithContext(ctx, method, l.cfg.Base+path, r)
 	if err != nil {
-		return 0
+		return 0, nil
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -277,8 +455,9 @@ func (l *load) call(ctx context.Context, route, method, path, token string, body
 	resp, err := l.client.Do(req)
 	took := time.Since(start)
 	status := 0
+	var hdr http.Header
 	if err == nil {
-		status = resp.StatusCode
+		status, hdr = resp.StatusCode, resp.Header
 		data, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if out != nil {
@@ -286,7 +465,7 @@ func (l *load) call(ctx context.Context, route, method, path, token string, body
 		}
 	}
 	if route == "" {
-		return status
+		return status, hdr
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -304,7 +483,7 @@ func (l *load) call(ctx context.Context, route, method, path, token string, body
 	case status >= 500:
 		l.rep.ServerErrors++
 	}
-	return status
+	return status, hdr
 }
 
 // rss reads the server's resident memory from its metrics, or 0.

@@ -19,17 +19,37 @@ const (
 )
 
 // LoginFailures records recent failed logins of one username, and the attempts being checked.
+//
+// A record lasts only while it throttles: Expires is when it stops saying anything (its last
+// failure left the window and its last slot can no longer be running), and the store's Sweep
+// removes it then. So a flood of logins under made-up usernames leaves rows for one window, not for
+// ever. Since a removed record may be followed by a new one for the same username, each record
+// has an id of its own, never reused, and is found by its username through a unique index: a
+// compare-and-swap based on a read of a removed record then finds no document (and reads again)
+// instead of landing on its successor at the same version.
 type LoginFailures struct {
 	domain.Meta
+	// User is the username tried; one record per username at a time.
+	User string `json:"user"`
 	// At holds the times of failures within the window, oldest first, in Unix milliseconds.
 	At []int64 `json:"at"`
 	// Pending holds the slots of attempts whose password is being checked now (reserve), by the
 	// time they were taken; a slot older than pendingLife is an attempt whose process died.
 	Pending []int64 `json:"pending,omitempty"`
+	// Expires is when the record has nothing left to say, in Unix milliseconds.
+	Expires int64 `json:"expires"`
 }
 
-// LoginFailuresSpec declares the throttle collection; ids are usernames.
-var LoginFailuresSpec = domain.CollectionSpec{Name: "login_failures"}
+// LoginFailuresSpec declares the throttle collection. It replaces login_failures, whose ids were
+// the usernames and whose rows never went away (a deployment may drop that table).
+var LoginFailuresSpec = domain.CollectionSpec{
+	Name:    "login_throttle",
+	Expires: "expires",
+	Indexes: []domain.Index{
+		{Name: "throttle_user", Fields: []string{"user"}, Unique: true},
+		{Name: "throttle_expires", Fields: []string{"expires"}},
+	},
+}
 
 // pendingLife bounds how long a slot may stay pending: far longer than a password check takes.
 const pendingLife = 30 * time.Second
@@ -62,6 +82,33 @@ func (f *LoginFailures) pending(now time.Time) []int64 {
 	return keep
 }
 
+// expire sets when f stops throttling: the latest of its failures leaving the window and its
+// slots' lives ending; now when it holds neither, so the next sweep removes it.
+func (f *LoginFailures) expire(now time.Time) {
+	f.Expires = now.UnixMilli()
+	for _, t := range f.At {
+		f.Expires = max(f.Expires, time.UnixMilli(t).Add(LoginWindow).UnixMilli())
+	}
+	for _, t := range f.Pending {
+		f.Expires = max(f.Expires, time.UnixMilli(t).Add(pendingLife).UnixMilli())
+	}
+}
+
+// loadFailures reads the username's record, or ENOTFOUND.
+func (a *Accounts) loadFailures(ctx context.Context, username string) (*LoginFailures, error) {
+	return domain.GetEntityBy[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, "throttle_user", username)
+}
+
+// saveFailures writes f back at the version read; a record swept meanwhile is a race to run again.
+func (a *Accounts) saveFailures(ctx context.Context, f *LoginFailures, now time.Time) error {
+	f.expire(now)
+	err := domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
+	if domain.IsCode(err, domain.ENOTFOUND) {
+		return domain.Again(err)
+	}
+	return err
+}
+
 // errSlotsBusy says every slot is taken by a check still running.
 var errSlotsBusy = errors.New("every login slot is being checked")
 
@@ -79,9 +126,11 @@ func (a *Accounts) reserve(ctx context.Context, username string) (slot int64, wa
 		err = domain.RetryCAS(ctx, func() error {
 			now := a.Now()
 			slot, wait = now.UnixMilli(), 0
-			f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
+			f, err := a.loadFailures(ctx, username)
 			if domain.IsCode(err, domain.ENOTFOUND) {
-				f = &LoginFailures{Meta: domain.Meta{ID: username}, Pending: []int64{slot}}
+				// A clash on the username is another attempt's record, inserted first: read again.
+				f = &LoginFailures{Meta: domain.Meta{ID: domain.NewID()}, User: username, Pending: []int64{slot}}
+				f.expire(now)
 				return domain.Again(domain.InsertEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil))
 			} else if err != nil {
 				return err
@@ -96,7 +145,7 @@ func (a *Accounts) reserve(ctx context.Context, username string) (slot int64, wa
 				return errSlotsBusy
 			}
 			f.At, f.Pending = failed, append(pending, slot)
-			return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
+			return a.saveFailures(ctx, f, now)
 		}, "too many logins at once for this account")
 		busy := errors.Is(err, errSlotsBusy) || domain.IsTemporary(err)
 		switch {
@@ -139,13 +188,18 @@ func (a *Accounts) settle(ctx context.Context, username string, slot int64, end 
 
 func (a *Accounts) settleOnce(ctx context.Context, username string, slot int64, end outcome) error {
 	return domain.RetryCAS(ctx, func() error {
-		f, err := domain.GetEntity[LoginFailures](ctx, a.Store, LoginFailuresSpec.Name, username)
-		if domain.IsCode(err, domain.ENOTFOUND) {
-			return nil
+		now := a.Now()
+		f, err := a.loadFailures(ctx, username)
+		if domain.IsCode(err, domain.ENOTFOUND) && end == loginFailed {
+			// The record was swept under a check that outlived its slot: the failure still counts.
+			f = &LoginFailures{Meta: domain.Meta{ID: domain.NewID()}, User: username, At: []int64{now.UnixMilli()}}
+			f.expire(now)
+			return domain.Again(domain.InsertEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil))
+		} else if domain.IsCode(err, domain.ENOTFOUND) {
+			return nil // swept: nothing of it throttles any more
 		} else if err != nil {
 			return err
 		}
-		now := a.Now()
 		pending := f.pending(now)
 		for i, p := range pending {
 			if p == slot {
@@ -160,7 +214,7 @@ func (a *Accounts) settleOnce(ctx context.Context, username string, slot int64, 
 		case loginPassed:
 			f.At = nil
 		}
-		return domain.UpdateEntity(ctx, a.Store, LoginFailuresSpec.Name, f, nil)
+		return a.saveFailures(ctx, f, now)
 	}, "too many logins at once for this account")
 }
 

@@ -99,18 +99,22 @@ func (ra *ReferenceApplications) Apply(ctx context.Context, by domain.Principal,
 	} else if !domain.IsCode(err, domain.ENOTFOUND) {
 		return nil, err
 	}
+	// Another farmer's holding or animal is answered as one that does not exist: not found.
 	h, err := ra.Identification.Holdings.Get(ctx, by, in.HoldingID)
 	if domain.IsCode(err, domain.ENOTFOUND) {
-		return nil, domain.Invalid("holding_id", "no holding of yours with this id")
+		return nil, &domain.Error{Code: domain.ENOTFOUND, Field: "holding_id", Message: "no holding of yours with this id"}
 	} else if err != nil {
 		return nil, err
 	}
 	for i, id := range in.AnimalIDs {
 		a, err := ra.Identification.Animals.Get(ctx, by, id)
-		if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && a.HoldingID != h.ID) {
-			return nil, domain.Invalid(fmt.Sprintf("animal_ids[%d]", i), "no animal of yours on this holding with this id")
-		} else if err != nil {
+		switch {
+		case domain.IsCode(err, domain.ENOTFOUND):
+			return nil, &domain.Error{Code: domain.ENOTFOUND, Field: fmt.Sprintf("animal_ids[%d]", i), Message: "no animal of yours with this id"}
+		case err != nil:
 			return nil, err
+		case a.HoldingID != h.ID:
+			return nil, domain.Invalid(fmt.Sprintf("animal_ids[%d]", i), "your animal %s is kept on another holding; apply for each holding apart", a.Tag)
 		}
 	}
 	now := ra.Now().UTC()
@@ -218,6 +222,15 @@ func (ra *ReferenceApplications) Decide(ctx context.Context, by domain.Principal
 	}
 	refID, err := domain.ParseClientID(d.ReferenceID, "reference_id")
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	// An id taken by another reference (of another application, another district) is refused
+	// before the application is claimed for it: a claim for a reference that can never be this
+	// application's would hold the application for good.
+	if old, err := ra.References.load(ctx, refID); err == nil && old.ApplicationID != a.ID {
+		return nil, nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "reference_id", Key: "_id",
+			Message: "this reference id is taken; generate a new one"}
+	} else if err != nil && !domain.IsCode(err, domain.ENOTFOUND) {
 		return nil, nil, nil, err
 	}
 	if a.Status != AppPending && a.ReferenceID != refID {

@@ -44,16 +44,23 @@ func (s *Inspections) Register(ctx context.Context, p domain.Principal, a NewApp
 		if !isCanonicalUUID(a.ID) {
 			return nil, false, domain.Invalid("id", "an id made by the client is a UUID")
 		}
-		if old, err := s.Get(ctx, p, a.ID); err == nil {
+		// A retry answers the application it registered; an id that names one the caller may
+		// not see is answered as not found before anything is written or a number taken.
+		old, err := domain.GetEntity[Inspection](ctx, s.Store, InspectionsSpec.Name, a.ID)
+		switch {
+		case err == nil && old.VisibleTo(p):
 			return old, false, nil
-		} else if !domain.IsCode(err, domain.ENOTFOUND) {
+		case err == nil:
+			return nil, false, domain.Errorf(domain.ENOTFOUND, "no such inspection")
+		case !domain.IsCode(err, domain.ENOTFOUND):
 			return nil, false, err
 		}
 	}
 	obj, err := s.Objects.Get(ctx, p, a.ObjectID)
 	if err != nil {
 		if domain.IsCode(err, domain.ENOTFOUND) {
-			return nil, false, domain.Invalid("object_id", "no such production object")
+			// Another district's object is answered as one that does not exist.
+			return nil, false, &domain.Error{Code: domain.ENOTFOUND, Field: "object_id", Message: "no such production object"}
 		}
 		return nil, false, err
 	}

@@ -336,7 +336,16 @@ func (s *Inspections) List(ctx context.Context, p domain.Principal, f Inspection
 	var q domain.Query
 	switch {
 	case f.ObjectID != "":
-		q = domain.Query{Index: "inspections_object", Eq: []any{f.ObjectID}, Desc: true}
+		// Every application of an object is in the object's territory and of its owner: an
+		// object the caller may not see, or outside the territory asked for, has none to list,
+		// and answers as an object that does not exist — no page, no cursor to count them by.
+		obj, err := s.Objects.Get(ctx, p, f.ObjectID)
+		if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && !territory.Covers(obj.Territory)) {
+			return []*Inspection{}, "", nil
+		} else if err != nil {
+			return nil, "", err
+		}
+		q = domain.Query{Index: "inspections_object", Eq: []any{obj.ID}, Desc: true}
 	case p.Role == domain.RoleFarmer:
 		q = domain.Query{Index: "inspections_owner", Eq: []any{string(p.IIN)}, Desc: true}
 	case f.Overdue:

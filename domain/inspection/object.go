@@ -76,6 +76,10 @@ var ObjectsSpec = domain.CollectionSpec{
 		{Name: "objects_oblast", Fields: []string{"oblast", "name_key"}},
 		{Name: "objects_district", Fields: []string{"district", "name_key"}},
 		{Name: "objects_owner", Fields: []string{"owner_iin", "name_key"}},
+		// One owner's objects within an oblast or a district, so a staff member's list by owner
+		// reads only their own territory: not another district's objects, nor a cursor past them.
+		{Name: "objects_owner_oblast", Fields: []string{"owner_iin", "oblast", "name_key"}},
+		{Name: "objects_owner_district", Fields: []string{"owner_iin", "district", "name_key"}},
 	},
 }
 
@@ -230,8 +234,11 @@ type ObjectFilter struct {
 	Limit int
 }
 
-// List pages through the objects p may see, by name. A page may hold fewer than Limit objects
-// when some were filtered out (by kind, or below a district); Next says whether more follow.
+// List pages through the objects p may see, by name. The query itself is scoped to what p may
+// see (a farmer's own objects, a staff member's oblast or district), so neither a page nor its
+// cursor counts anyone else's. A page may hold fewer than Limit objects when some were filtered
+// out (by kind, or below a district: the sibling units of the caller's own district); Next says
+// whether more follow.
 func (r *ObjectRegister) List(ctx context.Context, p domain.Principal, f ObjectFilter) ([]*ProductionObject, string, error) {
 	var q domain.Query
 	territory := domain.Kato("")
@@ -242,7 +249,6 @@ func (r *ObjectRegister) List(ctx context.Context, p domain.Principal, f ObjectF
 		}
 		q = domain.Query{Index: "objects_owner", Eq: []any{string(p.IIN)}}
 	case f.Owner != "":
-		q = domain.Query{Index: "objects_owner", Eq: []any{string(f.Owner)}}
 		territory = p.Territory
 		if p.Role == domain.RoleAdmin {
 			territory = ""
@@ -251,6 +257,11 @@ func (r *ObjectRegister) List(ctx context.Context, p domain.Principal, f ObjectF
 			territory = t
 		} else {
 			return []*ProductionObject{}, "", nil
+		}
+		suffix, eq := domain.AreaQuery(territory)
+		q = domain.Query{Index: "objects_owner", Eq: []any{string(f.Owner)}}
+		if suffix != "all" {
+			q = domain.Query{Index: "objects_owner_" + suffix, Eq: append([]any{string(f.Owner)}, eq...)}
 		}
 	default:
 		if p.Role != domain.RoleAdmin {

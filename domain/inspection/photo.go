@@ -210,13 +210,18 @@ func (ps *Photos) CreateUpload(ctx context.Context, p domain.Principal, in *Insp
 		return nil, false, err
 	}
 	if nu.ID != "" {
-		if old, err := ps.GetUpload(ctx, p, nu.ID); err == nil {
-			if old.InspectionID != in.ID || old.Size != nu.Size || old.SHA256 != nu.SHA256 {
+		// A retry answers its own upload. An id taken by an upload the caller cannot reach (of
+		// another inspector, another district) is refused as taken, before anything is counted
+		// or written, and the answer names nothing of it.
+		old, err := domain.GetEntity[Upload](ctx, ps.Store, UploadsSpec.Name, nu.ID)
+		if err != nil && !domain.IsCode(err, domain.ENOTFOUND) {
+			return nil, false, err
+		}
+		if err == nil {
+			if _, gerr := ps.GetUpload(ctx, p, nu.ID); gerr != nil || old.InspectionID != in.ID || old.Size != nu.Size || old.SHA256 != nu.SHA256 {
 				return nil, false, &domain.Error{Code: domain.ECONFLICT, Field: "id", Message: "this id belongs to another upload"}
 			}
 			return old, false, nil
-		} else if !domain.IsCode(err, domain.ENOTFOUND) {
-			return nil, false, err
 		}
 	}
 	if err := mustBeIn(in, "add photos", InspOnSite); err != nil {

@@ -163,13 +163,29 @@ func backoff(ctx context.Context, attempt int) {
 	}
 }
 
-// Sweep removes counters that expired by now. Several processes may sweep at once.
+// Sweep removes counters that expired by now, and the documents of expiring collections whose
+// expiry field is a number at or before now (MongoDB compares a number only with numbers, so a
+// document without the field, or with text in it, is kept). Several processes may sweep at once.
 func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 	s.sweeps.Add(1)
 	defer s.sweeps.Add(1) // and the increments that ran meanwhile
-	_, err := s.counters.DeleteMany(ctx, bson.D{{Key: "exp", Value: bson.D{{Key: "$gt", Value: 0}, {Key: "$lte", Value: now.UnixMilli()}}}})
+	ms := now.UnixMilli()
+	_, err := s.counters.DeleteMany(ctx, bson.D{{Key: "exp", Value: bson.D{{Key: "$gt", Value: 0}, {Key: "$lte", Value: ms}}}})
 	if err != nil {
 		return domain.Internal("mongo: sweep", err)
+	}
+	s.mu.RLock()
+	var colls []*collection
+	for _, c := range s.colls {
+		if c.expires != "" {
+			colls = append(colls, c)
+		}
+	}
+	s.mu.RUnlock()
+	for _, c := range colls {
+		if _, err := c.coll.DeleteMany(ctx, bson.D{{Key: c.expires, Value: bson.D{{Key: "$lte", Value: ms}}}}); err != nil {
+			return domain.Internal("mongo: sweep "+c.name, err)
+		}
 	}
 	return nil
 }

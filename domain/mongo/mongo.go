@@ -15,6 +15,10 @@
 // top-level fields sit alongside, so the declared indexes are ordinary MongoDB indexes. Data may
 // therefore not use top-level keys starting with '_', nor keys starting with '$' or containing '.'.
 //
+// Documents are never deleted, except by Sweep in an expiring collection (CollectionSpec.Expires,
+// never a synced one): one deleteMany of the documents whose expiry field is a number at or before
+// now, each document's deletion atomic on its own (no TTL index, which FerretDB lacks).
+//
 // # Counters
 //
 // MongoDB would count with one findOneAndUpdate($inc), but FerretDB 1.24 loses increments under
@@ -236,6 +240,7 @@ type collection struct {
 	name    string
 	coll    *mongo.Collection
 	synced  bool
+	expires string // CollectionSpec.Expires: the field Sweep removes documents by, "" when none expire
 	indexes map[string]*index
 	order   []*index // declaration order, for deterministic conflict reports
 }
@@ -285,6 +290,10 @@ func (s *Store) newCollection(spec domain.CollectionSpec) (*collection, error) {
 		c.indexes[ix.Name] = x
 		c.order = append(c.order, x)
 	}
+	if err := spec.CheckExpires(); err != nil {
+		return nil, err
+	}
+	c.expires = spec.Expires
 	return c, nil
 }
 

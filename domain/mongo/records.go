@@ -269,7 +269,8 @@ func (s *Store) missedCAS(ctx context.Context, c *collection, id string) error {
 // 11000; FerretDB 1.24 does so for inserts but reports a unique-index clash on update as an
 // internal error, and neither says reliably which index clashed. So after any failure the
 // adapter looks for the document holding the key: documents are never deleted, so one that
-// clashed is still there.
+// clashed is still there (except in an expiring collection, where Sweep may have removed it since:
+// then the failure is reported as it came, and the caller's retry finds the key free).
 func (s *Store) writeError(ctx context.Context, c *collection, op, id string, data bson.D, checkID bool, werr error) error {
 	if checkID && mongo.IsDuplicateKeyError(werr) {
 		n, err := c.coll.CountDocuments(ctx, bson.D{{Key: fID, Value: id}})

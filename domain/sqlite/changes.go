@@ -90,10 +90,28 @@ ON CONFLICT (key) DO UPDATE SET
 	expires = CASE WHEN expires != 0 AND expires <= ?4 THEN excluded.expires ELSE expires END
 RETURNING value`
 
-// Sweep removes counters that expired by now. Several processes may sweep at once.
+// Sweep removes counters that expired by now, and the documents of expiring collections whose
+// expiry is at or before now: one statement each, over the index the expiry field leads. A
+// document without the field holds -Inf there (fieldExpr) and is kept; one whose field is text
+// sorts above every number and is kept too. Several processes may sweep at once.
 func (s *Store) Sweep(ctx context.Context, now time.Time) error {
-	if _, err := s.write.ExecContext(ctx, "DELETE FROM counters WHERE expires != 0 AND expires <= ?", now.UnixMilli()); err != nil {
+	ms := now.UnixMilli()
+	if _, err := s.write.ExecContext(ctx, "DELETE FROM counters WHERE expires != 0 AND expires <= ?", ms); err != nil {
 		return domain.Internal("sqlite: sweep", err)
+	}
+	s.mu.RLock()
+	var colls []*collection
+	for _, c := range s.colls {
+		if c.expires != "" {
+			colls = append(colls, c)
+		}
+	}
+	s.mu.RUnlock()
+	for _, c := range colls {
+		q := "DELETE FROM " + c.table + " WHERE " + c.expires + " > -9e999 AND " + c.expires + " <= ?"
+		if _, err := s.write.ExecContext(ctx, q, ms); err != nil {
+			return domain.Internal("sqlite: sweep "+c.name, err)
+		}
 	}
 	return nil
 }

@@ -210,6 +210,7 @@ type collection struct {
 	name    string
 	table   string // quoted
 	synced  bool
+	expires string // the quoted generated column of CollectionSpec.Expires, "" when nothing expires
 	indexes map[string]*index
 	order   []*index // declaration order, for deterministic conflict reports
 	fields  []string // every field of every index, once
@@ -272,6 +273,12 @@ func newCollection(spec domain.CollectionSpec) (*collection, error) {
 		}
 		c.indexes[ix.Name] = x
 		c.order = append(c.order, x)
+	}
+	if err := spec.CheckExpires(); err != nil {
+		return nil, err
+	}
+	if spec.Expires != "" {
+		c.expires = fieldCol(spec.Expires) // an index field, so an identifier and a column
 	}
 	return c, nil
 }
