@@ -256,12 +256,3 @@ func TestMovementOffline(t *testing.T) {
 		t.Errorf("a refused pushed dispatch: %+v", res[0])
 	}
 }
-
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
