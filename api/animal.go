@@ -310,7 +310,7 @@ type paperOutput struct {
 func (s *Server) duplicatePassport(ctx context.Context, in *paperInput) (*paperOutput, error) {
 	_, doc, err := s.Identification.Animals.DuplicatePassport(ctx, principal(ctx), in.ID, in.Body.ID)
 	if err != nil {
-		return nil, err
+		return nil, inBody(err, "id") // the path's id is the animal, the body's the request
 	}
 	return &paperOutput{Location: "/v1/documents/" + doc.ID, Body: s.viewDocument(doc)}, nil
 }
@@ -319,7 +319,7 @@ func (s *Server) duplicatePassport(ctx context.Context, in *paperInput) (*paperO
 func (s *Server) extractPassport(ctx context.Context, in *paperInput) (*paperOutput, error) {
 	_, doc, err := s.Identification.Animals.ExtractPassport(ctx, principal(ctx), in.ID, in.Body.ID)
 	if err != nil {
-		return nil, err
+		return nil, inBody(err, "id") // the path's id is the animal, the body's the request
 	}
 	return &paperOutput{Location: "/v1/documents/" + doc.ID, Body: s.viewDocument(doc)}, nil
 }

@@ -218,7 +218,7 @@ type receiveMovementInput struct {
 func (s *Server) receiveMovement(ctx context.Context, in *receiveMovementInput) (*movementOutput, error) {
 	m, err := s.Lifecycle.Movements.Receive(ctx, principal(ctx), in.ID, in.Body.receipt(time.Time{}))
 	if err != nil {
-		return nil, err
+		return nil, inBody(err, "id", "discrepancies") // the path's id is the movement
 	}
 	return &movementOutput{Body: viewMovement(m, s.Now())}, nil
 }
@@ -232,7 +232,7 @@ type cancelMovementInput struct {
 func (s *Server) cancelMovement(ctx context.Context, in *cancelMovementInput) (*movementOutput, error) {
 	m, err := s.Lifecycle.Movements.Cancel(ctx, principal(ctx), in.ID, in.Body.ID, in.Body.Reason)
 	if err != nil {
-		return nil, err
+		return nil, inBody(err, "id", "reason")
 	}
 	return &movementOutput{Body: viewMovement(m, s.Now())}, nil
 }

@@ -256,3 +256,24 @@ func TestMovementOffline(t *testing.T) {
 		t.Errorf("a refused pushed dispatch: %+v", res[0])
 	}
 }
+
+// A receipt or a cancellation whose own id is bad is located in the body, not at the movement's
+// id in the path.
+func TestMovementRequestIDInBody(t *testing.T) {
+	t.Parallel()
+	h, to := moveEnds(t)
+	h.identify(h.vet2, h.cow("398000000000001"))
+	ref := h.reference(h.vet2, h.refBody("398000000000001"))
+	var m api.MovementView
+	h.do("POST", "/v1/movements", h.vet2, map[string]any{"id": uuid.NewString(), "animals": []map[string]any{{"tag": "398000000000001"}},
+		"from_holding_id": h.holding.ID, "to_holding_id": to.ID, "reference_id": ref.ID}).expect(t, 201).JSON(t, &m)
+	for path, body := range map[string]map[string]any{
+		"/receive": {"id": "not-a-uuid"},
+		"/cancel":  {"id": "not-a-uuid", "reason": "көлік жоқ"},
+	} {
+		p := h.do("POST", "/v1/movements/"+m.ID+path, h.korday, body).expectProblem(t, 422)
+		if len(p.Errors) != 1 || p.Errors[0].Location != "body.id" {
+			t.Errorf("%s: %+v", path, p)
+		}
+	}
+}
