@@ -22,8 +22,9 @@ type entry struct {
 // order is the order in which content fields appear on paper: what was decided first, then what
 // it is about, then the evidence.
 var order = []string{
-	"service", "result", "outcome", "purpose", "destination",
-	"application", "application_date", "object_kind", "address", "act_date", "executor",
+	"service", "result", "outcome", "purpose", "destination", "request", "reg_number",
+	"application", "application_date", "registered_at", "accepted_by", "result_due", "applicant", "representative",
+	"submitted", "previous_name", "legal_form", "conclusion", "object_kind", "address", "act_date", "executor",
 	"id_means", "sex", "birth_date", "breed", "colour", "nickname", "holding", "owner", "previous_tag", "passport",
 	"examination", "applied_at", "decided_at", "offline", "review_required",
 	"ground", "ground_kk", "grounds", "missing",
@@ -42,6 +43,17 @@ func init() {
 		"purpose":          {label: Text{"Мақсаты", "Цель"}, render: enumField("purpose")},
 		"destination":      {label: Text{"Баратын жері", "Пункт назначения"}, render: plain},
 		"application":      {label: Text{"Өтініш нөмірі", "Номер заявления"}, render: plain},
+		"request":          {label: Text{"Өтініштің мәні", "Предмет заявления"}, render: enumField("request")},
+		"reg_number":       {label: Text{"Есептік нөмір", "Учетный номер"}, render: plain},
+		"registered_at":    {label: Text{"Тіркелген күні мен уақыты", "Дата и время регистрации"}, render: plain},
+		"accepted_by":      {label: Text{"Өтінішті қабылдаған", "Заявление принял"}, render: plain},
+		"result_due":       {label: Text{"Нәтижені беру мерзімі", "Срок выдачи результата"}, render: plain},
+		"applicant":        {label: Text{"Өтініш беруші", "Заявитель"}, render: plain},
+		"representative":   {label: Text{"Сенімхат бойынша өкіл", "Представитель по доверенности"}, render: plain},
+		"submitted":        {label: Text{"Тапсырылған құжаттар", "Сданные документы"}, render: missing},
+		"previous_name":    {label: Text{"Бұрынғы атауы", "Прежнее наименование"}, render: plain},
+		"legal_form":       {label: Text{"Ұйымдық-құқықтық нысаны", "Организационно-правовая форма"}, render: plain},
+		"conclusion":       {label: Text{"Ветеринариялық-санитариялық қорытынды", "Ветеринарно-санитарное заключение"}, render: plain},
 		"application_date": {label: Text{"Өтініш берілген күні", "Дата заявления"}, render: plain},
 		"object_kind":      {label: Text{"Объектінің түрі", "Вид объекта"}, render: enumField("object_kind")},
 		"address":          {label: Text{"Мекенжайы", "Адрес"}, render: plain},
@@ -108,6 +120,13 @@ var enums = map[string]map[string]Text{
 	"service": {
 		"veterinary reference (service 2)":           {"Ветеринариялық анықтама беру", "Выдача ветеринарной справки"},
 		"veterinary-sanitary conclusion (service 1)": {"Ветеринариялық-санитариялық қорытынды беру", "Выдача ветеринарно-санитарного заключения"},
+		"registration number of a production object (service 3)": {"Өндірістік объектілерге есептік нөмір беру",
+			"Присвоение учетных номеров производственным объектам"},
+	},
+	"request": {
+		"issue":             {"Есептік нөмір беру", "Присвоение учетного номера"},
+		"reissue":           {"Атауы немесе ұйымдық-құқықтық нысаны өзгергенде қайта ресімдеу", "Переоформление при изменении наименования или организационно-правовой формы"},
+		"slaughter_confirm": {"Мал сою алаңының есептік нөмірін растау", "Подтверждение учетного номера убойной площадки"},
 	},
 	"result": {
 		epizootic.RefIssued:  {"Анықтама берілді", "Справка выдана"},
