@@ -99,11 +99,11 @@ func (e *Cases) DueAfter(ctx context.Context, start time.Time, t Term) (time.Tim
 // plannedDue is when the result is due if every step from index from on takes its whole term,
 // starting at start: the date the talon promises.
 func (e *Cases) plannedDue(ctx context.Context, svc *Service, c *Case, from int, start time.Time) (time.Time, error) {
-	t := start
+	t, due := start, start
 	for i := from; i < len(svc.Steps); i++ {
 		term := svc.Steps[i].TermOf(c)
-		due, err := e.DueAfter(ctx, t, term)
-		if err != nil {
+		var err error
+		if due, err = e.DueAfter(ctx, t, term); err != nil {
 			return time.Time{}, err
 		}
 		t = due
@@ -111,7 +111,7 @@ func (e *Cases) plannedDue(ctx context.Context, svc *Service, c *Case, from int,
 			t = due.Add(-time.Nanosecond) // the next step may start on the last day allowed
 		}
 	}
-	return t, nil
+	return due, nil
 }
 
 // RepresentativeInput is a representative as given.
