@@ -152,6 +152,7 @@ func (s *Server) routes() {
 	s.registerPhotos()
 	s.registerEpizootic()
 	s.registerMovements()
+	s.registerCases()
 }
 
 // App returns the Fiber app, for tests that call it without a network.

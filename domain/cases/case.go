@@ -39,14 +39,14 @@ type Applicant struct {
 }
 
 // Subject is what the case is about: an object of the register, a consignment.
-type Subject struct {
+type About struct {
 	Kind string `json:"kind"`
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
 }
 
 // Registration is the office's registration mark: the talon.
-type Registration struct {
+type Talon struct {
 	Number    string    `json:"number"`
 	At        time.Time `json:"at"`
 	By        string    `json:"by"`
@@ -133,14 +133,14 @@ func (s State) Ended() bool { return s == StateDone || s == StateRefused }
 // Case is one application to a state service and everything done on it.
 type Case struct {
 	domain.Meta
-	Service      string        `json:"service"`
-	Territory    domain.Kato   `json:"territory"`
-	Applicant    Applicant     `json:"applicant"`
-	Subject      Subject       `json:"subject"`
-	Documents    []string      `json:"documents"`
-	SubmittedAt  time.Time     `json:"submitted_at"`
-	Registration *Registration `json:"registration,omitempty"`
-	State        State         `json:"state"`
+	Service      string      `json:"service"`
+	Territory    domain.Kato `json:"territory"`
+	Applicant    Applicant   `json:"applicant"`
+	Subject      About       `json:"subject"`
+	Documents    []string    `json:"documents"`
+	SubmittedAt  time.Time   `json:"submitted_at"`
+	Registration *Talon      `json:"registration,omitempty"`
+	State        State       `json:"state"`
 	// Current is the index of the step to do next, len(Steps of the service) once ended.
 	Current  int          `json:"current"`
 	Steps    []StepRecord `json:"steps"`

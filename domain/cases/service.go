@@ -92,7 +92,9 @@ type StepDef struct {
 	// capital and cities of republican significance have 7 working days, not 3).
 	Term    Term               `json:"term"`
 	TermFor func(c *Case) Term `json:"-"`
-	Records []string           `json:"records,omitempty"`
+	// TermNote says in words when TermFor departs from Term.
+	TermNote string   `json:"term_note,omitempty"`
+	Records  []string `json:"records,omitempty"`
 	// MayRefuse says the step may end the case in a motivated refusal, with its ground.
 	MayRefuse bool `json:"may_refuse,omitempty"`
 	// Hook does the service's work of the step: it checks StepInput.Data, records what it found

@@ -26,9 +26,9 @@ type Entry struct {
 	ConfirmationNo string     `json:"confirmation_number"`
 }
 
-// Registration is an object's entry in the register of production objects: its number and the
+// RegisteredObject is an object's entry in the register of production objects: its number and the
 // history of it. Its id is the object's.
-type Registration struct {
+type RegisteredObject struct {
 	domain.Meta
 	ObjectID       string                `json:"object_id"`
 	Number         string                `json:"number"`
@@ -65,19 +65,19 @@ type Register struct {
 }
 
 // Get returns the registration of object id, or ENOTFOUND.
-func (r *Register) Get(ctx context.Context, objectID string) (*Registration, error) {
-	return domain.GetEntity[Registration](ctx, r.Store, RegistrationsSpec.Name, objectID)
+func (r *Register) Get(ctx context.Context, objectID string) (*RegisteredObject, error) {
+	return domain.GetEntity[RegisteredObject](ctx, r.Store, RegistrationsSpec.Name, objectID)
 }
 
 // write adds the insert or update of obj's registration with entry to w; nothing when the entry
 // is recorded already (a retry).
-func (r *Register) write(w *domain.Writes, cur *Registration, obj *inspection.ProductionObject, e Entry) error {
+func (r *Register) write(w *domain.Writes, cur *RegisteredObject, obj *inspection.ProductionObject, e Entry) error {
 	if cur != nil && len(cur.History) > 0 && cur.History[len(cur.History)-1].CaseID == e.CaseID {
 		return nil
 	}
 	reg := cur
 	if reg == nil {
-		reg = &Registration{Meta: domain.Meta{ID: obj.ID}, ObjectID: obj.ID, History: []Entry{}}
+		reg = &RegisteredObject{Meta: domain.Meta{ID: obj.ID}, ObjectID: obj.ID, History: []Entry{}}
 		if obj.RegNumber != "" && obj.RegNumber != e.Number {
 			// A number recorded before the service existed: the history starts with it.
 			reg.History = append(reg.History, Entry{Event: "recorded", Number: obj.RegNumber, Name: obj.Name, OwnerIIN: obj.OwnerIIN})
@@ -106,14 +106,14 @@ type Filter struct {
 
 // List pages through the register p may see, by number: staff their territory (scoped in the
 // query), an owner their own objects. A page may hold fewer than Limit when filtered by kind.
-func (r *Register) List(ctx context.Context, p domain.Principal, f Filter) ([]*Registration, string, error) {
+func (r *Register) List(ctx context.Context, p domain.Principal, f Filter) ([]*RegisteredObject, string, error) {
 	own := p.Territory
 	if p.Role == domain.RoleAdmin || p.Role == domain.RoleFarmer {
 		own = ""
 	}
 	territory, ok := domain.Narrowest(own, f.Territory)
 	if !ok {
-		return []*Registration{}, "", nil
+		return []*RegisteredObject{}, "", nil
 	}
 	var q domain.Query
 	switch {
@@ -129,7 +129,7 @@ func (r *Register) List(ctx context.Context, p domain.Principal, f Filter) ([]*R
 		q.From, q.To = f.Number, f.Number+"\x00"
 	}
 	q.After, q.Limit = f.After, f.Limit
-	list, next, err := domain.ListEntities[Registration](ctx, r.Store, RegistrationsSpec.Name, q)
+	list, next, err := domain.ListEntities[RegisteredObject](ctx, r.Store, RegistrationsSpec.Name, q)
 	if err != nil {
 		return nil, "", err
 	}

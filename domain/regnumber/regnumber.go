@@ -103,7 +103,8 @@ func (s *Service) definition() *cases.Service {
 			{Name: "oblast", Kind: cases.KindWork, Roles: []domain.Role{domain.RoleOblastDept}, Level: cases.Oblast,
 				Title: cases.Text{KK: "Облыстық инспекция бөлімі нөмір береді", RU: "Областной отдел инспекции присваивает номер"},
 				Term:  cases.Term{N: 3, Unit: cases.WorkingDays}, TermFor: oblastTerm, MayRefuse: true,
-				Records: []string{"incoming", "reg_number", "confirmation"}, Hook: s.assign},
+				TermNote: "7 working days for Astana, Almaty and Shymkent (the capital and cities of republican significance)",
+				Records:  []string{"incoming", "reg_number", "confirmation"}, Hook: s.assign},
 			{Name: "forward", Kind: cases.KindHandOver, Roles: office, Level: cases.District,
 				Title: cases.Text{KK: "Растауды өтініш берушіге жолдау", RU: "Направление подтверждения заявителю"},
 				Term:  cases.Term{N: 1, Unit: cases.WorkingDays}, Records: []string{"hand_over"}},
@@ -167,7 +168,7 @@ func (s *Service) open(ctx context.Context, applicant domain.Principal, a *cases
 		return domain.Invalid("data.request", "the request is issue, reissue or slaughter_confirm")
 	}
 	c.Territory = obj.Territory
-	c.Subject = cases.Subject{Kind: "production_object", ID: obj.ID, Name: obj.Name}
+	c.Subject = cases.About{Kind: "production_object", ID: obj.ID, Name: obj.Name}
 	c.SetData("application", app)
 	return nil
 }
