@@ -10,11 +10,11 @@ import (
 	"github.com/vetfield/vetfield/domain"
 )
 
-// The case engine over HTTP: an applicant applies through the account, the office registers it
+// TestGoldenCasesOverHTTP drives the case engine over HTTP and pins the case JSON: an applicant applies through the account, the office registers it
 // with a talon, the head assigns and the executor refuses for incompleteness; the cabinet shows
 // the applicant their case and its papers and hides it from another; bad input is a 4xx that
 // writes nothing; the journal exports CSV.
-func TestCasesOverHTTP(t *testing.T) {
+func TestGoldenCasesOverHTTP(t *testing.T) {
 	e := newEnv(t)
 	officeTok, _ := e.staff("office.bayzak", domain.RoleVet, "313200000")
 	headTok, _ := e.staff("head.bayzak", domain.RoleHead, "313200000")
@@ -53,17 +53,30 @@ func TestCasesOverHTTP(t *testing.T) {
 	if lastChange(t, e) != seq {
 		t.Errorf("bad input wrote")
 	}
-	e.do("POST", "/v1/cases/"+c.ID+"/steps/register", officeTok, map[string]any{}).expect(t, 200).JSON(t, &c)
+	r := e.do("POST", "/v1/cases/"+c.ID+"/steps/register", officeTok, map[string]any{}).expect(t, 200)
+	r.JSON(t, &c)
+	goldenJSON(t, "case_registered", r.Body)
 	if c.Registration == nil || c.Registration.TalonID == "" || c.Pending != "assign" {
 		t.Fatalf("registered: %+v", c)
 	}
-	e.do("GET", "/v1/documents/"+c.Registration.TalonID+"/print", farmerTok, nil).expect(t, 200)
+	// The talon, printed and read back as a person reads it.
+	text := pdfText(t, e.do("GET", "/v1/documents/"+c.Registration.TalonID+"/pdf", farmerTok, nil).expect(t, 200).Body)
+	flat := strings.Join(strings.Fields(text), " ")
+	for _, want := range []string{"Талон о приёме заявления", "Өтінішті қабылдау туралы талон", c.Registration.Number,
+		"Срок выдачи результата", "Нәтижені беру мерзімі", "Заявление принял", "OFFICE.BAYZAK", "Сданные документы", "өтініш",
+		"Присвоение учетных номеров производственным объектам", c.Registration.At.In(domain.Almaty).Format("02.01.2006 15:04")} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the talon does not read %q:\n%s", want, text)
+		}
+	}
 	e.do("POST", "/v1/cases/"+c.ID+"/steps/assign", execTok, map[string]any{"executor_id": execID}).expectProblem(t, 403)
 	e.do("POST", "/v1/cases/"+c.ID+"/steps/oblast", headTok, map[string]any{}).expectProblem(t, 403)
 	e.do("POST", "/v1/cases/"+c.ID+"/steps/forward", officeTok, map[string]any{"hand_over": "cabinet"}).expectProblem(t, 409)
 	e.do("POST", "/v1/cases/"+c.ID+"/steps/assign", headTok, map[string]any{"executor_id": execID}).expect(t, 200)
-	e.do("POST", "/v1/cases/"+c.ID+"/steps/completeness", execTok, map[string]any{"refuse": true,
-		"ground": "Атауының өзгергенін растайтын құжат жоқ", "missing": []string{"тіркеу куәлігі"}}).expect(t, 200).JSON(t, &c)
+	r = e.do("POST", "/v1/cases/"+c.ID+"/steps/completeness", execTok, map[string]any{"refuse": true,
+		"ground": "Атауының өзгергенін растайтын құжат жоқ", "missing": []string{"тіркеу куәлігі"}}).expect(t, 200)
+	r.JSON(t, &c)
+	goldenJSON(t, "case_refused", r.Body)
 	if c.State != "refused" || c.Refusal == nil || len(c.Results) != 1 {
 		t.Fatalf("refused: %+v", c)
 	}
@@ -78,7 +91,7 @@ func TestCasesOverHTTP(t *testing.T) {
 	e.do("GET", "/v1/documents/"+c.Refusal.DocID, farmerTok, nil).expect(t, 200)
 	e.do("GET", "/v1/documents/"+c.Refusal.DocID, otherTok, nil).expectProblem(t, 404)
 	// The journal.
-	r := e.do("GET", "/v1/journals/regnumber/csv", headTok, nil).expect(t, 200)
+	r = e.do("GET", "/v1/journals/regnumber/csv", headTok, nil).expect(t, 200)
 	rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 	if err != nil || len(rows) != 2 || rows[1][1] != c.Registration.Number || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
 		t.Errorf("CSV: %v %q", err, rows)
@@ -100,7 +113,9 @@ func TestCasesOverHTTP(t *testing.T) {
 			} `json:"steps"`
 		} `json:"items"`
 	}
-	e.do("GET", "/v1/services", officeTok, nil).expect(t, 200).JSON(t, &services)
+	r = e.do("GET", "/v1/services", officeTok, nil).expect(t, 200)
+	r.JSON(t, &services)
+	goldenJSON(t, "services", r.Body)
 	if len(services.Items) != 1 || len(services.Items[0].Steps) != 6 {
 		t.Errorf("services %+v", services)
 	}

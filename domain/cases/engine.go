@@ -288,7 +288,7 @@ func (e *Cases) register(ctx context.Context, p domain.Principal, svc *Service, 
 			return err
 		}
 	}
-	c.Registration = &Talon{Number: number, At: at, By: p.UserID, ByName: name, ResultDue: resultDue,
+	c.Registration = &Talon{Number: number, At: at, By: p.UserID, ByName: name, ResultDue: resultDue.UTC(),
 		TalonID: talon.ID, TalonNo: talon.Number}
 	c.State = StateOpen
 	return e.finishStep(ctx, svc, c, p, name, at, nil, false)
