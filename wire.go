@@ -24,6 +24,7 @@ import (
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/lifecycle"
 	"github.com/vetfield/vetfield/domain/regnumber"
+	"github.com/vetfield/vetfield/domain/vetcert"
 	"github.com/vetfield/vetfield/media"
 	vsync "github.com/vetfield/vetfield/sync"
 )
@@ -103,6 +104,8 @@ type App struct {
 	Cases *cases.Cases
 	// RegNumber runs service 3: registration numbers of production objects, on the engine.
 	RegNumber *regnumber.Service
+	// VetCert runs the veterinary certificates for moved objects (seed 004), on the engine.
+	VetCert *vetcert.Service
 	// Objects is the object storage of photos (nil in a test of another service).
 	Objects media.Objects
 	// PhotoStore keeps the photos' bytes; nil when Config.Objects is nil.
@@ -147,6 +150,9 @@ func New(cfg Config) *App {
 	a.Office = &domain.Office{Store: store, Now: now, Calendar: a.Calendar}
 	a.Cases = &cases.Cases{Store: store, Now: now, Calendar: a.Calendar, Office: a.Office, Documents: a.Documents, Users: a.Accounts}
 	a.RegNumber = regnumber.New(store, now, a.Documents, a.Inspection, a.Cases)
+	a.VetCert = vetcert.New(vetcert.Deps{Store: store, Documents: a.Documents, Epizootic: a.Epizootic, Insp: a.Inspection,
+		Lifecycle: a.Lifecycle, Cases: a.Cases})
+	a.VetCert.ReferenceValidity = cfg.ReferenceValidity
 	if cfg.Objects != nil {
 		a.PhotoStore = media.NewPhotoStore(a.Inspection.Photos, a.Inspection.Inspections, cfg.Objects, log, cfg.Photo)
 		a.Inspection.Inspections.Evidence = a.PhotoStore
