@@ -13,6 +13,7 @@ import (
 	"github.com/vetfield/vetfield/domain/cases"
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/regnumber"
+	"github.com/vetfield/vetfield/domain/vetcert"
 )
 
 // The routes of the case engine: every state service declared on it (domain/cases), its
@@ -163,6 +164,20 @@ type CaseView struct {
 	EndedAt      *time.Time       `json:"ended_at,omitempty"`
 	UpdatedAt    time.Time        `json:"updated_at"`
 	Version      int64            `json:"version"`
+	// CertificateStatus is, for a veterinary certificate issued, closed once the movement it
+	// covers was received.
+	CertificateStatus string `json:"certificate_status,omitempty" enum:"open,closed"`
+}
+
+// viewCase is c as the API shows it, with a certificate's status read from its movement.
+func (s *Server) viewCase(ctx context.Context, c *cases.Case) CaseView {
+	v := viewCase(c, s.Now())
+	if c.Service == vetcert.Code && len(c.Results) > 0 && c.Refusal == nil {
+		if st, err := s.VetCert.Status(ctx, c); err == nil {
+			v.CertificateStatus = st
+		}
+	}
+	return v
 }
 
 func viewCase(c *cases.Case, now time.Time) CaseView {
@@ -210,7 +225,7 @@ func (s *Server) applyCase(ctx context.Context, in *applyCaseInput) (*caseOutput
 	if created {
 		status = http.StatusCreated
 	}
-	return &caseOutput{Status: status, Location: "/v1/cases/" + c.ID, Body: viewCase(c, s.Now())}, nil
+	return &caseOutput{Status: status, Location: "/v1/cases/" + c.ID, Body: s.viewCase(ctx, c)}, nil
 }
 
 type listCasesInput struct {
@@ -260,7 +275,7 @@ func (s *Server) getCase(ctx context.Context, in *idInput) (*caseOutput, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &caseOutput{Status: http.StatusOK, Body: viewCase(c, s.Now())}, nil
+	return &caseOutput{Status: http.StatusOK, Body: s.viewCase(ctx, c)}, nil
 }
 
 // StepRequest is the body of POST /v1/cases/{id}/steps/{step}.
@@ -287,7 +302,7 @@ func (s *Server) advanceCase(ctx context.Context, in *advanceCaseInput) (*caseOu
 	if err != nil {
 		return nil, err
 	}
-	return &caseOutput{Status: http.StatusOK, Body: viewCase(c, s.Now())}, nil
+	return &caseOutput{Status: http.StatusOK, Body: s.viewCase(ctx, c)}, nil
 }
 
 type journalInput struct {

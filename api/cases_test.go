@@ -116,7 +116,7 @@ func TestGoldenCasesOverHTTP(t *testing.T) {
 	r = e.do("GET", "/v1/services", officeTok, nil).expect(t, 200)
 	r.JSON(t, &services)
 	goldenJSON(t, "services", r.Body)
-	if len(services.Items) != 1 || len(services.Items[0].Steps) != 6 {
+	if len(services.Items) != 2 || len(services.Items[0].Steps) != 6 || services.Items[1].Code != "vetcert" {
 		t.Errorf("services %+v", services)
 	}
 }
