@@ -591,3 +591,35 @@ func TestJournalAndOverdue(t *testing.T) {
 		t.Errorf("the overdue step: %+v", s)
 	}
 }
+
+// A crash at any write of a registration (the number's counter, the talon, the case) leaves a
+// state the retry with the same id finishes: one case, one talon, under one number.
+func TestRegistrationCrashAtEveryWrite(t *testing.T) {
+	for k := 0; ; k++ {
+		e := newEnv(t, "2026-04-06 09:00")
+		ctx := t.Context()
+		o := e.object(t, inspection.KindFarm, farmerIIN, bayzak)
+		a := cases.Application{ID: "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e01", Service: regnumber.Code, ApplicantIIN: farmerIIN,
+			Documents: []string{"өтініш"}, Data: appData(map[string]string{"object_id": o.ID, "request": "issue"})}
+		e.Store.Set(storetest.CrashAt(k))
+		_, _, err := e.App.Cases.Apply(ctx, e.Office, a)
+		e.Store.Set(nil)
+		if err == nil {
+			if k < 2 {
+				t.Fatalf("a registration has more writes than %d", k)
+			}
+			return
+		}
+		c, _, err := e.App.Cases.Apply(ctx, e.Office, a)
+		if err != nil {
+			t.Fatalf("crash at write %d: the retry: %v", k, err)
+		}
+		talon, err := e.App.Documents.Get(ctx, c.Registration.TalonID)
+		if err != nil || !strings.Contains(string(talon.Content), c.Registration.Number) {
+			t.Fatalf("crash at write %d: talon %v", k, err)
+		}
+		if docs, _ := e.App.Documents.OfSubject(ctx, c.ID); len(docs) != 1 {
+			t.Errorf("crash at write %d: %d papers", k, len(docs))
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
 	"github.com/vetfield/vetfield/domain/identification"
+	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/lifecycle"
 	"github.com/vetfield/vetfield/domain/sqlite"
@@ -305,5 +306,38 @@ func lastSeq(t *testing.T, e *env) int64 {
 			return last
 		}
 		last = ch[len(ch)-1].Seq
+	}
+}
+
+// An export certificate for a product under a restriction is refused with its ground, and so is
+// one whose producing object has no valid conclusion.
+func TestExportOfRestrictedProductRefused(t *testing.T) {
+	e := newEnv(t, "2026-04-07 10:00")
+	ctx := t.Context()
+	obj, _, err := e.App.Inspection.Register.Create(ctx, e.Admin, inspection.NewObject{Kind: inspection.KindProcessing, Name: "Ет комбинаты",
+		OwnerIIN: ownerA, Address: "Сарыкемер", Territory: string(bayzak), RegNumber: "KZ-31-000009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := domain.ParseCivilDate("2026-04-06")
+	if _, err := e.App.Epizootic.Restrictions.Declare(ctx, e.Admin, epizootic.NewRestriction{Kind: epizootic.Quarantine, Disease: "fmd",
+		Territory: string(bayzak), Decision: epizootic.EpizooticDecision{Number: "7", Date: d}}); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := e.App.Cases.Apply(ctx, e.Insp, cases.Application{Service: vetcert.Code, ApplicantIIN: ownerA, Documents: []string{"өтініш"},
+		Data: data(map[string]any{"consignment": "products", "export": true, "country": "UZ", "object_id": obj.ID,
+			"products": []map[string]any{{"kind": "meat", "species": "cattle", "quantity": 1200, "unit": "kg", "origin": "Ет комбинаты"}}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = e.must(e.step(c, "documents", cases.StepInput{}))
+	c = e.must(e.step(c, "laboratory", cases.StepInput{Data: labAct()}))
+	seq := lastSeq(t, e)
+	_, err = e.step(c, "inspection", cases.StepInput{Data: vehicle})
+	if !domain.IsCode(err, domain.EPRECONDITION) || !strings.Contains(err.Error(), "conclusion") || !strings.Contains(err.Error(), "Ящур") {
+		t.Errorf("a restricted export: %v", err)
+	}
+	if lastSeq(t, e) != seq {
+		t.Errorf("the refused step wrote")
 	}
 }
