@@ -204,7 +204,14 @@ func (s *Service) inspect(ctx context.Context, r *cases.Run) error {
 	if app.Export {
 		destination = strings.TrimSpace(app.Country + " " + app.Destination)
 	}
+	supersedes := ""
+	if app.Supersedes != "" {
+		if old, err := s.Documents.Get(ctx, app.Supersedes); err == nil && old.Status == documents.DocValid {
+			supersedes = old.ID
+		}
+	}
 	doc, err := r.Adopt(ctx, documents.Draft{Type: documents.DocCertificate, ID: domain.DerivedID("case", r.Case.ID, "certificate"),
+		Supersedes: supersedes,
 		Subject: documents.Subject{Kind: documents.SubjectCase, ID: r.Case.ID, Name: r.Case.Subject.Name, RegNumber: basis.RegNumber,
 			OwnerIIN: r.Case.Applicant.IIN, Territory: r.Case.Territory},
 		Issuer: documents.Issuer{UserID: r.Principal.UserID, Name: r.ActorName, Unit: domain.Kato(domain.AreaOf(r.Case.Territory).District)},
@@ -238,6 +245,9 @@ func (s *Service) inspect(ctx context.Context, r *cases.Run) error {
 		r.Case.SetData("movement_id", in.MovementID)
 	}
 	r.Record["certificate"] = doc.Number
+	if supersedes != "" {
+		r.After = append(r.After, func(ctx context.Context) error { return s.Documents.MarkSuperseded(ctx, supersedes, doc) })
+	}
 	r.Results = append(r.Results, cases.Result{Type: string(doc.Type), ID: doc.ID, Number: doc.Number})
 	return nil
 }

@@ -59,6 +59,11 @@ type Application struct {
 	// ObjectID is the production object that made the products or feed.
 	ObjectID string                       `json:"object_id,omitempty"`
 	Products []epizootic.ReferenceProduct `json:"products,omitempty"`
+	// Corrects is the case of a certificate this application corrects: the new certificate
+	// supersedes it, as a corrected passport does.
+	Corrects string `json:"corrects,omitempty"`
+	// Supersedes is the corrected certificate's paper, found when the application is opened.
+	Supersedes string `json:"supersedes,omitempty"`
 }
 
 // Service wires the certificates over the engine and the services they rest on.
@@ -195,6 +200,23 @@ func (s *Service) open(ctx context.Context, applicant domain.Principal, a *cases
 		c.Subject = cases.About{Kind: "consignment", ID: c.ID, Name: obj.Name}
 	default:
 		return domain.Invalid("data.consignment", "the consignment is animals, products or feed")
+	}
+	app.Supersedes = ""
+	if app.Corrects != "" {
+		old, err := s.Cases.Get(ctx, applicant, app.Corrects)
+		if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && (old.Service != Code || old.Refusal != nil || len(old.Results) == 0)) {
+			return domain.Invalid("data.corrects", "no certificate of the applicant's issued in this case")
+		} else if err != nil {
+			return err
+		}
+		doc, err := s.Documents.Get(ctx, old.Results[len(old.Results)-1].ID)
+		if err != nil {
+			return err
+		}
+		if doc.Status != documents.DocValid {
+			return domain.Errorf(domain.EPRECONDITION, "the certificate %s is %s and cannot be corrected", doc.Number, doc.Status)
+		}
+		app.Supersedes = doc.ID
 	}
 	c.SetData("application", app)
 	return nil

@@ -341,3 +341,36 @@ func TestExportOfRestrictedProductRefused(t *testing.T) {
 		t.Errorf("the refused step wrote")
 	}
 }
+
+// A correction supersedes the certificate it corrects.
+func TestCorrectionSupersedes(t *testing.T) {
+	e := newEnv(t, "2026-04-07 10:00")
+	ctx := t.Context()
+	a := e.cow()
+	ref := e.reference(a)
+	issue := func(extra map[string]any) *cases.Case {
+		app := map[string]any{"consignment": "animals", "reference_ids": []string{ref.ID}, "destination_territory": string(korday)}
+		for k, v := range extra {
+			app[k] = v
+		}
+		c, _, err := e.App.Cases.Apply(ctx, e.Insp, cases.Application{Service: vetcert.Code, ApplicantIIN: ownerA,
+			Documents: []string{"өтініш"}, Data: data(app)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = e.must(e.step(c, "documents", cases.StepInput{}))
+		c = e.must(e.step(c, "laboratory", cases.StepInput{Data: labAct(string(a.Tag))}))
+		return e.must(e.step(c, "inspection", cases.StepInput{Data: vehicle}))
+	}
+	first := issue(nil)
+	second := issue(map[string]any{"corrects": first.ID, "destination": "Қордай ауылы"})
+	old, _ := e.App.Documents.Get(ctx, first.Results[0].ID)
+	if old.Status != documents.DocSuperseded || old.SupersededBy != second.Results[0].ID {
+		t.Errorf("the corrected certificate is %s", old.Status)
+	}
+	if _, _, err := e.App.Cases.Apply(ctx, e.Insp, cases.Application{Service: vetcert.Code, ApplicantIIN: ownerA, Documents: []string{"өтініш"},
+		Data: data(map[string]any{"consignment": "animals", "reference_ids": []string{ref.ID}, "destination_territory": string(korday),
+			"corrects": first.ID})}); !domain.IsCode(err, domain.EPRECONDITION) {
+		t.Errorf("correcting a superseded certificate: %v", err)
+	}
+}
