@@ -78,10 +78,11 @@ type AnimalView struct {
 	ObjectID     string             `json:"object_id,omitempty" doc:"The slaughter site or market a movement brought it to."`
 	OwnerIIN     string             `json:"owner_iin"`
 	Territory    string             `json:"territory"`
-	Status       string             `json:"status"`
+	Status       string             `json:"status" doc:"active, or disposed once the animal left the register (see disposal)."`
 	PassportID   string             `json:"passport_id" doc:"The current passport (or its duplicate)."`
 	OpenReissue  string             `json:"open_reissue,omitempty" doc:"The reissue case under way."`
 	InTransit    string             `json:"in_transit,omitempty" doc:"The movement it is on, until received or cancelled: no reference, reissue or disposal meanwhile."`
+	Disposal     *DisposalView      `json:"disposal,omitempty" doc:"How and when the animal left the register (status disposed)."`
 	IdentifiedAt time.Time          `json:"identified_at"`
 	IdentifiedBy string             `json:"identified_by"`
 	Unit         string             `json:"unit" doc:"The identifying unit."`
@@ -90,6 +91,9 @@ type AnimalView struct {
 	// Passport is included when one animal is answered; null while a crashed identification has
 	// not been retried.
 	Passport *DocumentView `json:"passport,omitempty"`
+
+	// Findings are the positive diagnostic results in force (package health).
+	Findings []identification.Finding `json:"findings,omitempty" doc:"Positive diagnostic results in force: each refuses a reference or a movement for a purpose its disease does not allow (a tablet offline checks them too)."`
 }
 
 func viewAnimal(a *identification.Animal) AnimalView {
@@ -98,7 +102,8 @@ func viewAnimal(a *identification.Animal) AnimalView {
 		OwnerIIN: string(a.OwnerIIN), InTransit: a.InTransit,
 		Territory: string(a.Territory), Status: string(a.Status), PassportID: a.PassportID, OpenReissue: a.OpenReissue,
 		IdentifiedAt: a.IdentifiedAt, IdentifiedBy: a.IdentifiedBy, Unit: string(a.Unit), UpdatedAt: a.UpdatedAt,
-		Version: a.Version, Identifiers: make([]IdentifierView, 0, len(a.Identifiers))}
+		Version: a.Version, Identifiers: make([]IdentifierView, 0, len(a.Identifiers)), Disposal: viewDisposal(a.Disposal),
+		Findings: a.Findings}
 	for _, x := range a.Identifiers {
 		v.Identifiers = append(v.Identifiers, IdentifierView{Means: x.Means, Number: x.Number, Status: string(x.Status),
 			ReplacedBy: x.ReplacedBy})
@@ -253,7 +258,7 @@ func (s *Server) updateAnimal(ctx context.Context, in *updateAnimalInput) (*anim
 type AnimalEventView struct {
 	ID         string          `json:"id"`
 	AnimalID   string          `json:"animal_id"`
-	Kind       string          `json:"kind" doc:"identified, tag_lost, tags_arrived, reissued, passport_duplicate, passport_extract, description_changed, and kinds other services add."`
+	Kind       string          `json:"kind" doc:"identified, tag_lost, tags_arrived, reissued, passport_duplicate, passport_extract, description_changed, disposed, disposal_corrected, and kinds other services add."`
 	At         time.Time       `json:"at"`
 	By         string          `json:"by,omitempty"`
 	Unit       string          `json:"unit,omitempty"`

@@ -262,6 +262,11 @@ type VerificationView struct {
 	// Grounds are a motivated refusal's grounds, as its paper prints them: a refusal is genuine
 	// without approving anything, and whoever checks it should read why.
 	Grounds []string `json:"grounds,omitempty" doc:"A refusal's grounds, in the page's language (Russian in JSON)."`
+	// LeftRegisterOn and the rest say that the animal the paper is about left the register: the
+	// paper stays genuine, but the animal is no longer alive or kept.
+	LeftRegisterOn   string `json:"left_register_on,omitempty" doc:"YYYY-MM-DD: the day the animal left the register."`
+	LeftRegisterKind string `json:"left_register_kind,omitempty" enum:"died,slaughtered,killed_by_order,lost,exported"`
+	LeftRegisterHow  string `json:"left_register_how,omitempty" doc:"The kind in words, in the page's language (Russian in JSON)."`
 }
 
 func viewVerification(v documents.Verification, lang string) VerificationView {
@@ -306,7 +311,11 @@ func (s *Server) verifyJSON(ctx context.Context, in *tokenInput) (*verifyOutput,
 	if err != nil {
 		return nil, err
 	}
-	return &verifyOutput{CacheControl: "no-store", Body: viewVerification(v, "ru")}, nil
+	view := viewVerification(v, "ru")
+	if err := s.leftRegister(ctx, v, &view, "ru"); err != nil {
+		return nil, err
+	}
+	return &verifyOutput{CacheControl: "no-store", Body: view}, nil
 }
 
 type verifyPageInput struct {
@@ -328,7 +337,11 @@ func (s *Server) verifyPage(ctx context.Context, in *verifyPageInput) (*htmlOutp
 		return nil, err
 	}
 	lang := pickLanguage(in.Lang, in.AcceptLanguage)
-	page, err := renderVerifyPage(viewVerification(v, lang), lang, "/v/"+in.Token)
+	view := viewVerification(v, lang)
+	if err := s.leftRegister(ctx, v, &view, lang); err != nil {
+		return nil, err
+	}
+	page, err := renderVerifyPage(view, lang, "/v/"+in.Token)
 	if err != nil {
 		return nil, domain.Internal("render verify page", err)
 	}
@@ -403,6 +416,9 @@ func (s *Server) documentPaper(ctx context.Context, id string) (paper.Paper, err
 		return paper.Paper{}, err
 	}
 	p := paper.Build(d, s.verifyURL(d.Token), s.PublicURL+"/v/"+d.Token)
+	if p.Pages, err = s.passportPages(ctx, d); err != nil {
+		return paper.Paper{}, err
+	}
 	if len(p.Unlabelled) > 0 {
 		s.Log.WarnContext(ctx, "paper: content without words", "request_id", requestID(ctx), "type", d.Type, "keys", p.Unlabelled)
 	}

@@ -232,6 +232,19 @@ func TestGoldenWire(t *testing.T) {
 		"owner_iin": ownerIIN, "address": "Сарыкемер ауылы", "territory": bayzakRural}).expect(t, 201).JSON(t, &object)
 	h.do("POST", "/v1/inspections", h.admin, map[string]any{"object_id": object.ID, "documents": []string{"өтініш"}}).expect(t, 201)
 	h.do("PUT", "/v1/calendar/2026", h.admin, map[string]any{"kurban_ait": "2026-05-27", "transfers": []map[string]any{}}, "If-Match", `"0"`).expect(t, 200)
+	// Vaccinations, diagnostic tests and plans (package health): group answers, a result, a plan's progress.
+	answer("vaccination_record", h.do("POST", "/v1/vaccinations", h.vet, map[string]any{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e13",
+		"holding_id": h.holding.ID, "disease": "anthrax", "vaccine": "55-ВНИИВВиМ", "series": "С-17-2026", "dose": "1 мл",
+		"date": "2026-03-19", "animals": []map[string]any{{"id": animal.ID}, {"tag": "398000000000999"}}}).expect(t, 201))
+	h.do("POST", "/v1/diagnostic-tests", h.vet, map[string]any{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e14", "holding_id": h.holding.ID,
+		"disease": "brucellosis", "method": "rbt", "sampled_on": "2026-03-18", "animals": []map[string]any{{"id": animal.ID}}}).expect(t, 201)
+	answer("diagnostic_test_result", h.do("POST", "/v1/diagnostic-tests/0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e14/results", h.vet,
+		map[string]any{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e15", "laboratory": "Жамбыл облыстық ветеринариялық зертханасы",
+			"act": "245-Б", "act_date": "2026-03-20", "animals": []map[string]any{{"id": animal.ID, "result": "negative"}}}).expect(t, 200))
+	h.do("POST", "/v1/plans", h.admin, map[string]any{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e16", "territory": "310000000",
+		"title": "2026 жылғы жоспар", "decision": "Әкімдіктің 2026 жылғы 15 қаңтардағы № 12 қаулысы", "from": "2026-01-01",
+		"to": "2026-12-31", "items": []map[string]any{{"measure": "vaccination", "disease": "anthrax", "species": "cattle"}}}).expect(t, 201)
+	answer("plan_progress", h.do("GET", "/v1/plans/0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e16/progress", h.admin, nil).expect(t, 200))
 
 	// Sync: a pull page holding the first item of every synced collection the admin's tablet gets,
 	// and a push answer with each result status.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vetfield/vetfield/api"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
 // The districts and owners of the identification tests.
@@ -90,20 +91,7 @@ func (h *herd) allocate(unit, first string, count int) api.TagRangeView {
 }
 
 // lastSeq is the newest entry of the change log: a refused request must not move it.
-func (h *herd) lastSeq() int64 {
-	h.t.Helper()
-	var seq int64
-	for {
-		cs, err := h.store.Changes(h.t.Context(), seq, 1000)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if len(cs) == 0 {
-			return seq
-		}
-		seq = cs[len(cs)-1].Seq
-	}
-}
+func (h *herd) lastSeq() int64 { return storetest.LastSeq(h.t, h.store) }
 
 func TestHoldings(t *testing.T) {
 	t.Parallel()

@@ -39,6 +39,14 @@ func (s *Server) mutationKinds() map[string]mutationKind {
 		"movement.dispatch": kind(s, "Dispatch animals under their reference, checked at the tablet's time (POST /v1/movements).", true, s.pushDispatch),
 		"movement.receive":  kind(s, "Confirm a movement's receipt; record_id is the movement (POST /v1/movements/{id}/receive).", false, s.pushReceive),
 		"movement.cancel":   kind(s, "Call a movement off; record_id is the movement (POST /v1/movements/{id}/cancel).", false, s.pushCancel),
+		"animal.dispose":    kind(s, "Record that an animal left the register; record_id is the animal (POST /v1/animals/{id}/disposal).", false, s.pushDispose),
+		"animal.identify_group": kind(s, "Identify a group of up to 500 animals of one holding, a result per animal; record_id is the group (POST /v1/animal-groups).",
+			true, s.pushIdentifyGroup),
+
+		// Vaccinations and diagnostic tests (api/vaccination.go, api/diagnostic.go).
+		"vaccination.record":     kind(s, "Record a vaccination of a group of animals (POST /v1/vaccinations).", true, s.pushVaccination),
+		"diagnostic_test.sample": kind(s, "Record the samples taken for a diagnostic test (POST /v1/diagnostic-tests).", true, s.pushSample),
+		"diagnostic_test.result": kind(s, "Record a laboratory's results for the test named by record_id (POST /v1/diagnostic-tests/{id}/results).", false, s.pushResult),
 	}
 }
 

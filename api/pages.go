@@ -24,6 +24,18 @@ type verifyTexts struct {
 	// that means: a buyer must never read a genuine refusal as an approval.
 	RefusalBanner, RefusalNote      string
 	Superseded, Revoked, NotGenuine string
+	// LeftRegister says that the animal a paper is about left the register, on which day and how
+	// (the paper stays genuine: it was issued); LeftTitle labels the same facts in the list.
+	LeftRegister, LeftTitle string
+}
+
+// disposalKindNames are the kinds of disposal in words, in both languages.
+var disposalKindNames = map[string]paper.Text{
+	"died":            {KK: "өлді", RU: "пало"},
+	"slaughtered":     {KK: "союға жіберілді", RU: "убито на убойном пункте"},
+	"killed_by_order": {KK: "нұсқама бойынша жойылды", RU: "умерщвлено по предписанию"},
+	"lost":            {KK: "жоғалды", RU: "утеряно (пропало)"},
+	"exported":        {KK: "елден тыс шығарылды", RU: "вывезено за пределы страны"},
 }
 
 var verifyLang = map[string]verifyTexts{
@@ -41,6 +53,8 @@ var verifyLang = map[string]verifyTexts{
 		Superseded:    "Бұл құжаттың орнына жаңасы берілді: %s",
 		Revoked:       "Құжаттың күші %s жойылды.",
 		NotGenuine:    "Бұл код ветеринариялық қызмет берген құжатқа сәйкес келмейді.",
+		LeftRegister:  "Жануар %s тізілімнен шығарылды: %s. Құжат түпнұсқа, бірақ жануар енді есепте тұрмайды.",
+		LeftTitle:     "Тізілімнен шығарылды",
 	},
 	"ru": {
 		Title: "Проверка документа", Type: "Вид документа", Number: "Номер", Date: "Дата выдачи",
@@ -56,6 +70,8 @@ var verifyLang = map[string]verifyTexts{
 		Superseded:    "Вместо этого документа выдан новый: %s",
 		Revoked:       "Документ отозван %s.",
 		NotGenuine:    "Этот код не соответствует документу, выданному ветеринарной службой.",
+		LeftRegister:  "Животное выбыло из реестра %s: %s. Документ подлинный, но животное больше не состоит на учёте.",
+		LeftTitle:     "Выбыло из реестра",
 	},
 }
 
@@ -76,11 +92,15 @@ func renderVerifyPage(v VerificationView, lang, path string) ([]byte, error) {
 	case documents.VerifyNotGenuine:
 		detail = t.NotGenuine
 	}
+	left := ""
+	if v.LeftRegisterOn != "" {
+		left = fmt.Sprintf(t.LeftRegister, paper.DMY(v.LeftRegisterOn), disposalKindNames[v.LeftRegisterKind].In(lang))
+	}
 	badge, accent := paper.Look(v.Type)
 	var buf bytes.Buffer
 	err := pages.ExecuteTemplate(&buf, "verify.html", map[string]any{
 		"Lang": lang, "T": t, "Status": v.Status, "Class": class, "Banner": banner, "Detail": detail, "V": v, "Path": path,
-		"Badge": badge.In(lang), "Accent": template.CSS(accent),
+		"Badge": badge.In(lang), "Accent": template.CSS(accent), "Left": left,
 	})
 	return buf.Bytes(), err
 }

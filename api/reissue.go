@@ -53,7 +53,7 @@ type ReissueView struct {
 	OldTag    string    `json:"old_tag"`
 	Means     string    `json:"means"`
 	Note      string    `json:"note,omitempty"`
-	Status    string    `json:"status" enum:"awaiting_tags,tags_arrived,completed"`
+	Status    string    `json:"status" enum:"awaiting_tags,tags_arrived,completed,withdrawn"`
 	OpenedAt  time.Time `json:"opened_at"`
 	// ArrivedOn and the rest are absent until they happen.
 	ArrivedOn          *domain.CivilDate `json:"arrived_on,omitempty" format:"date"`
@@ -156,7 +156,7 @@ func (s *Server) getReissue(ctx context.Context, in *idInput) (*reissueOutput, e
 }
 
 type listReissuesInput struct {
-	Status  string `query:"status" enum:"awaiting_tags,tags_arrived,completed" default:"tags_arrived"`
+	Status  string `query:"status" enum:"awaiting_tags,tags_arrived,completed,withdrawn" default:"tags_arrived"`
 	Overdue bool   `query:"overdue" doc:"Only cases past their due date: open ones now, completed ones that were late."`
 	Cursor  string `query:"cursor" maxLength:"512"`
 	Limit   int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`

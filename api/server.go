@@ -152,6 +152,9 @@ func (s *Server) routes() {
 	s.registerPhotos()
 	s.registerEpizootic()
 	s.registerMovements()
+	s.registerDisposals()
+	s.registerAnimalGroups()
+	s.registerHealth()
 	s.registerCases()
 }
 

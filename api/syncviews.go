@@ -6,6 +6,7 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
+	"github.com/vetfield/vetfield/domain/health"
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/lifecycle"
@@ -36,6 +37,9 @@ func (s *Server) syncViews() map[string]vsync.View {
 		identification.AnimalEventsSpec.Name: viewOf(func(_ context.Context, e *identification.AnimalEvent) (any, error) {
 			return viewAnimalEvent(e), nil
 		}),
+		identification.AnimalGroupsSpec.Name: viewOf(func(_ context.Context, g *identification.AnimalGroup) (any, error) {
+			return viewAnimalGroup(g), nil
+		}),
 		identification.ReissuesSpec.Name: viewOf(func(ctx context.Context, c *identification.Reissue) (any, error) {
 			return s.viewReissue(ctx, c)
 		}),
@@ -62,6 +66,12 @@ func (s *Server) syncViews() map[string]vsync.View {
 		}),
 		inspection.PhotosSpec.Name: viewOf(func(_ context.Context, ph *inspection.Photo) (any, error) {
 			return viewPhoto(ph), nil
+		}),
+		health.VaccinationsSpec.Name: viewOf(func(_ context.Context, v *health.Vaccination) (any, error) {
+			return viewVaccination(v), nil
+		}),
+		health.TestsSpec.Name: viewOf(func(_ context.Context, t *health.DiagnosticTest) (any, error) {
+			return viewDiagnosticTest(t), nil
 		}),
 	}
 }

@@ -2,6 +2,7 @@ package epizootic
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/vetfield/vetfield/domain"
 )
@@ -102,7 +103,9 @@ var (
 // Diseases is the catalogue of notifiable diseases, by code. The species follow the veterinary
 // rules: foot-and-mouth disease strikes cloven-hoofed animals (horses are not susceptible);
 // brucellosis, cattle, small ruminants, camels and pigs; anthrax and rabies, every species; pox,
-// peste des petits ruminants, sheep and goats; African swine fever, pigs; avian influenza, birds
+// peste des petits ruminants, sheep and goats; African swine fever, pigs; tuberculosis, cattle,
+// camels, pigs and goats; enzootic bovine leukosis, cattle (both tested for in every herd every
+// year, and a reactor goes only to slaughter); avian influenza, birds
 // only — it restricts poultry and eggs and no identified species, so it never refuses a reference
 // for a cow.
 var Diseases = map[string]Disease{
@@ -121,18 +124,25 @@ var Diseases = map[string]Disease{
 		Species: []domain.Species{domain.Sheep, domain.Goat}, Products: ruminantGoods},
 	"avian_influenza": {Code: "avian_influenza", NameKK: "Құс тұмауы", NameRU: "Грипп птиц",
 		Species: []domain.Species{}, Products: []ProductKind{ProductPoultry, ProductEggs}},
+	"tuberculosis": {Code: "tuberculosis", NameKK: "Туберкулез", NameRU: "Туберкулёз",
+		Species: []domain.Species{domain.Cattle, domain.Camel, domain.Pig, domain.Goat}, Products: []ProductKind{ProductMeat, ProductOffal, ProductMilk},
+		AllowedWithFinding: []ReferencePurpose{PurposeSlaughter}},
+	"leukosis": {Code: "leukosis", NameKK: "Ірі қара малдың лейкозы", NameRU: "Лейкоз крупного рогатого скота",
+		Species: []domain.Species{domain.Cattle}, Products: []ProductKind{ProductMilk},
+		AllowedWithFinding: []ReferencePurpose{PurposeSlaughter}},
 	"asf": {Code: "asf", NameKK: "Шошқаның африкалық обасы", NameRU: "Африканская чума свиней",
 		Species: []domain.Species{domain.Pig}, Products: carcassGoods},
 }
 
 // DiseaseCodes lists the catalogue in a stable order, for lists and documentation.
-var DiseaseCodes = []string{"fmd", "brucellosis", "anthrax", "rabies", "sheep_goat_pox", "ppr", "avian_influenza", "asf"}
+var DiseaseCodes = []string{"fmd", "brucellosis", "anthrax", "rabies", "sheep_goat_pox", "ppr", "avian_influenza", "asf",
+	"tuberculosis", "leukosis"}
 
 // DiseaseByCode returns the disease with code, or EINVALID naming field.
 func DiseaseByCode(code, field string) (Disease, error) {
 	d, ok := Diseases[code]
 	if !ok {
-		return Disease{}, domain.Invalid(field, "unknown disease %q: one of fmd, brucellosis, anthrax, rabies, sheep_goat_pox, ppr, avian_influenza, asf", domain.Clip(code))
+		return Disease{}, domain.Invalid(field, "unknown disease %q: one of %s", domain.Clip(code), strings.Join(DiseaseCodes, ", "))
 	}
 	return d, nil
 }

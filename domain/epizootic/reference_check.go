@@ -278,6 +278,14 @@ func (rf *References) assess(ctx context.Context, by domain.Principal, h *identi
 		}
 		if a != nil {
 			species = append(species, a.Species)
+			// A positive diagnostic result in force refuses the animal for every purpose its
+			// disease does not allow, citing the test.
+			if fg := FindingGrounds(a, in.Purpose); len(fg) > 0 {
+				if animals[len(animals)-1].State == "ok" {
+					animals[len(animals)-1].State = GroundPositiveTest
+				}
+				grounds = append(grounds, fg...)
+			}
 		}
 	}
 	checks := []SituationCheck{}

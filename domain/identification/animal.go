@@ -109,6 +109,9 @@ var AnimalsSpec = domain.CollectionSpec{
 		{Name: "animals_owner_territory", Fields: []string{"owner_iin", "territory"}},
 		{Name: "animals_holding", Fields: []string{"holding_id"}},
 		{Name: "animals_territory", Fields: []string{"territory"}},
+		// The animals of one species within a territory: what a plan of veterinary measures
+		// counts, per district (package health).
+		{Name: "animals_species_territory", Fields: []string{"species", "territory"}},
 	},
 }
 
@@ -304,25 +307,9 @@ func refusedFit(err error) bool {
 // newAnimal checks the request and builds the animal, reading but writing nothing. It returns the
 // holding it read too, for the passport.
 func (as *Animals) newAnimal(ctx context.Context, by domain.Principal, in NewAnimal) (*Animal, *Holding, error) {
-	now := as.Now()
-	a := &Animal{Species: in.Species, Sex: in.Sex, BirthDate: in.BirthDate, Status: AnimalActive,
-		IdentifiedAt: now.UTC(), IdentifiedBy: by.UserID, Unit: by.Territory, UpdatedAt: now.UTC()}
-	var err error
-	if a.ID, err = domain.ParseClientID(in.ID, "id"); err != nil {
+	a, err := describe(as.Now(), by, in)
+	if err != nil {
 		return nil, nil, err
-	}
-	if err := a.checkDescription(now, &in.Breed, &in.Colour, &in.Nickname); err != nil {
-		return nil, nil, err
-	}
-	a.Breed, a.Colour, a.Nickname = in.Breed, in.Colour, in.Nickname
-	if a.Identifiers, err = domain.ParseIdentifiers(in.Identifiers, "identifiers"); err != nil {
-		return nil, nil, err
-	}
-	for _, x := range a.Identifiers {
-		if x.Means.Stocked() {
-			a.Tag = domain.EarTag(x.Number)
-			break
-		}
 	}
 	if in.HoldingID == "" {
 		return nil, nil, domain.Invalid("holding_id", "give the holding the animal lives on")
@@ -333,13 +320,44 @@ func (as *Animals) newAnimal(ctx context.Context, by domain.Principal, in NewAni
 	} else if err != nil {
 		return nil, nil, err
 	}
+	a.settle(h, as.StaffName(ctx, by))
+	return a, h, nil
+}
+
+// settle places the described animal a on holding h, identified by the staff member named name,
+// and fingerprints the request, so a retry can be told from another request reusing the id.
+func (a *Animal) settle(h *Holding, name string) {
 	a.HoldingID, a.OwnerIIN, a.Territory = h.ID, h.OwnerIIN, h.Territory
 	a.PassportID = identPassportID(a.ID)
-	a.IdentifiedByName = as.StaffName(ctx, by)
+	a.IdentifiedByName = name
 	sum := sha256.Sum256(domain.MustJSON([]any{a.HoldingID, a.Species, a.Sex, a.BirthDate, a.Breed, a.Colour,
 		a.Nickname, a.Identifiers}))
 	a.CreateHash = hex.EncodeToString(sum[:])
-	return a, h, nil
+}
+
+// describe checks what the request says of the animal itself (its id, description and numbers)
+// and builds it, reading nothing: settle places it on its holding.
+func describe(now time.Time, by domain.Principal, in NewAnimal) (*Animal, error) {
+	a := &Animal{Species: in.Species, Sex: in.Sex, BirthDate: in.BirthDate, Status: AnimalActive,
+		IdentifiedAt: now.UTC(), IdentifiedBy: by.UserID, Unit: by.Territory, UpdatedAt: now.UTC()}
+	var err error
+	if a.ID, err = domain.ParseClientID(in.ID, "id"); err != nil {
+		return nil, err
+	}
+	if err := a.checkDescription(now, &in.Breed, &in.Colour, &in.Nickname); err != nil {
+		return nil, err
+	}
+	a.Breed, a.Colour, a.Nickname = in.Breed, in.Colour, in.Nickname
+	if a.Identifiers, err = domain.ParseIdentifiers(in.Identifiers, "identifiers"); err != nil {
+		return nil, err
+	}
+	for _, x := range a.Identifiers {
+		if x.Means.Stocked() {
+			a.Tag = domain.EarTag(x.Number)
+			break
+		}
+	}
+	return a, nil
 }
 
 // checkDescription validates the description fields of a (species, sex, birth date) and trims the

@@ -42,7 +42,8 @@ type AnimalEvent struct {
 	ReissueID  string      `json:"reissue_id,omitempty"`
 	// Details carry what is particular to the kind.
 	Details json.RawMessage `json:"details,omitempty"`
-	// Territory and OwnerIIN are the animal's when the event happened: they decide who sees it.
+	// Territory and OwnerIIN are where the animal is kept now — they decide who sees the entry —
+	// and follow it when it moves (WriteFollowHistory); Unit says where the staff who acted was.
 	Territory domain.Kato `json:"territory"`
 	OwnerIIN  domain.IIN  `json:"owner_iin,omitempty"`
 }

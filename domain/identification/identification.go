@@ -1,7 +1,9 @@
 // Package identification runs service 4 of REGULATIONS.md: the holdings where animals are kept,
 // the stock of ear-tag numbers given to each unit and the ledger of every number fitted, the
-// animals themselves with their veterinary passports (duplicates, extracts) and history, and the
-// reissue of lost or damaged tags on its working-day clock.
+// animals themselves with their veterinary passports (duplicates, extracts) and history — one by
+// one, or a group of one holding at once (group.go) — and the reissue of lost or damaged tags on
+// its working-day clock. An animal that left the register (package lifecycle) has its numbers
+// retired here and gets no paper again (disposed.go).
 package identification
 
 import (
@@ -32,4 +34,4 @@ func New(store domain.Store, docs *documents.Documents, cal *domain.Calendar, no
 
 // Specs are the collections of service 4, for Declare.
 var Specs = []domain.CollectionSpec{HoldingsSpec, TagRangesSpec, TagLedgerSpec, TagsSpec, AnimalsSpec,
-	AnimalEventsSpec, ReissuesSpec}
+	AnimalEventsSpec, ReissuesSpec, AnimalGroupsSpec}

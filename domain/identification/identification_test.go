@@ -104,20 +104,7 @@ func (e *identEnv) Identify(tag string) (*identification.Animal, *documents.Docu
 }
 
 // lastSeq is the newest entry of the change log: a refused request must not move it.
-func (e *identEnv) LastSeq() int64 {
-	e.T.Helper()
-	var seq int64
-	for {
-		cs, err := e.Store.Changes(e.T.Context(), seq, 1000)
-		if err != nil {
-			e.T.Fatal(err)
-		}
-		if len(cs) == 0 {
-			return seq
-		}
-		seq = cs[len(cs)-1].Seq
-	}
-}
+func (e *identEnv) LastSeq() int64 { return storetest.LastSeq(e.T, e.Store) }
 
 // tagStatus is what the stock says of a number.
 func (e *identEnv) TagStatus(number string) identification.TagStatus {

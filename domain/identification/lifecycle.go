@@ -11,17 +11,50 @@ import (
 // a reference, a movement, a reissue, a disposal — sees its whole state in one read: whether it
 // is in transit, whether it left the register, and the positive test results in force.
 
-// Disposal is how and when an animal left the register (package lifecycle writes it).
+// Disposal is how and when an animal left the register (package lifecycle writes it). Its ID is
+// the client id of the disposal request; corrections by an admin replace the entry and keep the
+// one they replaced, so nothing of what was recorded is lost.
 type Disposal struct {
-	ID   string           `json:"id"`
+	ID string `json:"id"`
+	DisposalEntry
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+	// RequestHash fingerprints the request, to tell a retry from another request reusing the id.
+	RequestHash string `json:"request_hash"`
+	// Corrections are the admins' corrections, oldest first.
+	Corrections []DisposalCorrection `json:"corrections,omitempty"`
+}
+
+// DisposalEntry is what a disposal says: how (Kind), on which day, why, where.
+type DisposalEntry struct {
 	Kind string           `json:"kind"`
 	Date domain.CivilDate `json:"date"`
 	// Cause is the cause or circumstance in words, as the vet records it.
 	Cause string `json:"cause"`
 	// ObjectID is the slaughter site of the object register, for a slaughter.
-	ObjectID string    `json:"object_id,omitempty"`
-	By       string    `json:"by"`
-	At       time.Time `json:"at"`
+	ObjectID string `json:"object_id,omitempty"`
+	// Expertise is the veterinary-sanitary expertise of the carcass, for a slaughter.
+	Expertise *Expertise `json:"expertise,omitempty"`
+}
+
+// Expertise is the finding of the veterinary-sanitary expertise of a slaughtered animal.
+type Expertise struct {
+	// Result is fit (released for food without restriction), conditionally_fit (after
+	// processing) or unfit (destroyed).
+	Result string `json:"result"`
+	// Act is the number of the expertise's act.
+	Act string `json:"act"`
+}
+
+// DisposalCorrection is an admin's correction of a disposal: why, by whom, when, and the entry
+// it replaced.
+type DisposalCorrection struct {
+	ID          string        `json:"id"`
+	Reason      string        `json:"reason"`
+	By          string        `json:"by"`
+	At          time.Time     `json:"at"`
+	Earlier     DisposalEntry `json:"earlier"`
+	RequestHash string        `json:"request_hash"`
 }
 
 // Finding is a positive diagnostic result in force for an animal (package health writes it): the

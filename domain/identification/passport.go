@@ -166,6 +166,9 @@ func (as *Animals) copyPassport(ctx context.Context, by domain.Principal, animal
 	case err == nil && doc.Subject.ID != a.ID:
 		return nil, nil, &domain.Error{Code: domain.ECONFLICT, Field: "id", Message: "this id was used for another animal's paper"}
 	case domain.IsCode(err, domain.ENOTFOUND):
+		if err := a.RefuseDisposed(); err != nil {
+			return nil, nil, err
+		}
 		if a.OpenReissue != "" {
 			// The case will issue a new passport superseding the current one; a copy issued now
 			// would either sit beside it as a second valid passport or print the lost number.

@@ -27,11 +27,14 @@ const (
 	ReissueAwaitingTags ReissueStatus = "awaiting_tags"
 	ReissueTagsArrived  ReissueStatus = "tags_arrived"
 	ReissueCompleted    ReissueStatus = "completed"
+	// ReissueWithdrawn closes a case whose animal left the register before a new number was
+	// fitted (see Reissues.WithdrawWrites): no tag is fitted to a dead or exported animal.
+	ReissueWithdrawn ReissueStatus = "withdrawn"
 )
 
 // Valid reports whether s is a known status.
 func (s ReissueStatus) Valid() bool {
-	return s == ReissueAwaitingTags || s == ReissueTagsArrived || s == ReissueCompleted
+	return s == ReissueAwaitingTags || s == ReissueTagsArrived || s == ReissueCompleted || s == ReissueWithdrawn
 }
 
 // ReissueWorkingDays is the regulation's deadline: working days from the day the tags arrive.
@@ -71,8 +74,11 @@ type Reissue struct {
 	PassportID    string     `json:"passport_id,omitempty"`
 	CompletedAt   *time.Time `json:"completed_at,omitempty"`
 	CompletedBy   string     `json:"completed_by,omitempty"`
-	Late          bool       `json:"late"`
-	LateDays      int        `json:"late_days,omitempty"`
+	// WithdrawnBy is the disposal that withdrew the case, with its time.
+	WithdrawnBy string     `json:"withdrawn_by,omitempty"`
+	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
+	Late        bool       `json:"late"`
+	LateDays    int        `json:"late_days,omitempty"`
 
 	// OpenKey is the animal's id while the case is open, so a unique index allows one open case
 	// per animal; "closed:<id>" after.
@@ -166,6 +172,8 @@ func (rs *Reissues) ReportTagLoss(ctx context.Context, by domain.Principal, anim
 		return nil, domain.Errorf(domain.EPRECONDITION, "a reissue case (%s) is already open for this animal", a.OpenReissue)
 	case a.InTransit != "":
 		return nil, domain.Errorf(domain.EPRECONDITION, "the animal is in transit (movement %s): report the loss at the destination once it is received", a.InTransit)
+	case a.Status == AnimalDisposed:
+		return nil, a.RefuseDisposed()
 	}
 	now := rs.Now().UTC()
 	c := &Reissue{Meta: domain.Meta{ID: id}, AnimalID: a.ID, HoldingID: a.HoldingID, Territory: a.Territory,
@@ -341,7 +349,7 @@ type ReissueClock struct {
 func (rs *Reissues) Clock(ctx context.Context, c *Reissue) (ReissueClock, error) {
 	rc := ReissueClock{Due: c.Due, DueDay: c.DueDay}
 	switch {
-	case c.Due == nil:
+	case c.Due == nil, c.Status == ReissueWithdrawn:
 	case c.Status == ReissueCompleted:
 		rc.Overdue, rc.WorkingDaysOverdue = c.Late, c.LateDays
 	default:
@@ -374,7 +382,7 @@ func (rs *Reissues) List(ctx context.Context, by domain.Principal, f ReissueFilt
 		f.Status = ReissueTagsArrived
 	}
 	if !f.Status.Valid() {
-		return nil, "", domain.Invalid("status", "status is awaiting_tags, tags_arrived or completed")
+		return nil, "", domain.Invalid("status", "status is awaiting_tags, tags_arrived, completed or withdrawn")
 	}
 	if f.Overdue && f.Status == ReissueAwaitingTags {
 		return nil, "", domain.Invalid("overdue", "cases awaiting tags have no due date yet")

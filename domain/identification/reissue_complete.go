@@ -56,6 +56,9 @@ func (rs *Reissues) Complete(ctx context.Context, by domain.Principal, id string
 	if err != nil {
 		return nil, err
 	}
+	if err := a.RefuseDisposed(); err != nil && !c.NewTagFitted {
+		return nil, err // a completion already under way when the animal left is finished
+	}
 	if a.Identifier(string(tag)) >= 0 && c.NewTag != tag {
 		return nil, &domain.Error{Code: domain.ECONFLICT, Field: "number", Message: fmt.Sprintf(
 			"number %s is already on this animal: fit a new one", tag)}

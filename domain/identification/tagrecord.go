@@ -69,16 +69,8 @@ func (ts *TagStock) checkFit(ctx context.Context, tag domain.EarTag, means domai
 	if err != nil {
 		return fitting{}, err
 	}
-	switch {
-	case r == nil:
-		return fitting{}, &domain.Error{Code: domain.EPRECONDITION, Field: field, Message: fmt.Sprintf(
-			"number %s was never allocated to any unit: it is not in stock", tag)}
-	case !r.Unit.Covers(unit):
-		return fitting{}, &domain.Error{Code: domain.EPRECONDITION, Field: field, Message: fmt.Sprintf(
-			"number %s is in the stock of unit %s, not of your unit %s", tag, r.Unit, unit)}
-	case r.Means != means:
-		return fitting{}, &domain.Error{Code: domain.EPRECONDITION, Field: field, Message: fmt.Sprintf(
-			"number %s is stocked as a %s, not a %s", tag, r.Means, means)}
+	if err := stockedFor(r, tag, means, unit, field); err != nil {
+		return fitting{}, err
 	}
 	rec, err := ts.NumberRecord(ctx, tag)
 	if domain.IsCode(err, domain.ENOTFOUND) {
@@ -90,6 +82,23 @@ func (ts *TagStock) checkFit(ctx context.Context, tag domain.EarTag, means domai
 		return fitting{}, err
 	}
 	return fitting{tag: tag, means: means, rng: r, field: field, rec: rec}, nil
+}
+
+// stockedFor explains why tag of range r (nil: of no range) is not in the stock of unit as a
+// means, or returns nil when it is.
+func stockedFor(r *TagRange, tag domain.EarTag, means domain.IDMeans, unit domain.Kato, field string) error {
+	switch {
+	case r == nil:
+		return &domain.Error{Code: domain.EPRECONDITION, Field: field, Message: fmt.Sprintf(
+			"number %s was never allocated to any unit: it is not in stock", tag)}
+	case !r.Unit.Covers(unit):
+		return &domain.Error{Code: domain.EPRECONDITION, Field: field, Message: fmt.Sprintf(
+			"number %s is in the stock of unit %s, not of your unit %s", tag, r.Unit, unit)}
+	case r.Means != means:
+		return &domain.Error{Code: domain.EPRECONDITION, Field: field, Message: fmt.Sprintf(
+			"number %s is stocked as a %s, not a %s", tag, r.Means, means)}
+	}
+	return nil
 }
 
 // refuseFit explains why the number of rec cannot be fitted to animalID, or returns nil when it

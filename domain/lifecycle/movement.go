@@ -497,16 +497,13 @@ func (m *Movement) purposes() []epizootic.ReferencePurpose {
 // coveringReference reads the reference a dispatch names and checks that it covers the movement:
 // issued (not a refusal, not waiting for review), for the source holding, its paper valid and
 // within its term at the dispatch, with a purpose that fits the destination. A reference the
-// caller may not see is answered as one that does not exist.
+// caller may not see, or of another holding, is answered as one that does not exist (ENOTFOUND).
 func (ms *Movements) coveringReference(ctx context.Context, by domain.Principal, id string, m *Movement) (*epizootic.Reference, error) {
 	r, err := ms.Epizootic.References.Get(ctx, by, id)
-	if domain.IsCode(err, domain.ENOTFOUND) {
-		return nil, domain.Invalid("reference_id", "no reference with this id for this holding")
+	if domain.IsCode(err, domain.ENOTFOUND) || (err == nil && r.HoldingID != m.From.HoldingID) {
+		return nil, &domain.Error{Code: domain.ENOTFOUND, Field: "reference_id", Message: "no reference with this id for this holding"}
 	} else if err != nil {
 		return nil, err
-	}
-	if r.HoldingID != m.From.HoldingID {
-		return nil, domain.Invalid("reference_id", "no reference with this id for this holding")
 	}
 	if r.Outcome != epizootic.RefIssued || r.ReviewOpen {
 		return nil, domain.Invalid("reference_id", "the reference %s was refused or waits for review: it covers no movement", r.DocumentNumber)
@@ -567,7 +564,7 @@ func (ms *Movements) movedAnimals(ctx context.Context, by domain.Principal, refs
 		case a.HoldingID != from.ID:
 			return nil, domain.Invalid(f, "the animal %s is not kept on the holding the movement leaves", a.Tag)
 		case a.Status != identification.AnimalActive:
-			return nil, domain.Invalid(f, "the animal %s has left the register", a.Tag)
+			return nil, domain.AtField(f, a.RefuseDisposed())
 		case a.InTransit != "":
 			return nil, &domain.Error{Code: domain.EPRECONDITION, Field: f,
 				Message: fmt.Sprintf("the animal %s is in transit on another movement until it is received or cancelled", a.Tag)}

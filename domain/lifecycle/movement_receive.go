@@ -60,44 +60,89 @@ func (ms *Movements) Receive(ctx context.Context, by domain.Principal, id string
 	if err != nil {
 		return nil, err
 	}
+	sum := sha256.Sum256(domain.MustJSON(in))
+	hash := hex.EncodeToString(sum[:])
+	return ms.end(ctx, by, id, ending{
+		may: func(m *Movement) error {
+			if !m.MayReceive(by) {
+				return domain.Errorf(domain.EFORBIDDEN, "a vet of the destination's territory or its owner confirms the receipt")
+			}
+			return nil
+		},
+		same: func(m *Movement) (bool, error) {
+			if m.Receipt == nil || m.Receipt.ID != rid {
+				return false, nil
+			}
+			if m.Receipt.Hash != hash {
+				return false, &domain.Error{Code: domain.ECONFLICT, Field: "id", Key: "_id",
+					Message: "this id names another receipt; generate a new id for a new request"}
+			}
+			return true, nil
+		},
+		record: func(m *Movement) error {
+			at, err := offlineTime(in.ReceivedAt, ms.Now().UTC(), "received_at")
+			if err != nil {
+				return err
+			}
+			if at.Before(m.DispatchedAt) {
+				return domain.Invalid("received_at", "the receipt cannot come before the dispatch")
+			}
+			r := &MovementReceipt{ID: rid, At: at, By: by.UserID, ByName: ms.Identification.Animals.StaffName(ctx, by),
+				Late: at.After(m.DueAt), Discrepancies: []Discrepancy{}, Hash: hash}
+			if err := m.applyDiscrepancies(in.Discrepancies, r); err != nil {
+				return err
+			}
+			m.Status, m.Receipt = MovementReceived, r
+			return nil
+		},
+		settle: ms.settle,
+	})
+}
+
+// ending is one way a dispatched movement ends — its receipt or its cancellation — as end runs it.
+type ending struct {
+	// may refuses a caller who may not end the movement this way.
+	may func(m *Movement) error
+	// same reports whether m already ended by this very request (a retry), and refuses another
+	// request that reused its id.
+	same func(m *Movement) (bool, error)
+	// record writes the ending on m, checking the request against it.
+	record func(m *Movement) error
+	// settle adds to w what the ending does to the animals, only what is left of it.
+	settle func(ctx context.Context, w *domain.Writes, m *Movement) error
+}
+
+// end ends movement id as e says, in one unit of work: the movement's update first, then what it
+// does to each animal, so that a retry of the same request — which finds the movement ended by it
+// — finishes a unit a crash cut short; any other request on an ended movement is refused.
+func (ms *Movements) end(ctx context.Context, by domain.Principal, id string, e ending) (*Movement, error) {
 	var out *Movement
-	err = domain.RetryCAS(ctx, func() error {
+	err := domain.RetryCAS(ctx, func() error {
 		m, err := ms.Get(ctx, by, id)
 		if err != nil {
 			return err
 		}
-		if !m.MayReceive(by) {
-			return domain.Errorf(domain.EFORBIDDEN, "a vet of the destination's territory or its owner confirms the receipt")
-		}
-		if m.Status == MovementReceived && m.Receipt != nil && m.Receipt.ID == rid {
-			out, err = ms.finishReceipt(ctx, m)
+		if err := e.may(m); err != nil {
 			return err
 		}
-		if m.Status != MovementDispatched {
-			return &domain.Error{Code: domain.EPRECONDITION, Message: fmt.Sprintf("the movement is %s already", m.Status)}
-		}
-		now := ms.Now().UTC()
-		at, err := offlineTime(in.ReceivedAt, now, "received_at")
-		if err != nil {
-			return err
-		}
-		if at.Before(m.DispatchedAt) {
-			return domain.Invalid("received_at", "the receipt cannot come before the dispatch")
-		}
-		r := &MovementReceipt{ID: rid, At: at, By: by.UserID, ByName: ms.Identification.Animals.StaffName(ctx, by),
-			Late: at.After(m.DueAt), Discrepancies: []Discrepancy{}}
-		if err := m.applyDiscrepancies(in.Discrepancies, r); err != nil {
-			return err
-		}
-		sum := sha256.Sum256(domain.MustJSON(in))
-		r.Hash = hex.EncodeToString(sum[:])
-		m.Status, m.Receipt = MovementReceived, r
-		m.index()
 		w := &domain.Writes{}
-		if err := domain.WriteUpdate(w, MovementsSpec.Name, m, m.scope()); err != nil {
+		retry, err := e.same(m)
+		switch {
+		case err != nil:
 			return err
+		case retry:
+		case m.Status != MovementDispatched:
+			return &domain.Error{Code: domain.EPRECONDITION, Message: fmt.Sprintf("the movement is %s already", m.Status)}
+		default:
+			if err := e.record(m); err != nil {
+				return err
+			}
+			m.index()
+			if err := domain.WriteUpdate(w, MovementsSpec.Name, m, m.scope()); err != nil {
+				return err
+			}
 		}
-		if err := ms.settle(ctx, w, m); err != nil {
+		if err := e.settle(ctx, w, m); err != nil {
 			return err
 		}
 		if err := ms.apply(ctx, w); err != nil {
@@ -163,19 +208,6 @@ func (m *Movement) applyDiscrepancies(ins []DiscrepancyInput, r *MovementReceipt
 	return nil
 }
 
-// finishReceipt completes a received movement for a retry of its receipt: what a unit cut short
-// left of settle is written now.
-func (ms *Movements) finishReceipt(ctx context.Context, m *Movement) (*Movement, error) {
-	w := &domain.Writes{}
-	if err := ms.settle(ctx, w, m); err != nil {
-		return nil, err
-	}
-	if err := ms.apply(ctx, w); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
 // settle adds to w the moves of every animal of a received movement to where the receipt put it,
 // with its history and papers, and its event. Everything it writes is derived from the movement
 // and the animals as stored, so it runs again on every retry and writes only what is left.
@@ -215,6 +247,21 @@ func (ms *Movements) settleAnimal(ctx context.Context, w *domain.Writes, m *Move
 			return err
 		}
 	}
+	if x.State == MovedArrived && m.To.Kind == ToExport {
+		// Exported: the animal left the register, as a disposal of kind exported does — its
+		// numbers retired and the disposal in its history.
+		if err := ms.Identification.Stock.RetireWrites(ctx, w, a, "exported: movement "+m.ID); err != nil {
+			return err
+		}
+		ev := disposedEvent(a)
+		if missing, err := ms.missingEvent(ctx, ev.ID); err != nil {
+			return err
+		} else if missing {
+			if err := as.WriteEvent(w, a, ev); err != nil {
+				return err
+			}
+		}
+	}
 	if x.State == MovedArrived {
 		if err := as.WriteFollowHistory(ctx, w, a); err != nil {
 			return err
@@ -243,9 +290,8 @@ func (ms *Movements) place(a *identification.Animal, m *Movement) {
 	case ToObject:
 		a.HoldingID, a.ObjectID, a.Territory = "", m.To.ObjectID, m.To.Territory
 	case ToExport:
-		a.Status = identification.AnimalDisposed
-		a.Disposal = &identification.Disposal{ID: m.ID, Kind: "exported", Date: domain.CivilDateOf(m.Receipt.At),
-			Cause: "export to " + m.To.Country, By: m.Receipt.By, At: m.Receipt.At}
+		leave(a, &identification.Disposal{ID: m.ID, DisposalEntry: identification.DisposalEntry{Kind: DisposalExported,
+			Date: domain.CivilDateOf(m.Receipt.At), Cause: "экспорт: " + m.To.Country}, By: m.Receipt.By, At: m.Receipt.At})
 	}
 }
 
@@ -260,56 +306,34 @@ func (ms *Movements) Cancel(ctx context.Context, by domain.Principal, id, reques
 	if reason, err = domain.TrimmedText(reason, "reason", MaxMovementNote, false); err != nil {
 		return nil, domain.Invalid("reason", "say why the movement is cancelled")
 	}
-	var out *Movement
-	err = domain.RetryCAS(ctx, func() error {
-		m, err := ms.Get(ctx, by, id)
-		if err != nil {
-			return err
-		}
-		mine := (by.Role == domain.RoleVet && by.Territory.Covers(m.From.Territory)) ||
-			(by.Role == domain.RoleFarmer && by.IIN == m.From.OwnerIIN)
-		if !mine {
+	return ms.end(ctx, by, id, ending{
+		may: func(m *Movement) error {
+			if (by.Role == domain.RoleVet && by.Territory.Covers(m.From.Territory)) ||
+				(by.Role == domain.RoleFarmer && by.IIN == m.From.OwnerIIN) {
+				return nil
+			}
 			return domain.Errorf(domain.EFORBIDDEN, "a vet of the source's territory or the owner who dispatched cancels a movement")
-		}
-		if m.Status == MovementCancelled && m.Cancellation != nil && m.Cancellation.ID == cid {
-			out, err = ms.finishCancel(ctx, m)
-			return err
-		}
-		if m.Status != MovementDispatched {
-			return &domain.Error{Code: domain.EPRECONDITION, Message: fmt.Sprintf("the movement is %s already", m.Status)}
-		}
-		m.Status = MovementCancelled
-		m.Cancellation = &MovementCancellation{ID: cid, At: ms.Now().UTC(), By: by.UserID, Reason: reason}
-		for i := range m.Animals {
-			m.Animals[i].State = MovedReturned
-		}
-		m.index()
-		w := &domain.Writes{}
-		if err := domain.WriteUpdate(w, MovementsSpec.Name, m, m.scope()); err != nil {
-			return err
-		}
-		if err := ms.unmark(ctx, w, m); err != nil {
-			return err
-		}
-		if err := ms.apply(ctx, w); err != nil {
-			return err
-		}
-		out = m
-		return nil
-	}, "the movement is changing concurrently; try again")
-	return out, err
-}
-
-// finishCancel completes a cancelled movement for a retry of its cancellation.
-func (ms *Movements) finishCancel(ctx context.Context, m *Movement) (*Movement, error) {
-	w := &domain.Writes{}
-	if err := ms.unmark(ctx, w, m); err != nil {
-		return nil, err
-	}
-	if err := ms.apply(ctx, w); err != nil {
-		return nil, err
-	}
-	return m, nil
+		},
+		same: func(m *Movement) (bool, error) {
+			if m.Cancellation == nil || m.Cancellation.ID != cid {
+				return false, nil
+			}
+			if m.Cancellation.Reason != reason {
+				return false, &domain.Error{Code: domain.ECONFLICT, Field: "id", Key: "_id",
+					Message: "this id names another cancellation; generate a new id for a new request"}
+			}
+			return true, nil
+		},
+		record: func(m *Movement) error {
+			m.Status = MovementCancelled
+			m.Cancellation = &MovementCancellation{ID: cid, At: ms.Now().UTC(), By: by.UserID, Reason: reason}
+			for i := range m.Animals {
+				m.Animals[i].State = MovedReturned
+			}
+			return nil
+		},
+		settle: ms.unmark,
+	})
 }
 
 // unmark adds to w what is left of taking the animals of a cancelled movement out of transit,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/epizootic"
+	"github.com/vetfield/vetfield/domain/health"
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/keyring"
@@ -21,13 +23,11 @@ import (
 	"github.com/vetfield/vetfield/domain/storetest"
 )
 
-// Two districts of Zhambyl oblast and the owners of the movement tests.
+// Beside the districts and owner of the disposal tests: a rural district of Bayzak and an owner in
+// Korday.
 const (
-	kzBayzak  = domain.Kato("313200000")
 	kzBayzak1 = domain.Kato("313230000") // a rural district inside Bayzak
-	kzKorday  = domain.Kato("314800000")
-	ownerA    = "880101300123" // Bayzak
-	ownerB    = "900515400123" // Korday
+	ownerB    = "900515400123"           // Korday
 )
 
 // moveEnv is the whole graph over a fresh SQLite file whose writes a test can hook: a Bayzak
@@ -125,20 +125,7 @@ func (e *moveEnv) Move(ref *epizootic.Reference, animals ...*identification.Anim
 }
 
 // LastSeq is the newest entry of the change log: a refused request must not move it.
-func (e *moveEnv) LastSeq() int64 {
-	e.T.Helper()
-	var seq int64
-	for {
-		cs, err := e.Store.Changes(e.T.Context(), seq, 1000)
-		if err != nil {
-			e.T.Fatal(err)
-		}
-		if len(cs) == 0 {
-			return seq
-		}
-		seq = cs[len(cs)-1].Seq
-	}
-}
+func (e *moveEnv) LastSeq() int64 { return storetest.LastSeq(e.T, e.Store) }
 
 func (e *moveEnv) Animal(id string) *identification.Animal {
 	e.T.Helper()
@@ -328,7 +315,7 @@ func TestMovementBadInput(t *testing.T) {
 		want string
 	}{
 		{"no reference", e.VetBayzak, func(m *lifecycle.NewMovement) { m.ReferenceID = "" }, domain.EINVALID},
-		{"unknown reference", e.VetBayzak, func(m *lifecycle.NewMovement) { m.ReferenceID = uuid.NewString() }, domain.EINVALID},
+		{"unknown reference", e.VetBayzak, func(m *lifecycle.NewMovement) { m.ReferenceID = uuid.NewString() }, domain.ENOTFOUND},
 		{"revoked reference", e.VetBayzak, func(m *lifecycle.NewMovement) {
 			m.ReferenceID = revoked.ID
 			m.Animals = []lifecycle.AnimalRef{{ID: other.ID}}
@@ -472,6 +459,7 @@ func TestMovementCrashAnywhere(t *testing.T) {
 	for _, phase := range []string{"dispatch", "receipt"} {
 		for k := 0; k < 16; k++ {
 			t.Run(fmt.Sprintf("%s step %d", phase, k), func(t *testing.T) {
+				t.Parallel()
 				e := newMoveEnv(t)
 				ctx := t.Context()
 				ms := e.App.Lifecycle.Movements
@@ -589,5 +577,91 @@ func TestMovementToSlaughterSite(t *testing.T) {
 		if _, err := e.App.Identification.Animals.Get(ctx, by, cow.ID); (err == nil) != want {
 			t.Errorf("%s sees the cow at the site: %v", p, err == nil)
 		}
+	}
+}
+
+// An export, confirmed at the border by a vet of the source: the animals leave the register as
+// a disposal of kind exported does — numbers retired, the disposal in their history.
+func TestMovementExport(t *testing.T) {
+	e := newMoveEnv(t)
+	ctx := t.Context()
+	ms := e.App.Lifecycle.Movements
+	cow := e.Cow()
+	in := e.Move(e.Reference(epizootic.PurposeSale, cow), cow)
+	in.ToHoldingID, in.ExportCountry = "", "KG"
+	m, err := ms.Dispatch(ctx, e.VetBayzak, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms.Receive(ctx, e.VetKorday, m.ID, lifecycle.NewReceipt{ID: uuid.NewString()}); code(err) != domain.ENOTFOUND {
+		t.Errorf("a vet of another district confirmed an export: %v", err)
+	}
+	if _, err := ms.Receive(ctx, e.VetBayzak, m.ID, lifecycle.NewReceipt{ID: uuid.NewString()}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.Animal(cow.ID)
+	if got.Status != identification.AnimalDisposed || got.Disposal == nil || got.Disposal.Kind != lifecycle.DisposalExported ||
+		got.Identifiers[0].Status != domain.IdentRetired {
+		t.Fatalf("the exported cow: %+v", got)
+	}
+	rec, err := e.App.Identification.Stock.NumberRecord(ctx, cow.Tag)
+	if err != nil || rec.Status != identification.TagRetired {
+		t.Errorf("the exported cow's number: %+v %v", rec, err)
+	}
+	evs, _, err := e.App.Identification.Animals.Events(ctx, e.VetBayzak, cow.ID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[identification.EventKind]bool{}
+	for _, ev := range evs {
+		kinds[ev.Kind] = true
+	}
+	if !kinds[lifecycle.EventDisposed] || !kinds[lifecycle.EventReceived] {
+		t.Errorf("history: %v", kinds)
+	}
+}
+
+// A positive brucellosis result recorded after the reference was issued refuses the dispatch for
+// sale, citing the test; a dispatch to slaughter stays allowed.
+func TestMovementRefusedByPositiveTest(t *testing.T) {
+	e := newMoveEnv(t)
+	ctx := t.Context()
+	cow := e.Cow()
+	sale := e.Reference(epizootic.PurposeSale, cow)
+	slaughter := e.Reference(epizootic.PurposeSlaughter, cow)
+	tests := e.App.Health.Tests
+	sampled, err := tests.Sample(ctx, e.VetBayzak, health.NewTest{ID: uuid.NewString(), HoldingID: e.From.ID, Disease: "brucellosis",
+		Method: "rbt", SampledOn: domain.NewCivilDate(2026, 3, 20), Animals: []health.AnimalRef{{ID: cow.ID}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tests.RecordResult(ctx, e.VetBayzak, sampled.ID, health.NewResult{ID: uuid.NewString(), Laboratory: "Жамбыл облыстық ветзертхана",
+		Act: "А-17", ActDate: domain.NewCivilDate(2026, 3, 20),
+		Animals: []health.AnimalResultInput{{AnimalRef: health.AnimalRef{ID: cow.ID}, Result: "positive"}}}); err != nil {
+		t.Fatal(err)
+	}
+	seq := e.LastSeq()
+	_, err = e.App.Lifecycle.Movements.Dispatch(ctx, e.VetBayzak, e.Move(sale, cow))
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Code != domain.EPRECONDITION {
+		t.Fatalf("dispatch of a reactor for sale: %v", err)
+	}
+	grounds, _ := de.Details.([]epizootic.Ground)
+	if len(grounds) != 1 || grounds[0].Code != epizootic.GroundPositiveTest || grounds[0].TestID != sampled.ID ||
+		!strings.Contains(grounds[0].TextRU, "А-17") || !strings.Contains(grounds[0].TextRU, "2026-03-20") {
+		t.Errorf("grounds: %+v", de.Details)
+	}
+	if e.LastSeq() != seq {
+		t.Error("the refused dispatch wrote")
+	}
+	site, _, err := e.App.Inspection.Register.Create(ctx, e.Admin, inspection.NewObject{Kind: inspection.KindSlaughter,
+		Name: "Ет комбинаты", OwnerIIN: "100140011059", OwnerName: "ЖШС", Address: "Тараз", Territory: string(kzKorday)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e.Move(slaughter, cow)
+	in.ToHoldingID, in.ToObjectID = "", site.ID
+	if _, err := e.App.Lifecycle.Movements.Dispatch(ctx, e.VetBayzak, in); err != nil {
+		t.Errorf("a reactor to slaughter: %v", err)
 	}
 }

@@ -87,7 +87,7 @@ func init() {
 		// ground_kk is the Kazakh half of ground's sentence, printed with it.
 		"ground_kk": {label: Text{"Негіздеме", "Основание"}, render: func(*Paper, string, any, map[string]any) {}},
 		"grounds": {label: LabelGrounds, render: grounds,
-			nested: []string{"code", "text_kk", "text_ru", "tag", "animal_id", "restriction_id", "decision", "decision.number", "decision.date"}},
+			nested: []string{"code", "text_kk", "text_ru", "tag", "animal_id", "restriction_id", "decision", "decision.number", "decision.date", "test_id"}},
 		"missing": {label: Text{"Жетіспейтін құжаттар", "Недостающие документы"}, render: missing},
 		"identification": {label: Text{"Жануарлар", "Животные"}, render: animals,
 			nested: []string{"id", "tag", "species", "passport", "state"}},
@@ -101,7 +101,7 @@ func init() {
 			nested: []string{"at", "moment", "restrictions", "restrictions.id", "restrictions.version", "restrictions.kind",
 				"restrictions.disease", "restrictions.disease_ru", "restrictions.territory", "restrictions.territory_ru",
 				"restrictions.decision", "restrictions.decision.number", "restrictions.decision.date", "restrictions.start",
-				"restrictions.concerns"}},
+				"restrictions.concerns", "territory"}},
 		// reference is the id of the reference record the paper was issued from: pinned by the hash,
 		// but a bare UUID means nothing to a reader, and the paper's own number identifies it.
 		"reference": {label: Text{"Анықтаманың есептік жазбасы", "Учётная запись справки"}, render: func(*Paper, string, any, map[string]any) {}},
@@ -192,14 +192,17 @@ var enums = map[string]map[string]Text{
 		epizootic.GroundNoPassport:    {"Паспорты жоқ", "Нет паспорта"},
 		epizootic.GroundAwaitingTags:  {"Сырғасы ауыстырылуда", "Ожидает замены бирки"},
 		epizootic.GroundOldNumber:     {"Ескі нөмір", "Прежний номер"},
+		epizootic.GroundInTransit:     {"Жолда", "В пути"},
 		epizootic.GroundRestriction:   {"Шектеу қолданылады", "Действует ограничение"},
 		epizootic.GroundExamination:   {"Тексеру нәтижесі бойынша", "По результатам осмотра"},
 		epizootic.GroundVet:           {"Дәрігердің негіздемесі", "Основание ветврача"},
+		epizootic.GroundPositiveTest:  {"Зерттеу нәтижесі оң", "Положительный результат исследования"},
 	},
 	"moment": {
 		"application": {"Өтініш берілген кезде", "На момент подачи заявления"},
 		"issue":       {"Анықтама берілген кезде", "На момент выдачи"},
 		"sync":        {"Серверге түскен кезде", "На момент поступления на сервер"},
+		"dispatch":    {"Жөнелтілген кезде", "На момент отправки"},
 	},
 }
 

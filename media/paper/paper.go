@@ -56,6 +56,9 @@ type Table struct {
 	Label   Text
 	Columns []Text
 	Rows    [][]Text
+	// Weights share the width among the columns other than "№" in the PDF, when set (one per
+	// column, the "№" column's ignored); otherwise they share it equally.
+	Weights []float64
 }
 
 // Paper is a document as it is read on paper.
@@ -82,6 +85,9 @@ type Paper struct {
 	// VerifyURL is what the QR code encodes (the compact upper-case form); VerifyLink the same
 	// check as a person reads and types it, printed beside the code.
 	VerifyURL, VerifyLink string
+	// Pages are printed after the signed part, each on a page of its own: the passport's pages
+	// of vaccinations and diagnostic tests (MeasurePages).
+	Pages []Page
 	// Unlabelled lists the content keys (and "key=value" for enumerated values) the catalogue has
 	// no words for. They are still printed, readably, under their code, but a test keeps the list
 	// empty for every content a service writes.

@@ -71,6 +71,9 @@ func PDF(p Paper) ([]byte, error) {
 		w.paragraph(margin, w.w-2*margin, p.StatusNote.Both(), "B", 10, [3]uint8{0xb3, 0x26, 0x1e})
 	}
 	w.footer(p)
+	for _, pg := range p.Pages {
+		w.extraPage(p, pg)
+	}
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -196,11 +199,17 @@ func (w *pdfWriter) table(t Table) {
 			wide++
 		}
 	}
+	total := 0.0
+	for i, c := range t.Columns {
+		if c.KK != "№" {
+			total += weight(t.Weights, i)
+		}
+	}
 	for i, c := range t.Columns {
 		if c.KK == "№" {
 			widths[i] = 18
 		} else {
-			widths[i] = (width - 18*float64(narrow)) / float64(max(wide, 1))
+			widths[i] = (width - 18*float64(narrow)) * weight(t.Weights, i) / max(total, 1)
 		}
 	}
 	w.y += 6
@@ -213,6 +222,14 @@ func (w *pdfWriter) table(t Table) {
 	for _, r := range t.Rows {
 		w.row(r, widths, "", 8)
 	}
+}
+
+// weight is column i's share of a table's width: its weight, or 1.
+func weight(ws []float64, i int) float64 {
+	if i < len(ws) && ws[i] > 0 {
+		return ws[i]
+	}
+	return 1
 }
 
 func (w *pdfWriter) row(cells []Text, widths []float64, style string, size float64) {
@@ -266,6 +283,25 @@ func (w *pdfWriter) footer(p Paper) {
 	w.colour(grey)
 	w.y += w.text(margin, w.y, ls, 7.5)
 	w.colour(black)
+}
+
+// extraPage starts a page of its own for pg: its title in both languages, the paper's number,
+// where its rows come from, and its table.
+func (w *pdfWriter) extraPage(p Paper, pg Page) {
+	w.page()
+	width := w.w - 2*margin
+	w.paragraph(margin, width, pg.Title.KK, "B", 12, black)
+	w.paragraph(margin, width, pg.Title.RU, "", 10.5, black)
+	w.y += 2
+	w.paragraph(margin, width, p.Title.Both()+" № "+p.Number, "", 8.5, grey)
+	w.paragraph(margin, width, pg.Note.Both(), "", 7.5, grey)
+	w.y += 2
+	w.gp.SetLineWidth(1.5)
+	w.gp.Line(margin, w.y, w.w-margin, w.y)
+	w.y += 2
+	t := pg.Table
+	t.Label = Text{}
+	w.table(t)
 }
 
 // hexColour reads "#rrggbb"; anything else is black.
