@@ -8,6 +8,7 @@ import (
 
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
+	"github.com/vetfield/vetfield/domain/storetest"
 )
 
 // TestGoldenCasesOverHTTP drives the case engine over HTTP and pins the case JSON: an applicant applies through the account, the office registers it
@@ -36,7 +37,7 @@ func TestGoldenCasesOverHTTP(t *testing.T) {
 	if c.State != "submitted" || c.Applicant.Channel != "account" || c.Pending != "register" {
 		t.Fatalf("applied through the account: %+v", c)
 	}
-	seq := lastChange(t, e)
+	seq := storetest.LastSeq(t, e.store)
 	for name, r := range map[string]response{
 		"a bad check digit": apply(officeTok, map[string]any{"service": "regnumber", "applicant_iin": "880101300124",
 			"documents": []string{"өтініш"}, "data": data}),
@@ -50,7 +51,7 @@ func TestGoldenCasesOverHTTP(t *testing.T) {
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
-	if lastChange(t, e) != seq {
+	if storetest.LastSeq(t, e.store) != seq {
 		t.Errorf("bad input wrote")
 	}
 	r := e.do("POST", "/v1/cases/"+c.ID+"/steps/register", officeTok, map[string]any{}).expect(t, 200)
@@ -118,20 +119,5 @@ func TestGoldenCasesOverHTTP(t *testing.T) {
 	goldenJSON(t, "services", r.Body)
 	if len(services.Items) != 2 || len(services.Items[0].Steps) != 6 || services.Items[1].Code != "vetcert" {
 		t.Errorf("services %+v", services)
-	}
-}
-
-func lastChange(t *testing.T, e *env) int64 {
-	t.Helper()
-	var last int64
-	for {
-		ch, err := e.store.Changes(t.Context(), last, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ch) == 0 {
-			return last
-		}
-		last = ch[len(ch)-1].Seq
 	}
 }

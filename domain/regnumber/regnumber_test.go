@@ -166,21 +166,6 @@ func (e *env) toOblast(t *testing.T, c *cases.Case, inspectionID string) *cases.
 	return e.step(t, e.Exec, c, "inspection", cases.StepInput{Data: appData(map[string]string{"inspection_id": inspectionID})})
 }
 
-func (e *env) lastSeq(t *testing.T) int64 {
-	t.Helper()
-	var last int64
-	for {
-		ch, err := e.App.Store.Changes(t.Context(), last, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ch) == 0 {
-			return last
-		}
-		last = ch[len(ch)-1].Seq
-	}
-}
-
 // The seeds' example: an application that reaches the office through the applicant's account at
 // 18:10 on Friday 8 May 2026 has 20 of its 30 office minutes on Friday; Saturday 9 May is Victory
 // Day, whose day off moves to Monday 11 May; the last 10 minutes run on Tuesday from 9:00.
@@ -344,12 +329,12 @@ func TestRegNumberRefusedIncomplete(t *testing.T) {
 	if again.Version != c.Version || again.Refusal.DocID != c.Refusal.DocID {
 		t.Errorf("a retried refusal changed the case")
 	}
-	seq := e.lastSeq(t)
+	seq := storetest.LastSeq(t, e.App.Store)
 	_, err = e.App.Cases.Advance(ctx, e.Exec, c.ID, "inspection", cases.StepInput{Data: appData(map[string]string{"inspection_id": "x"})})
 	if !domain.IsCode(err, domain.EPRECONDITION) {
 		t.Errorf("a step after the case ended: %v", err)
 	}
-	if e.lastSeq(t) != seq {
+	if storetest.LastSeq(t, e.App.Store) != seq {
 		t.Errorf("a refused step wrote")
 	}
 	if got, _ := e.App.Cases.Get(ctx, e.Admin, c.ID); got.Version != c.Version {
@@ -365,7 +350,7 @@ func TestRegNumberBadInput(t *testing.T) {
 	others := e.object(t, inspection.KindFarm, otherIIN, bayzak)
 	c := e.register(t, o.ID, regnumber.RequestIssue, nil)
 	otherHead, _ := e.App.Accounts.Create(ctx, accounts.NewUser{Username: "shuhead", Password: "password-shu", Role: domain.RoleHead, Territory: "315800000"})
-	seq := e.lastSeq(t)
+	seq := storetest.LastSeq(t, e.App.Store)
 	check := func(name string, err error, code string) {
 		t.Helper()
 		if !domain.IsCode(err, code) {
@@ -397,7 +382,7 @@ func TestRegNumberBadInput(t *testing.T) {
 		Data:           appData(map[string]string{"object_id": o.ID, "request": "issue"}),
 		Representative: &cases.RepresentativeInput{IIN: otherIIN, Name: "Өкіл"}})
 	check("a representative without a power of attorney", err, domain.EINVALID)
-	if e.lastSeq(t) != seq {
+	if storetest.LastSeq(t, e.App.Store) != seq {
 		t.Errorf("bad input wrote to the change log")
 	}
 	if got, _ := e.App.Cases.Get(ctx, e.Admin, c.ID); got.Version != c.Version {

@@ -168,14 +168,14 @@ func TestDomesticCertificateTheSameDay(t *testing.T) {
 	}
 	c = e.must(e.step(c, "documents", cases.StepInput{}))
 	ctx := t.Context()
-	seq := lastSeq(t, e)
+	seq := storetest.LastSeq(t, e.App.Store)
 	if _, err := e.step(c, "laboratory", cases.StepInput{Data: labAct(string(a.Tag))}); !domain.IsCode(err, domain.EINVALID) {
 		t.Errorf("an act that does not cover the consignment: %v", err)
 	}
 	if _, err := e.App.Cases.Advance(ctx, e.Vet, c.ID, "laboratory", cases.StepInput{Data: labAct(string(a.Tag), string(b.Tag))}); !domain.IsCode(err, domain.EFORBIDDEN) {
 		t.Errorf("a vet at the inspector's step: %v", err)
 	}
-	if got, _ := e.App.Cases.Get(ctx, e.Admin, c.ID); got.Version != c.Version || lastSeq(t, e) != seq {
+	if got, _ := e.App.Cases.Get(ctx, e.Admin, c.ID); got.Version != c.Version || storetest.LastSeq(t, e.App.Store) != seq {
 		t.Errorf("bad input wrote")
 	}
 	c = e.must(e.step(c, "laboratory", cases.StepInput{Data: labAct(string(a.Tag), string(b.Tag))}))
@@ -239,12 +239,12 @@ func TestCertificateRefusedForRevokedReference(t *testing.T) {
 	if _, err := e.App.Documents.Revoke(t.Context(), ref.DocumentID, e.Admin, "issued in error"); err != nil {
 		t.Fatal(err)
 	}
-	seq := lastSeq(t, e)
+	seq := storetest.LastSeq(t, e.App.Store)
 	_, err := e.step(c, "inspection", cases.StepInput{Data: vehicle})
 	if !domain.IsCode(err, domain.EPRECONDITION) || !strings.Contains(err.Error(), "revoked") {
 		t.Fatalf("on a revoked reference: %v", err)
 	}
-	if lastSeq(t, e) != seq {
+	if storetest.LastSeq(t, e.App.Store) != seq {
 		t.Errorf("the refused step wrote")
 	}
 	c = e.must(e.step(c, "inspection", cases.StepInput{Refuse: true, Ground: "Ветеринариялық анықтаманың күші жойылған"}))
@@ -294,21 +294,6 @@ func TestCertificateForSomeoneElsesReference(t *testing.T) {
 	}
 }
 
-func lastSeq(t *testing.T, e *env) int64 {
-	t.Helper()
-	var last int64
-	for {
-		ch, err := e.App.Store.Changes(t.Context(), last, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ch) == 0 {
-			return last
-		}
-		last = ch[len(ch)-1].Seq
-	}
-}
-
 // An export certificate for a product under a restriction is refused with its ground, and so is
 // one whose producing object has no valid conclusion.
 func TestExportOfRestrictedProductRefused(t *testing.T) {
@@ -332,12 +317,12 @@ func TestExportOfRestrictedProductRefused(t *testing.T) {
 	}
 	c = e.must(e.step(c, "documents", cases.StepInput{}))
 	c = e.must(e.step(c, "laboratory", cases.StepInput{Data: labAct()}))
-	seq := lastSeq(t, e)
+	seq := storetest.LastSeq(t, e.App.Store)
 	_, err = e.step(c, "inspection", cases.StepInput{Data: vehicle})
 	if !domain.IsCode(err, domain.EPRECONDITION) || !strings.Contains(err.Error(), "conclusion") || !strings.Contains(err.Error(), "Ящур") {
 		t.Errorf("a restricted export: %v", err)
 	}
-	if lastSeq(t, e) != seq {
+	if storetest.LastSeq(t, e.App.Store) != seq {
 		t.Errorf("the refused step wrote")
 	}
 }
