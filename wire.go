@@ -16,12 +16,15 @@ import (
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/accounts"
+	"github.com/vetfield/vetfield/domain/cases"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
 	"github.com/vetfield/vetfield/domain/health"
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/lifecycle"
+	"github.com/vetfield/vetfield/domain/regnumber"
+	"github.com/vetfield/vetfield/domain/vetcert"
 	"github.com/vetfield/vetfield/media"
 	vsync "github.com/vetfield/vetfield/sync"
 )
@@ -39,6 +42,8 @@ func collections() []domain.CollectionSpec {
 	c = append(c, inspection.Specs...)
 	c = append(c, lifecycle.Specs...)
 	c = append(c, health.Specs...)
+	c = append(c, domain.OfficeHoursSpec, cases.CasesSpec)
+	c = append(c, regnumber.Specs...)
 	c = append(c, vsync.Specs...)
 	return c
 }
@@ -93,6 +98,14 @@ type App struct {
 	Lifecycle *lifecycle.Service
 	// Health records vaccinations and diagnostic tests, and the plan of veterinary measures.
 	Health *health.Service
+	// Office counts office time (the calendar and the office hours) for steps in minutes and hours.
+	Office *domain.Office
+	// Cases is the case engine every state service declared as data runs on.
+	Cases *cases.Cases
+	// RegNumber runs service 3: registration numbers of production objects, on the engine.
+	RegNumber *regnumber.Service
+	// VetCert runs the veterinary certificates for moved objects (seed 004), on the engine.
+	VetCert *vetcert.Service
 	// Objects is the object storage of photos (nil in a test of another service).
 	Objects media.Objects
 	// PhotoStore keeps the photos' bytes; nil when Config.Objects is nil.
@@ -134,6 +147,12 @@ func New(cfg Config) *App {
 		Identification: a.Identification, Epizootic: a.Epizootic, Inspection: a.Inspection})
 	a.Lifecycle.Movements.ConfirmWindow, a.Lifecycle.Movements.ReferenceValidity = cfg.MovementWindow, cfg.ReferenceValidity
 	a.Health = health.New(store, a.Documents, a.Identification, a.Epizootic, now)
+	a.Office = &domain.Office{Store: store, Now: now, Calendar: a.Calendar}
+	a.Cases = &cases.Cases{Store: store, Now: now, Calendar: a.Calendar, Office: a.Office, Documents: a.Documents, Users: a.Accounts}
+	a.RegNumber = regnumber.New(store, now, a.Documents, a.Inspection, a.Cases)
+	a.VetCert = vetcert.New(vetcert.Deps{Store: store, Documents: a.Documents, Epizootic: a.Epizootic, Insp: a.Inspection,
+		Lifecycle: a.Lifecycle, Cases: a.Cases})
+	a.VetCert.ReferenceValidity = cfg.ReferenceValidity
 	if cfg.Objects != nil {
 		a.PhotoStore = media.NewPhotoStore(a.Inspection.Photos, a.Inspection.Inspections, cfg.Objects, log, cfg.Photo)
 		a.Inspection.Inspections.Evidence = a.PhotoStore

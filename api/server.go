@@ -155,6 +155,7 @@ func (s *Server) routes() {
 	s.registerDisposals()
 	s.registerAnimalGroups()
 	s.registerHealth()
+	s.registerCases()
 }
 
 // App returns the Fiber app, for tests that call it without a network.

@@ -10,10 +10,19 @@ const (
 	RoleVet       Role = "vet"
 	RoleInspector Role = "inspector"
 	RoleFarmer    Role = "farmer"
+	// RoleHead is the head of a veterinary department ("басшы"), of a district or of an oblast as
+	// the territory says: assigns executors and signs results of the state services.
+	RoleHead Role = "head"
+	// RoleOblastDept is a specialist of the oblast inspection department, which registers requests
+	// for registration numbers and assigns them; the territory is an oblast.
+	RoleOblastDept Role = "oblast_inspection"
+	// RoleSanitaryInspector is a state veterinary-sanitary inspector, who issues veterinary
+	// certificates for moved objects.
+	RoleSanitaryInspector Role = "sanitary_inspector"
 )
 
 // Roles lists every role, for validation and documentation.
-var Roles = []Role{RoleAdmin, RoleVet, RoleInspector, RoleFarmer}
+var Roles = []Role{RoleAdmin, RoleVet, RoleInspector, RoleFarmer, RoleHead, RoleOblastDept, RoleSanitaryInspector}
 
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool {
@@ -25,8 +34,14 @@ func (r Role) Valid() bool {
 	return false
 }
 
-// IsStaff reports whether r works within a territory.
+// IsStaff reports whether r is a vet or inspector of the field: the executors of the services.
 func (r Role) IsStaff() bool { return r == RoleVet || r == RoleInspector }
+
+// IsTerritorial reports whether r works within a territory: the field staff and the roles the
+// state services name (heads, the oblast inspection department, veterinary-sanitary inspectors).
+func (r Role) IsTerritorial() bool {
+	return r.IsStaff() || r == RoleHead || r == RoleOblastDept || r == RoleSanitaryInspector
+}
 
 // Principal is the authenticated caller of a request, as the current account says, not as an
 // old token claimed.
@@ -45,7 +60,7 @@ func (p Principal) CanSeeTerritory(t Kato) bool {
 	switch p.Role {
 	case RoleAdmin:
 		return true
-	case RoleVet, RoleInspector:
+	case RoleVet, RoleInspector, RoleHead, RoleOblastDept, RoleSanitaryInspector:
 		return p.Territory != "" && p.Territory.Covers(t)
 	}
 	return false

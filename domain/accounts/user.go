@@ -45,15 +45,19 @@ func (u *User) validate() error {
 		return domain.Invalid("username", "a username is 3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	if !u.Role.Valid() {
-		return domain.Invalid("role", "role must be one of admin, vet, inspector, farmer")
+		return domain.Invalid("role", "role must be one of admin, vet, inspector, farmer, head, oblast_inspection, sanitary_inspector")
 	}
 	switch {
-	case u.Role.IsStaff() && u.Territory == "":
+	case u.Role.IsTerritorial() && u.Territory == "":
 		return domain.Invalid("territory", "a %s works within a territory: give its KATO code", u.Role)
 	case u.Role == domain.RoleFarmer && u.IIN == "":
 		return domain.Invalid("iin", "a farmer is identified by an IIN or BIN")
 	case u.Role == domain.RoleFarmer && u.Territory != "":
 		return domain.Invalid("territory", "a farmer has no territory; access follows ownership")
+	case u.Role == domain.RoleOblastDept && u.Territory.Level() != 1:
+		return domain.Invalid("territory", "the oblast inspection department works for a whole oblast: give the oblast's KATO code")
+	case u.Role == domain.RoleHead && u.Territory.Level() > 2:
+		return domain.Invalid("territory", "a head leads the department of a district (or city) or of an oblast")
 	}
 	return nil
 }

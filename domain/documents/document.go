@@ -29,6 +29,7 @@ const (
 	DocCertificate       DocType = "vet_certificate"        // service 7: certificate for moved objects
 	DocRegNumber         DocType = "regnum_confirmation"    // service 3: confirmation of a registration number
 	DocRefusal           DocType = "motivated_refusal"      // every service: a motivated refusal
+	DocTalon             DocType = "case_talon"             // every service: the receipt of a registered application
 )
 
 // docTypeInfo is what each type needs: its code in QR tokens (never reuse or renumber one), the
@@ -50,11 +51,12 @@ var docTypes = map[DocType]docTypeInfo{
 	DocCertificate:       {6, "VC", "Ветеринариялық сертификат", "Ветеринарный сертификат", 0},
 	DocRegNumber:         {7, "RN", "Есептік нөмірді растау", "Подтверждение учетного номера", 0},
 	DocRefusal:           {8, "MR", "Дәлелді бас тарту", "Мотивированный отказ", 0},
+	DocTalon:             {9, "TL", "Өтінішті қабылдау туралы талон", "Талон о приёме заявления", 0},
 }
 
 // DocTypes lists every type, for validation and documentation.
 var DocTypes = []DocType{DocPassport, DocPassportDuplicate, DocPassportExtract, DocReference,
-	DocConclusion, DocCertificate, DocRegNumber, DocRefusal}
+	DocConclusion, DocCertificate, DocRegNumber, DocRefusal, DocTalon}
 
 // Valid reports whether t is a known type.
 func (t DocType) Valid() bool { _, ok := docTypes[t]; return ok }
@@ -101,6 +103,7 @@ const (
 	SubjectAnimal    SubjectKind = "animal"
 	SubjectObject    SubjectKind = "object"
 	SubjectApplicant SubjectKind = "applicant"
+	SubjectCase      SubjectKind = "case"
 )
 
 // Subject is who or what the document is about, with what the paper prints of it.

@@ -309,3 +309,33 @@ func isCanonicalUUID(s string) bool {
 	}
 	return true
 }
+
+// Registration is what the registration-number service (domain/regnumber) records on an object:
+// the number the oblast assigned and, on a re-issue, the object's new name or owner.
+type Registration struct {
+	RegNumber string
+	Name      string
+	OwnerIIN  domain.IIN
+	OwnerName string
+	At        time.Time
+}
+
+// WriteRegistration adds to w the update of o that records reg, for a service that stores it in
+// its own unit of work. Nothing is written when o already holds exactly that.
+func (r *ObjectRegister) WriteRegistration(w *domain.Writes, o *ProductionObject, reg Registration) error {
+	if reg.Name == "" {
+		reg.Name = o.Name
+	}
+	if reg.OwnerIIN == "" {
+		reg.OwnerIIN, reg.OwnerName = o.OwnerIIN, o.OwnerName
+	}
+	if o.RegNumber == reg.RegNumber && o.Name == reg.Name && o.OwnerIIN == reg.OwnerIIN && o.OwnerName == reg.OwnerName {
+		return nil
+	}
+	o.RegNumber, o.Name, o.OwnerIIN, o.OwnerName, o.UpdatedAt = reg.RegNumber, reg.Name, reg.OwnerIIN, reg.OwnerName, reg.At.UTC()
+	o.NameKey, o.RegKey = strings.ToLower(o.Name), o.RegNumber
+	if o.RegKey == "" {
+		o.RegKey = "-" + o.ID
+	}
+	return domain.WriteUpdate(w, ObjectsSpec.Name, o, o.scope())
+}

@@ -107,6 +107,7 @@ var typeLook = map[documents.DocType]struct {
 	documents.DocCertificate:       {Text{"Жүкті алып жүретін құжат", "Сопроводительный документ"}, "#0f6e6e"},
 	documents.DocRegNumber:         {Text{"Объектінің есептік нөмірі", "Учетный номер объекта"}, "#6b5a1e"},
 	documents.DocRefusal:           {Text{"Бас тарту — рұқсат емес", "Отказ — не разрешение"}, "#8a1c1c"},
+	documents.DocTalon:             {Text{"Өтініш қабылданды — нәтиже емес", "Заявление принято — не результат"}, "#3d4f5c"},
 }
 
 // Badge and accent colour of t, for pages that show only the type (the verification page).
