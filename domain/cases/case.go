@@ -149,11 +149,11 @@ type Case struct {
 	Refusal  *Refusal     `json:"refusal,omitempty"`
 	HandOver *HandOver    `json:"hand_over,omitempty"`
 	// Data holds what the service keeps of the application (the object, the kind of request).
-	Data      map[string]json.RawMessage `json:"data,omitempty"`
-	EndedAt   *time.Time                 `json:"ended_at,omitempty"`
+	Data    map[string]json.RawMessage `json:"data,omitempty"`
+	EndedAt *time.Time                 `json:"ended_at,omitempty"`
 	// Offline says the case was done on a tablet offline and synced later (Cases.ApplyOffline).
-	Offline *OfflineMark `json:"offline,omitempty"`
-	UpdatedAt time.Time                  `json:"updated_at"`
+	Offline   *OfflineMark `json:"offline,omitempty"`
+	UpdatedAt time.Time    `json:"updated_at"`
 
 	// Indexed copies.
 	domain.AreaKeys
