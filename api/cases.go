@@ -26,6 +26,7 @@ func (s *Server) registerCases() {
 		return huma.Operation{OperationID: id, Method: method, Path: path, Tags: []string{"cases"},
 			Summary: summary, Description: desc, Errors: errs}
 	}
+	s.registerCertificates()
 	register(s, op("listServices", http.MethodGet, "/v1/services", "The state services on the case engine, as declared",
 		"Each service's steps in order: who acts (roles, level, the executor), the term and its unit (minutes and hours "+
 			"are office time), what the step records and whether it may end in a motivated refusal."), authenticated, s.listServices)

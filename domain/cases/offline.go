@@ -2,6 +2,8 @@ package cases
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
@@ -19,6 +21,9 @@ const (
 type OfflineStep struct {
 	Name  string
 	Input StepInput
+	// Field is where the step's own input sits in the caller's request: an error the step finds
+	// at data… is answered at Field… instead.
+	Field string
 }
 
 // Offline is how a tablet did a case offline: at its time At, the steps in order, and a digest
@@ -79,7 +84,7 @@ func (e *Cases) ApplyOffline(ctx context.Context, p domain.Principal, a Applicat
 		}
 		run, err := e.doStep(ctx, p, svc, c, def, st.Input, at, now, w)
 		if err != nil {
-			return nil, false, err
+			return nil, false, moveField(err, st.Field)
 		}
 		after = append(after, run.After...)
 	}
@@ -101,4 +106,15 @@ func (e *Cases) ApplyOffline(ctx context.Context, p domain.Principal, a Applicat
 		}
 	}
 	return c, true, nil
+}
+
+// moveField answers err of a step's own input (at data…) at field instead.
+func moveField(err error, field string) error {
+	var de *domain.Error
+	if field == "" || !errors.As(err, &de) || (de.Field != "data" && !strings.HasPrefix(de.Field, "data.")) {
+		return err
+	}
+	moved := *de
+	moved.Field = field + strings.TrimPrefix(de.Field, "data")
+	return &moved
 }
