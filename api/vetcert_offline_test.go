@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -195,7 +196,13 @@ func TestCertificateOffline(t *testing.T) {
 		for name, token := range map[string]string{"the inspector": insp, "the applicant": h.farmer} {
 			var cert, paper bool
 			for _, it := range h.pullAll(token) {
-				cert = cert || (it.Collection == "certificates" && it.ID == good.ID && strings.Contains(string(it.Data), good.DocumentNumber))
+				if it.Collection == "certificates" && it.ID == good.ID && strings.Contains(string(it.Data), good.DocumentNumber) {
+					cert = true
+					if token == insp {
+						raw, _ := json.Marshal(it)
+						goldenJSON(t, "pull_item_certificates", raw)
+					}
+				}
 				paper = paper || (it.Collection == "documents" && it.ID == good.DocumentID)
 			}
 			if !cert || !paper {
