@@ -223,38 +223,43 @@ func (s *Service) inspect(ctx context.Context, r *cases.Run) error {
 			supersedes = old.ID
 		}
 	}
-	content := map[string]any{
-		"service":        Regulation,
-		"application":    r.Case.Registration.Number,
-		"consignment":    app.Consignment,
-		"export_country": app.Country,
-		"destination":    destination,
-		"references":     basis.References,
-		"identification": basis.Animals,
-		"products":       app.Products,
-		"reg_number":     basis.RegNumber,
-		"conclusion":     basis.Conclusion,
-		"laboratory":     lab.Laboratory,
-		"lab_act":        lab.ActNumber + " (" + lab.ActDate.String() + ")",
-		"lab_tests":      tests,
-		"vehicle_plate":  in.Vehicle,
-		"seal":           in.Seal,
-		"checked":        basis.Checked,
-	}
 	revoke := ""
-	if offline {
-		content["offline"], content["decided_at"] = true, r.Now.UTC()
-		if len(grounds) > 0 {
-			content["review_required"] = true
-			revoke = revokeReason(r.Now, grounds)
-		}
+	if offline && len(grounds) > 0 {
+		revoke = revokeReason(r.Now, grounds)
 	}
-	doc, err := r.Adopt(ctx, documents.Draft{Type: documents.DocCertificate, ID: domain.DerivedID("case", r.Case.ID, "certificate"),
-		Supersedes: supersedes, RevokeReason: revoke, Content: content,
+	draft := documents.Draft{Type: documents.DocCertificate, ID: domain.DerivedID("case", r.Case.ID, "certificate"),
+		Supersedes: supersedes, RevokeReason: revoke,
 		Subject: documents.Subject{Kind: documents.SubjectCase, ID: r.Case.ID, Name: r.Case.Subject.Name, RegNumber: basis.RegNumber,
 			OwnerIIN: r.Case.Applicant.IIN, Territory: r.Case.Territory},
 		Issuer: documents.Issuer{UserID: r.Principal.UserID, Name: r.ActorName, Unit: domain.Kato(domain.AreaOf(r.Case.Territory).District)},
-	})
+		Content: map[string]any{
+			"service":        Regulation,
+			"application":    r.Case.Registration.Number,
+			"consignment":    app.Consignment,
+			"export_country": app.Country,
+			"destination":    destination,
+			"references":     basis.References,
+			"identification": basis.Animals,
+			"products":       app.Products,
+			"reg_number":     basis.RegNumber,
+			"conclusion":     basis.Conclusion,
+			"laboratory":     lab.Laboratory,
+			"lab_act":        lab.ActNumber + " (" + lab.ActDate.String() + ")",
+			"lab_tests":      tests,
+			"vehicle_plate":  in.Vehicle,
+			"seal":           in.Seal,
+			"checked":        basis.Checked,
+		}}
+	if offline {
+		// Issued on a tablet: the paper says so, and when by its clock; one the checks refuse
+		// says it waits for review (and is issued already revoked).
+		content := draft.Content.(map[string]any)
+		content["offline"], content["decided_at"] = true, r.Now.UTC()
+		if len(grounds) > 0 {
+			content["review_required"] = true
+		}
+	}
+	doc, err := r.Adopt(ctx, draft)
 	if err != nil {
 		return err
 	}
