@@ -71,7 +71,7 @@ func TestCertificateOffline(t *testing.T) {
 		var c api.CaseView
 		h.do("GET", "/v1/cases/"+good.ID, h.farmer, nil).expect(t, 200).JSON(t, &c)
 		if c.State != "done" || c.Registration == nil || len(c.Steps) != 5 || c.Steps[4].Name != "hand_over" ||
-			!c.Registration.At.Equal(good.IssuedAt) || c.CertificateStatus != "open" {
+			!c.Registration.At.Equal(good.IssuedAt) || c.CertificateStatus != "open" || c.Offline == nil || !c.Offline.At.Equal(good.IssuedAt) {
 			t.Errorf("case %+v", c)
 		}
 	})
@@ -189,6 +189,29 @@ func TestCertificateOffline(t *testing.T) {
 		got := get(res[0].Record.ID)
 		if !got.ReviewRequired || got.Document.Status != "revoked" || !strings.Contains(strings.Join(got.Grounds, " "), ref2.DocumentNumber) {
 			t.Errorf("certificate %+v", got)
+		}
+	})
+
+	t.Run("RefusedOffline", func(t *testing.T) {
+		mut := offlineCert(h.clock.Now(), ref.ID, cow.Tag)
+		data := mut["data"].(map[string]any)
+		data["outcome"], data["ground"] = "refused", "Көлік ветеринариялық-санитариялық талаптарға сай емес"
+		delete(data, "inspection")
+		res := h.push(insp, mut)
+		if res[0].Status != "applied" || res[0].Record.Collection != "documents" {
+			t.Fatalf("push answered %+v", res[0])
+		}
+		var c api.CaseView
+		h.do("GET", "/v1/cases/"+mut["record_id"].(string), h.vet, nil).expect(t, 200).JSON(t, &c)
+		if c.State != "refused" || c.Refusal == nil || c.Refusal.Step != "inspection" || c.Refusal.DocID != res[0].Record.ID {
+			t.Errorf("case %+v", c)
+		}
+		h.do("GET", "/v1/certificates/"+c.ID, h.vet, nil).expectProblem(t, 404)
+		seq := h.lastSeq()
+		issued := offlineCert(h.clock.Now(), ref.ID, cow.Tag)
+		issued["data"].(map[string]any)["ground"] = "x"
+		if r := h.push(insp, issued); r[0].Status != "rejected" || r[0].Problem.Status != 422 || h.lastSeq() != seq {
+			t.Errorf("a certificate issued with a ground of refusal: %+v", r[0])
 		}
 	})
 
