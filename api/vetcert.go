@@ -183,9 +183,6 @@ type CertificateMutation struct {
 // that either would refuse is kept, its paper revoked with the grounds, and it waits in the
 // district's review queue (GET /v1/certificates?review=true).
 func (s *Server) pushCertificate(ctx context.Context, p domain.Principal, m vsync.Mutation, in *CertificateMutation) (string, string, error) {
-	if in.Service != vetcert.Code {
-		return "", "", domain.Invalid("data.service", "certificate.issue is an application to service vetcert")
-	}
 	off := vetcert.OfflineIssue{At: m.At, Refused: in.Outcome == "refused", RefusedAt: in.RefusedAt, Ground: in.Ground,
 		Application: cases.Application{ID: m.RecordID, Service: in.Service, ApplicantIIN: in.ApplicantIIN,
 			ApplicantName: in.ApplicantName, Documents: in.Documents, Data: in.Data}}

@@ -118,6 +118,14 @@ func TestCertificateOffline(t *testing.T) {
 				t.Errorf("%s: %+v", name, r[0])
 			}
 		}
+		wrong := offlineCert(h.clock.Now(), ref.ID, cow.Tag)
+		wrong["data"].(map[string]any)["service"] = "regnumber"
+		if r := h.push(insp, wrong); r[0].Status != "rejected" || r[0].Problem.Status != 422 {
+			t.Errorf("another service: %+v", r[0])
+		}
+		if r := h.push(h.vet, wrong); r[0].Status != "rejected" || r[0].Problem.Status != 403 {
+			t.Errorf("a vet, another service: %+v", r[0])
+		}
 		bad := offlineCert(h.clock.Now(), ref.ID, "398000000000099")
 		if r := h.push(insp, bad); len(r[0].Problem.Errors) == 0 || r[0].Problem.Errors[0].Location != "data.laboratory.tags" {
 			t.Errorf("an act for other animals is answered at %+v", r[0].Problem)

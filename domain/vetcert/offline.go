@@ -39,7 +39,9 @@ func (s *Service) IssueOffline(ctx context.Context, p domain.Principal, in Offli
 	}
 	var err error
 	a := in.Application
-	a.Service = Code
+	if a.Service != Code {
+		return nil, domain.Invalid("service", "a certificate issued offline is an application to service %s", Code)
+	}
 	if a.ID, err = domain.ParseClientID(a.ID, "id"); err != nil {
 		return nil, err
 	}

@@ -374,7 +374,7 @@ func TestOfflineCertificateAtTheTabletsTime(t *testing.T) {
 	var in vetcert.Inspection
 	json.Unmarshal(vehicle, &in)
 	off := func(lab vetcert.LabAct) vetcert.OfflineIssue {
-		return vetcert.OfflineIssue{At: at, Laboratory: &lab, Inspection: &in, Application: cases.Application{ID: uuid.NewString(),
+		return vetcert.OfflineIssue{At: at, Laboratory: &lab, Inspection: &in, Application: cases.Application{ID: uuid.NewString(), Service: vetcert.Code,
 			ApplicantIIN: ownerA, Documents: []string{"өтініш"}, Data: data(map[string]any{"consignment": "animals",
 				"reference_ids": []string{ref.ID}, "destination_territory": string(korday)})}}
 	}
