@@ -92,12 +92,16 @@ func (s *Service) writeCertificate(ctx context.Context, r *cases.Run, app Applic
 	return domain.WriteInsert(r.Writes, CertificatesSpec.Name, c, c.scope())
 }
 
-// revokeReason is what one scanning a certificate issued offline against the situation reads.
+// revokeReason is what one scanning a certificate issued offline against the situation reads:
+// the grounds come last, so a long list is what gets cut to the paper's limit.
 func revokeReason(at time.Time, grounds []string) string {
 	t := at.In(domain.Almaty).Format("02.01.2006 15:04")
-	g := strings.Join(grounds, "; ")
-	s := fmt.Sprintf("Сертификат байланыссыз берілген (%s), тексеруден өтпеді: %s. Аудандық ветеринариялық қызмет қарайды. / "+
-		"Сертификат выдан без связи (%s) и не прошёл проверку: %s. Передан на рассмотрение районной ветслужбы.", t, g, t, g)
+	gs := make([]string, 0, len(grounds))
+	for _, g := range grounds {
+		gs = append(gs, strings.TrimRight(strings.TrimSpace(g), "."))
+	}
+	s := fmt.Sprintf("Сертификат байланыссыз берілген (%s), тексеруден өтпеді, аудандық ветеринариялық қызмет қарайды. / "+
+		"Сертификат выдан без связи (%s), не прошёл проверку и передан на рассмотрение районной ветслужбы: %s.", t, t, strings.Join(gs, "; "))
 	if utf8.RuneCountInString(s) > documents.MaxRevokeReason {
 		s = string([]rune(s)[:documents.MaxRevokeReason-1]) + "…"
 	}
