@@ -44,6 +44,7 @@ func collections() []domain.CollectionSpec {
 	c = append(c, health.Specs...)
 	c = append(c, domain.OfficeHoursSpec, cases.CasesSpec)
 	c = append(c, regnumber.Specs...)
+	c = append(c, vetcert.Specs...)
 	c = append(c, vsync.Specs...)
 	return c
 }

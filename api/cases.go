@@ -26,6 +26,7 @@ func (s *Server) registerCases() {
 		return huma.Operation{OperationID: id, Method: method, Path: path, Tags: []string{"cases"},
 			Summary: summary, Description: desc, Errors: errs}
 	}
+	s.registerCertificates()
 	register(s, op("listServices", http.MethodGet, "/v1/services", "The state services on the case engine, as declared",
 		"Each service's steps in order: who acts (roles, level, the executor), the term and its unit (minutes and hours "+
 			"are office time), what the step records and whether it may end in a motivated refusal."), authenticated, s.listServices)
@@ -167,6 +168,14 @@ type CaseView struct {
 	// CertificateStatus is, for a veterinary certificate issued, closed once the movement it
 	// covers was received.
 	CertificateStatus string `json:"certificate_status,omitempty" enum:"open,closed"`
+	// Offline is set for a case a tablet did offline (certificate.issue).
+	Offline *CaseOfflineView `json:"offline,omitempty"`
+}
+
+// CaseOfflineView says a case was done on a tablet offline: at by its clock, synced_at on arrival.
+type CaseOfflineView struct {
+	At       time.Time `json:"at"`
+	SyncedAt time.Time `json:"synced_at"`
 }
 
 // viewCase is c as the API shows it, with a certificate's status read from its movement.
@@ -191,6 +200,9 @@ func viewCase(c *cases.Case, now time.Time) CaseView {
 	}
 	if p := c.Pending(); p != nil {
 		v.Pending = p.Name
+	}
+	if o := c.Offline; o != nil {
+		v.Offline = &CaseOfflineView{At: o.At, SyncedAt: o.SyncedAt}
 	}
 	if v.Results == nil {
 		v.Results = []cases.Result{}

@@ -43,6 +43,9 @@ func (s *Server) mutationKinds() map[string]mutationKind {
 		"animal.identify_group": kind(s, "Identify a group of up to 500 animals of one holding, a result per animal; record_id is the group (POST /v1/animal-groups).",
 			true, s.pushIdentifyGroup),
 
+		"certificate.issue": kind(s, "A veterinary certificate issued or refused offline by a state veterinary-sanitary inspector; record_id is the case, "+
+			"re-checked at its time and on arrival (POST /v1/cases for service vetcert, then its steps).", true, s.pushCertificate),
+
 		// Vaccinations and diagnostic tests (api/vaccination.go, api/diagnostic.go).
 		"vaccination.record":     kind(s, "Record a vaccination of a group of animals (POST /v1/vaccinations).", true, s.pushVaccination),
 		"diagnostic_test.sample": kind(s, "Record the samples taken for a diagnostic test (POST /v1/diagnostic-tests).", true, s.pushSample),

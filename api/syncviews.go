@@ -10,6 +10,7 @@ import (
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/lifecycle"
+	"github.com/vetfield/vetfield/domain/vetcert"
 	vsync "github.com/vetfield/vetfield/sync"
 )
 
@@ -66,6 +67,9 @@ func (s *Server) syncViews() map[string]vsync.View {
 		}),
 		inspection.PhotosSpec.Name: viewOf(func(_ context.Context, ph *inspection.Photo) (any, error) {
 			return viewPhoto(ph), nil
+		}),
+		vetcert.CertificatesSpec.Name: viewOf(func(_ context.Context, c *vetcert.Certificate) (any, error) {
+			return viewCertificate(c), nil
 		}),
 		health.VaccinationsSpec.Name: viewOf(func(_ context.Context, v *health.Vaccination) (any, error) {
 			return viewVaccination(v), nil

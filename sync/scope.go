@@ -19,7 +19,8 @@ import (
 const ScopeAll = "all"
 
 // inScope reports whether a record with scope keys is visible to p: admins see everything; staff
-// see records of territories their own covers; farmers see records keyed to their IIN or BIN.
+// (vets, inspectors and the state veterinary-sanitary inspectors, who issue certificates in the
+// field) see records of territories their own covers; farmers see records keyed to their IIN or BIN.
 func inScope(p domain.Principal, keys []string) bool {
 	for _, k := range keys {
 		if k == ScopeAll || p.Role == domain.RoleAdmin {
@@ -27,7 +28,7 @@ func inScope(p domain.Principal, keys []string) bool {
 		}
 		switch {
 		case strings.HasPrefix(k, "t:"):
-			if (p.Role == domain.RoleVet || p.Role == domain.RoleInspector) && p.Territory != "" &&
+			if (p.Role.IsStaff() || p.Role == domain.RoleSanitaryInspector) && p.Territory != "" &&
 				p.Territory.Covers(domain.Kato(k[2:])) {
 				return true
 			}

@@ -149,9 +149,11 @@ type Case struct {
 	Refusal  *Refusal     `json:"refusal,omitempty"`
 	HandOver *HandOver    `json:"hand_over,omitempty"`
 	// Data holds what the service keeps of the application (the object, the kind of request).
-	Data      map[string]json.RawMessage `json:"data,omitempty"`
-	EndedAt   *time.Time                 `json:"ended_at,omitempty"`
-	UpdatedAt time.Time                  `json:"updated_at"`
+	Data    map[string]json.RawMessage `json:"data,omitempty"`
+	EndedAt *time.Time                 `json:"ended_at,omitempty"`
+	// Offline says the case was done on a tablet offline and synced later (Cases.ApplyOffline).
+	Offline   *OfflineMark `json:"offline,omitempty"`
+	UpdatedAt time.Time    `json:"updated_at"`
 
 	// Indexed copies.
 	domain.AreaKeys
@@ -161,6 +163,14 @@ type Case struct {
 	// the range (0, now].
 	NextDueMs int64  `json:"next_due_ms"`
 	NumberKey string `json:"number_key"`
+}
+
+// OfflineMark records a case a tablet did offline: when by its clock, when it reached the server,
+// and a digest of the tablet's request, which tells a retry from another request reusing the id.
+type OfflineMark struct {
+	At       time.Time `json:"at"`
+	SyncedAt time.Time `json:"synced_at"`
+	Request  string    `json:"request"`
 }
 
 // CasesSpec declares the cases of every service. Cases are office work and are not synced; the

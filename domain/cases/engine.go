@@ -140,94 +140,10 @@ type Application struct {
 // case register it at once, for the applicant or their representative, and the talon is issued.
 // created is false when ID names a case that exists (a retried request).
 func (e *Cases) Apply(ctx context.Context, p domain.Principal, a Application) (c *Case, created bool, err error) {
-	svc, err := e.Service(a.Service)
-	if err != nil {
-		return nil, false, err
-	}
-	if a.ID != "" {
-		if a.ID, err = domain.ParseClientID(a.ID, "id"); err != nil {
-			return nil, false, err
-		}
-		if old, err := e.Get(ctx, p, a.ID); err == nil {
-			return old, false, nil
-		} else if !domain.IsCode(err, domain.ENOTFOUND) {
-			return nil, false, err
-		}
-	}
-	reg := &svc.Steps[0]
 	now := e.Now().UTC()
-	c = &Case{Meta: domain.Meta{ID: a.ID}, Service: svc.Code, SubmittedAt: now, State: StateSubmitted, UpdatedAt: now}
-	if c.ID == "" {
-		c.ID = domain.NewID()
-	}
-	switch {
-	case p.Role == domain.RoleFarmer:
-		if a.Representative != nil {
-			return nil, false, domain.Invalid("representative", "a representative applies at the office with the power of attorney")
-		}
-		if a.ApplicantIIN != "" && a.ApplicantIIN != string(p.IIN) {
-			return nil, false, domain.Invalid("applicant_iin", "through your account you apply for yourself")
-		}
-		c.Applicant = Applicant{IIN: p.IIN, Channel: ChannelAccount}
-	case p.Role == domain.RoleAdmin || slices.Contains(reg.Roles, p.Role):
-		iin, err := domain.ParseIIN(a.ApplicantIIN)
-		if err != nil {
-			return nil, false, domain.AtField("applicant_iin", err)
-		}
-		c.Applicant = Applicant{IIN: iin, Channel: ChannelOffice}
-		if r := a.Representative; r != nil {
-			rep, err := parseRepresentative(r, now)
-			if err != nil {
-				return nil, false, err
-			}
-			if rep.IIN == iin {
-				return nil, false, domain.Invalid("representative.iin", "the representative is someone other than the applicant")
-			}
-			c.Applicant.Channel, c.Applicant.Representative = ChannelRepresentative, rep
-		}
-	default:
-		return nil, false, domain.Errorf(domain.EFORBIDDEN, "applications to this service are registered by %s", roleList(reg.Roles))
-	}
-	if c.Applicant.Name, err = domain.TrimmedText(a.ApplicantName, "applicant_name", MaxName, true); err != nil {
-		return nil, false, err
-	}
-	if c.Documents, err = textList("documents", a.Documents, 1, MaxDocuments, MaxDocName); err != nil {
-		return nil, false, err
-	}
-	// The service checks what the application is about, with the applicant's own rights: an
-	// object the applicant does not own is not theirs to apply for.
-	applicant := domain.Principal{Role: domain.RoleFarmer, IIN: c.Applicant.IIN}
-	if svc.Open != nil {
-		raw := a.Data
-		if len(raw) == 0 {
-			raw = json.RawMessage("{}")
-		}
-		if err := svc.Open(ctx, applicant, &Application{Data: raw}, c); err != nil {
-			return nil, false, err
-		}
-	}
-	if len(c.Territory) != 9 {
-		return nil, false, domain.Internal("open case", fmt.Errorf("service %s left no territory", svc.Code))
-	}
-	w := &domain.Writes{}
-	if p.Role == domain.RoleFarmer {
-		due, err := e.DueAfter(ctx, now, reg.TermOf(c))
-		if err != nil {
-			return nil, false, err
-		}
-		c.Steps = []StepRecord{{Name: reg.Name, Start: now, Due: due.UTC()}}
-	} else {
-		if p.Role != domain.RoleAdmin && !p.CanSeeTerritory(c.Territory) {
-			return nil, false, domain.Errorf(domain.EFORBIDDEN, "you register applications within your own territory (%s)", p.Territory)
-		}
-		due, err := e.DueAfter(ctx, now, reg.TermOf(c))
-		if err != nil {
-			return nil, false, err
-		}
-		c.Steps = []StepRecord{{Name: reg.Name, Start: now, Due: due.UTC()}}
-		if err := e.register(ctx, p, svc, c, now, w); err != nil {
-			return nil, false, err
-		}
+	c, w, existing, err := e.open(ctx, p, a, now)
+	if err != nil || existing {
+		return c, false, err
 	}
 	c.index()
 	if err := domain.WriteInsert(w, CasesSpec.Name, c, c.scope()); err != nil {
@@ -241,6 +157,95 @@ func (e *Cases) Apply(ctx context.Context, p domain.Principal, a Application) (c
 		return nil, false, err
 	}
 	return c, true, nil
+}
+
+// open checks application a and builds its case as opened by p at now, registered when p is
+// staff, into a unit of work that has everything but the case's own insert. existing is true when
+// a.ID names a case that exists: c is that case and nothing is to be written.
+func (e *Cases) open(ctx context.Context, p domain.Principal, a Application, now time.Time) (c *Case, w *domain.Writes, existing bool, err error) {
+	svc, err := e.Service(a.Service)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if a.ID != "" {
+		if a.ID, err = domain.ParseClientID(a.ID, "id"); err != nil {
+			return nil, nil, false, err
+		}
+		if old, err := e.Get(ctx, p, a.ID); err == nil {
+			return old, nil, true, nil
+		} else if !domain.IsCode(err, domain.ENOTFOUND) {
+			return nil, nil, false, err
+		}
+	}
+	reg := &svc.Steps[0]
+	c = &Case{Meta: domain.Meta{ID: a.ID}, Service: svc.Code, SubmittedAt: now, State: StateSubmitted, UpdatedAt: e.Now().UTC()}
+	if c.ID == "" {
+		c.ID = domain.NewID()
+	}
+	switch {
+	case p.Role == domain.RoleFarmer:
+		if a.Representative != nil {
+			return nil, nil, false, domain.Invalid("representative", "a representative applies at the office with the power of attorney")
+		}
+		if a.ApplicantIIN != "" && a.ApplicantIIN != string(p.IIN) {
+			return nil, nil, false, domain.Invalid("applicant_iin", "through your account you apply for yourself")
+		}
+		c.Applicant = Applicant{IIN: p.IIN, Channel: ChannelAccount}
+	case p.Role == domain.RoleAdmin || slices.Contains(reg.Roles, p.Role):
+		iin, err := domain.ParseIIN(a.ApplicantIIN)
+		if err != nil {
+			return nil, nil, false, domain.AtField("applicant_iin", err)
+		}
+		c.Applicant = Applicant{IIN: iin, Channel: ChannelOffice}
+		if r := a.Representative; r != nil {
+			rep, err := parseRepresentative(r, now)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if rep.IIN == iin {
+				return nil, nil, false, domain.Invalid("representative.iin", "the representative is someone other than the applicant")
+			}
+			c.Applicant.Channel, c.Applicant.Representative = ChannelRepresentative, rep
+		}
+	default:
+		return nil, nil, false, domain.Errorf(domain.EFORBIDDEN, "applications to this service are registered by %s", roleList(reg.Roles))
+	}
+	if c.Applicant.Name, err = domain.TrimmedText(a.ApplicantName, "applicant_name", MaxName, true); err != nil {
+		return nil, nil, false, err
+	}
+	if c.Documents, err = textList("documents", a.Documents, 1, MaxDocuments, MaxDocName); err != nil {
+		return nil, nil, false, err
+	}
+	// The service checks what the application is about, with the applicant's own rights: an
+	// object the applicant does not own is not theirs to apply for.
+	applicant := domain.Principal{Role: domain.RoleFarmer, IIN: c.Applicant.IIN}
+	if svc.Open != nil {
+		raw := a.Data
+		if len(raw) == 0 {
+			raw = json.RawMessage("{}")
+		}
+		if err := svc.Open(ctx, applicant, &Application{Data: raw}, c); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	if len(c.Territory) != 9 {
+		return nil, nil, false, domain.Internal("open case", fmt.Errorf("service %s left no territory", svc.Code))
+	}
+	w = &domain.Writes{}
+	due, err := e.DueAfter(ctx, now, reg.TermOf(c))
+	if err != nil {
+		return nil, nil, false, err
+	}
+	c.Steps = []StepRecord{{Name: reg.Name, Start: now, Due: due.UTC()}}
+	if p.Role != domain.RoleFarmer {
+		if p.Role != domain.RoleAdmin && !p.CanSeeTerritory(c.Territory) {
+			return nil, nil, false, domain.Errorf(domain.EFORBIDDEN, "you register applications within your own territory (%s)", p.Territory)
+		}
+		if err := e.register(ctx, p, svc, c, now, w); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	return c, w, false, nil
 }
 
 // register does the register step: numbers the case, issues the talon into w and starts the next
@@ -376,46 +381,8 @@ func (e *Cases) Advance(ctx context.Context, p domain.Principal, id, step string
 		if idx > c.Current {
 			return domain.Final(domain.Errorf(domain.EPRECONDITION, "out of order: case %s is at step %s, not %s", caseNo(c), svc.Steps[c.Current].Name, step))
 		}
-		now := e.Now().UTC()
-		name := e.actorName(ctx, p)
-		run := &Run{Principal: p, ActorName: name, Case: c, Def: def, Input: in, Now: now, Writes: &domain.Writes{}, Record: map[string]any{},
-			Documents: e.Documents}
-		refused := false
-		switch def.Kind {
-		case KindRegister:
-			if err := e.register(ctx, p, svc, c, now, run.Writes); err != nil {
-				return domain.Final(err)
-			}
-			return e.save(ctx, c, run.Writes, &out)
-		case KindAssign:
-			ex, err := e.executor(ctx, svc, c, idx, in.ExecutorID)
-			if err != nil {
-				return domain.Final(err)
-			}
-			c.Executor = &Executor{UserID: ex.ID, Name: displayName(ex), At: now, By: p.UserID}
-			run.Record["executor"] = c.Executor.Name
-		case KindHandOver:
-			if in.HandOver != HandCabinet && in.HandOver != HandInPerson {
-				return domain.Final(domain.Invalid("hand_over", "the result goes to the applicant's cabinet (cabinet) or is handed over in person (in_person)"))
-			}
-			c.HandOver = &HandOver{How: in.HandOver, At: now, By: p.UserID}
-			run.Record["hand_over"] = in.HandOver
-		}
-		if in.Refuse {
-			if !def.MayRefuse {
-				return domain.Final(domain.Invalid("refuse", "step %s does not end in a refusal", step))
-			}
-			if err := e.refuse(ctx, run, svc, name); err != nil {
-				return domain.Final(err)
-			}
-			refused = true
-		} else if def.Hook != nil {
-			if err := def.Hook(ctx, run); err != nil {
-				return domain.Final(err)
-			}
-		}
-		c.Results = append(c.Results, run.Results...)
-		if err := e.finishStep(ctx, svc, c, p, name, now, run.Record, refused); err != nil {
+		run, err := e.doStep(ctx, p, svc, c, def, in, e.Now().UTC(), time.Time{}, &domain.Writes{})
+		if err != nil {
 			return domain.Final(err)
 		}
 		if err := e.save(ctx, c, run.Writes, &out); err != nil {
@@ -433,6 +400,52 @@ func (e *Cases) Advance(ctx context.Context, p domain.Principal, id, step string
 		}
 	}
 	return out, nil
+}
+
+// doStep does step def of c, the case's next one, as p at now into w: the engine's own work of
+// the step's kind, then the refusal or the service's hook, and the step's close. synced is the
+// server's time when now is a tablet's (ApplyOffline), zero otherwise.
+func (e *Cases) doStep(ctx context.Context, p domain.Principal, svc *Service, c *Case, def *StepDef, in StepInput,
+	now, synced time.Time, w *domain.Writes) (*Run, error) {
+	name := e.actorName(ctx, p)
+	run := &Run{Principal: p, ActorName: name, Case: c, Def: def, Input: in, Now: now, SyncedAt: synced, Writes: w,
+		Record: map[string]any{}, Documents: e.Documents}
+	switch def.Kind {
+	case KindRegister:
+		return run, e.register(ctx, p, svc, c, now, w)
+	case KindAssign:
+		ex, err := e.executor(ctx, svc, c, c.Current, in.ExecutorID)
+		if err != nil {
+			return nil, err
+		}
+		c.Executor = &Executor{UserID: ex.ID, Name: displayName(ex), At: now, By: p.UserID}
+		run.Record["executor"] = c.Executor.Name
+	case KindHandOver:
+		if in.HandOver != HandCabinet && in.HandOver != HandInPerson {
+			return nil, domain.Invalid("hand_over", "the result goes to the applicant's cabinet (cabinet) or is handed over in person (in_person)")
+		}
+		c.HandOver = &HandOver{How: in.HandOver, At: now, By: p.UserID}
+		run.Record["hand_over"] = in.HandOver
+	}
+	refused := false
+	if in.Refuse {
+		if !def.MayRefuse {
+			return nil, domain.Invalid("refuse", "step %s does not end in a refusal", def.Name)
+		}
+		if err := e.refuse(ctx, run, svc, name); err != nil {
+			return nil, err
+		}
+		refused = true
+	} else if def.Hook != nil {
+		if err := def.Hook(ctx, run); err != nil {
+			return nil, err
+		}
+	}
+	c.Results = append(c.Results, run.Results...)
+	if err := e.finishStep(ctx, svc, c, p, name, now, run.Record, refused); err != nil {
+		return nil, err
+	}
+	return run, nil
 }
 
 // save appends the case's update to w, applies it and answers the case in out. A lost race — the

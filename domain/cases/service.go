@@ -146,6 +146,9 @@ type Run struct {
 	Def       *StepDef
 	Input     StepInput
 	Now       time.Time
+	// SyncedAt is, for a step a tablet did offline (Cases.ApplyOffline), when it reached the
+	// server: Now is then the tablet's time. Zero for a step done online.
+	SyncedAt time.Time
 	// Writes is the step's unit of work: the hook's writes come first, the case's own update last,
 	// so any prefix a crash leaves is one the retry can resume from.
 	Writes *domain.Writes

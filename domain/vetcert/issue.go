@@ -179,7 +179,20 @@ func (s *Service) inspect(ctx context.Context, r *cases.Run) error {
 	if err != nil {
 		return err
 	}
-	if len(grounds) > 0 {
+	offline := !r.SyncedAt.IsZero()
+	if offline {
+		// Issued on a tablet offline: checked at the tablet's time and again at sync, as a
+		// reference is. What either would refuse is kept, its paper issued already revoked.
+		_, atSync, err := s.Grounds(ctx, r.Case, r.SyncedAt)
+		if err != nil {
+			return err
+		}
+		for _, g := range atSync {
+			if !slices.Contains(grounds, g) {
+				grounds = append(grounds, g)
+			}
+		}
+	} else if len(grounds) > 0 {
 		return domain.Errorf(domain.EPRECONDITION, "the certificate cannot be issued: %s; refuse with a motivated refusal citing it", strings.Join(grounds, "; "))
 	}
 	if in.MovementID != "" {
@@ -205,13 +218,17 @@ func (s *Service) inspect(ctx context.Context, r *cases.Run) error {
 		destination = strings.TrimSpace(app.Country + " " + app.Destination)
 	}
 	supersedes := ""
-	if app.Supersedes != "" {
+	if app.Supersedes != "" && len(grounds) == 0 {
 		if old, err := s.Documents.Get(ctx, app.Supersedes); err == nil && old.Status == documents.DocValid {
 			supersedes = old.ID
 		}
 	}
-	doc, err := r.Adopt(ctx, documents.Draft{Type: documents.DocCertificate, ID: domain.DerivedID("case", r.Case.ID, "certificate"),
-		Supersedes: supersedes,
+	revoke := ""
+	if offline && len(grounds) > 0 {
+		revoke = revokeReason(r.Now, grounds)
+	}
+	draft := documents.Draft{Type: documents.DocCertificate, ID: domain.DerivedID("case", r.Case.ID, "certificate"),
+		Supersedes: supersedes, RevokeReason: revoke,
 		Subject: documents.Subject{Kind: documents.SubjectCase, ID: r.Case.ID, Name: r.Case.Subject.Name, RegNumber: basis.RegNumber,
 			OwnerIIN: r.Case.Applicant.IIN, Territory: r.Case.Territory},
 		Issuer: documents.Issuer{UserID: r.Principal.UserID, Name: r.ActorName, Unit: domain.Kato(domain.AreaOf(r.Case.Territory).District)},
@@ -232,8 +249,21 @@ func (s *Service) inspect(ctx context.Context, r *cases.Run) error {
 			"vehicle_plate":  in.Vehicle,
 			"seal":           in.Seal,
 			"checked":        basis.Checked,
-		}})
+		}}
+	if offline {
+		// Issued on a tablet: the paper says so, and when by its clock; one the checks refuse
+		// says it waits for review (and is issued already revoked).
+		content := draft.Content.(map[string]any)
+		content["offline"], content["decided_at"] = true, r.Now.UTC()
+		if len(grounds) > 0 {
+			content["review_required"] = true
+		}
+	}
+	doc, err := r.Adopt(ctx, draft)
 	if err != nil {
+		return err
+	}
+	if err := s.writeCertificate(ctx, r, app, in, doc, grounds); err != nil {
 		return err
 	}
 	r.Record["vehicle"], r.Record["vehicle_state"], r.Record["objects_state"] = in.Vehicle, in.VehicleState, in.ObjectsState

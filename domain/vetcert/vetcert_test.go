@@ -359,3 +359,54 @@ func TestCorrectionSupersedes(t *testing.T) {
 		t.Errorf("correcting a superseded certificate: %v", err)
 	}
 }
+
+// A certificate issued offline runs through the engine's steps at the tablet's time, in one unit
+// of work: a step the engine refuses (a positive test) writes nothing, not even the talon.
+func TestOfflineCertificateAtTheTabletsTime(t *testing.T) {
+	e := newEnv(t, "2026-04-07 10:00")
+	ctx := t.Context()
+	a := e.cow()
+	ref := e.reference(a)
+	e.Clock.Advance(3 * time.Hour)
+	at := e.Clock.Now().Add(-2 * time.Hour)
+	var lab vetcert.LabAct
+	json.Unmarshal(labAct(string(a.Tag)), &lab)
+	var in vetcert.Inspection
+	json.Unmarshal(vehicle, &in)
+	off := func(lab vetcert.LabAct) vetcert.OfflineIssue {
+		return vetcert.OfflineIssue{At: at, Laboratory: &lab, Inspection: &in, Application: cases.Application{ID: uuid.NewString(), Service: vetcert.Code,
+			ApplicantIIN: ownerA, Documents: []string{"өтініш"}, Data: data(map[string]any{"consignment": "animals",
+				"reference_ids": []string{ref.ID}, "destination_territory": string(korday)})}}
+	}
+	positive := lab
+	positive.Tests = []vetcert.LabTest{{Name: "бруцеллез", Result: vetcert.ResultPositive}}
+	seq := storetest.LastSeq(t, e.App.Store)
+	if _, err := e.App.VetCert.IssueOffline(ctx, e.Insp, off(positive)); !domain.IsCode(err, domain.EPRECONDITION) {
+		t.Errorf("a positive act: %v", err)
+	}
+	if _, err := e.App.VetCert.IssueOffline(ctx, e.Vet, off(lab)); !domain.IsCode(err, domain.EFORBIDDEN) {
+		t.Errorf("a vet: %v", err)
+	}
+	if storetest.LastSeq(t, e.App.Store) != seq {
+		t.Fatal("a refused offline certificate wrote")
+	}
+	c, err := e.App.VetCert.IssueOffline(ctx, e.Insp, off(lab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != cases.StateDone || c.Offline == nil || !c.Registration.At.Equal(at) || c.Offline.SyncedAt.Equal(at) {
+		t.Fatalf("case %+v", c)
+	}
+	for _, s := range c.Steps {
+		if !s.Start.Equal(at) || s.End == nil || !s.End.Equal(at) || s.Late(e.Clock.Now()) {
+			t.Errorf("step %s: %v–%v due %v", s.Name, s.Start, s.End, s.Due)
+		}
+	}
+	cert, err := e.App.VetCert.GetCertificate(ctx, e.Farmer, c.ID)
+	if err != nil || cert.ReviewRequired || !cert.Offline || !cert.IssuedAt.Equal(at) {
+		t.Errorf("certificate %+v %v", cert, err)
+	}
+	if _, err := e.App.VetCert.GetCertificate(ctx, e.Other, c.ID); !domain.IsCode(err, domain.ENOTFOUND) {
+		t.Errorf("another applicant: %v", err)
+	}
+}
