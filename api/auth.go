@@ -322,7 +322,7 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*userOutput, error) {
 type UserView struct {
 	ID         string      `json:"id"`
 	Username   string      `json:"username"`
-	Role       domain.Role `json:"role" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector"`
+	Role       domain.Role `json:"role" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector,laboratory"`
 	Territory  string      `json:"territory,omitempty" doc:"KATO code of the area a vet or inspector works in."`
 	IIN        string      `json:"iin,omitempty" doc:"A farmer's IIN or BIN."`
 	FullName   string      `json:"full_name,omitempty"`

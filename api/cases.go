@@ -22,6 +22,9 @@ import (
 func (s *Server) registerCases() {
 	staff := roles(domain.RoleAdmin, domain.RoleVet, domain.RoleInspector, domain.RoleHead, domain.RoleOblastDept,
 		domain.RoleSanitaryInspector)
+	// A laboratory does the steps of the cases sent to it, and nothing else.
+	actors := roles(domain.RoleAdmin, domain.RoleVet, domain.RoleInspector, domain.RoleHead, domain.RoleOblastDept,
+		domain.RoleSanitaryInspector, domain.RoleLaboratory)
 	op := func(id, method, path, summary, desc string, errs ...int) huma.Operation {
 		return huma.Operation{OperationID: id, Method: method, Path: path, Tags: []string{"cases"},
 			Summary: summary, Description: desc, Errors: errs}
@@ -47,7 +50,7 @@ func (s *Server) registerCases() {
 		"The case's next step only (409 otherwise, and after the case ended), by a role it names within its level "+
 			"(403), by the assigned executor where it says so. `refuse` with a `ground` ends the case with a motivated "+
 			"refusal at a step that may refuse. Repeating the step just done answers the case as it is.", 403, 404, 409),
-		staff, s.advanceCase)
+		actors, s.advanceCase)
 	register(s, op("getJournal", http.MethodGet, "/v1/journals/{service}", "A service's journal, in registration order",
 		"The registered cases of the caller's territory, where each stands and who holds it.", 403, 404), staff, s.getJournal)
 	csvOp := op("getJournalCSV", http.MethodGet, "/v1/journals/{service}/csv", "A service's journal as CSV",

@@ -30,6 +30,8 @@ const (
 	DocRegNumber         DocType = "regnum_confirmation"    // service 3: confirmation of a registration number
 	DocRefusal           DocType = "motivated_refusal"      // every service: a motivated refusal
 	DocTalon             DocType = "case_talon"             // every service: the receipt of a registered application
+	DocFeedCertificate   DocType = "feed_registration"      // seed 004: registration certificate of feed and feed additives
+	DocDrugCertificate   DocType = "drug_registration"      // seed 004: registration certificate of a veterinary drug
 )
 
 // docTypeInfo is what each type needs: its code in QR tokens (never reuse or renumber one), the
@@ -52,11 +54,15 @@ var docTypes = map[DocType]docTypeInfo{
 	DocRegNumber:         {7, "RN", "Есептік нөмірді растау", "Подтверждение учетного номера", 0},
 	DocRefusal:           {8, "MR", "Дәлелді бас тарту", "Мотивированный отказ", 0},
 	DocTalon:             {9, "TL", "Өтінішті қабылдау туралы талон", "Талон о приёме заявления", 0},
+	DocFeedCertificate: {10, "FRC", "Жемшөп пен жемшөп қоспаларын тіркеу куәлігі",
+		"Регистрационное удостоверение на корма и кормовые добавки", 0},
+	DocDrugCertificate: {11, "DRC", "Ветеринариялық препаратты тіркеу куәлігі",
+		"Регистрационное удостоверение на ветеринарный препарат", 0},
 }
 
 // DocTypes lists every type, for validation and documentation.
 var DocTypes = []DocType{DocPassport, DocPassportDuplicate, DocPassportExtract, DocReference,
-	DocConclusion, DocCertificate, DocRegNumber, DocRefusal, DocTalon}
+	DocConclusion, DocCertificate, DocRegNumber, DocRefusal, DocTalon, DocFeedCertificate, DocDrugCertificate}
 
 // Valid reports whether t is a known type.
 func (t DocType) Valid() bool { _, ok := docTypes[t]; return ok }

@@ -108,6 +108,8 @@ var typeLook = map[documents.DocType]struct {
 	documents.DocRegNumber:         {Text{"Объектінің есептік нөмірі", "Учетный номер объекта"}, "#6b5a1e"},
 	documents.DocRefusal:           {Text{"Бас тарту — рұқсат емес", "Отказ — не разрешение"}, "#8a1c1c"},
 	documents.DocTalon:             {Text{"Өтініш қабылданды — нәтиже емес", "Заявление принято — не результат"}, "#3d4f5c"},
+	documents.DocFeedCertificate:   {Text{"Мемлекеттік тізілімге енгізілді", "Внесено в государственный реестр"}, "#2e6b1e"},
+	documents.DocDrugCertificate:   {Text{"Мемлекеттік тізілімге енгізілді", "Внесено в государственный реестр"}, "#1e4f6b"},
 }
 
 // Badge and accent colour of t, for pages that show only the type (the verification page).
