@@ -22,6 +22,7 @@ import (
 	"github.com/vetfield/vetfield/domain/health"
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/inspection"
+	"github.com/vetfield/vetfield/domain/licence"
 	"github.com/vetfield/vetfield/domain/lifecycle"
 	"github.com/vetfield/vetfield/domain/registration"
 	"github.com/vetfield/vetfield/domain/regnumber"
@@ -46,6 +47,7 @@ func collections() []domain.CollectionSpec {
 	c = append(c, domain.OfficeHoursSpec, cases.CasesSpec)
 	c = append(c, regnumber.Specs...)
 	c = append(c, registration.Specs...)
+	c = append(c, licence.Specs...)
 	c = append(c, vsync.Specs...)
 	return c
 }
@@ -109,6 +111,8 @@ type App struct {
 	// FeedReg and DrugReg run the registration certificates of feed and feed additives and of
 	// veterinary drugs (seed 004), with their re-registration and state registers, on the engine.
 	FeedReg, DrugReg *registration.Service
+	// Licence runs the licences for veterinary activity (service 6) and their register, on the engine.
+	Licence *licence.Service
 	// VetCert runs the veterinary certificates for moved objects (seed 004), on the engine.
 	VetCert *vetcert.Service
 	// Objects is the object storage of photos (nil in a test of another service).
@@ -160,6 +164,7 @@ func New(cfg Config) *App {
 	a.VetCert.ReferenceValidity = cfg.ReferenceValidity
 	a.FeedReg = registration.New(registration.Feed, store, now, a.Documents, a.Accounts, a.Cases)
 	a.DrugReg = registration.New(registration.Drug, store, now, a.Documents, a.Accounts, a.Cases)
+	a.Licence = licence.New(store, a.Documents, a.Cases)
 	if cfg.Objects != nil {
 		a.PhotoStore = media.NewPhotoStore(a.Inspection.Photos, a.Inspection.Inspections, cfg.Objects, log, cfg.Photo)
 		a.Inspection.Inspections.Evidence = a.PhotoStore

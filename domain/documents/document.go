@@ -32,6 +32,8 @@ const (
 	DocTalon             DocType = "case_talon"             // every service: the receipt of a registered application
 	DocFeedCertificate   DocType = "feed_registration"      // seed 004: registration certificate of feed and feed additives
 	DocDrugCertificate   DocType = "drug_registration"      // seed 004: registration certificate of a veterinary drug
+	DocLicence           DocType = "vet_licence"            // service 6: licence for veterinary activity
+	DocLicenceDuplicate  DocType = "vet_licence_duplicate"  // service 6: its duplicate
 )
 
 // docTypeInfo is what each type needs: its code in QR tokens (never reuse or renumber one), the
@@ -58,11 +60,15 @@ var docTypes = map[DocType]docTypeInfo{
 		"Регистрационное удостоверение на корма и кормовые добавки", 0},
 	DocDrugCertificate: {11, "DRC", "Ветеринариялық препаратты тіркеу куәлігі",
 		"Регистрационное удостоверение на ветеринарный препарат", 0},
+	DocLicence: {12, "LIC", "Ветеринария саласындағы қызметке лицензия", "Лицензия на ветеринарную деятельность", 0},
+	DocLicenceDuplicate: {13, "LICD", "Ветеринария саласындағы қызметке лицензияның телнұсқасы",
+		"Дубликат лицензии на ветеринарную деятельность", 0},
 }
 
 // DocTypes lists every type, for validation and documentation.
 var DocTypes = []DocType{DocPassport, DocPassportDuplicate, DocPassportExtract, DocReference,
-	DocConclusion, DocCertificate, DocRegNumber, DocRefusal, DocTalon, DocFeedCertificate, DocDrugCertificate}
+	DocConclusion, DocCertificate, DocRegNumber, DocRefusal, DocTalon, DocFeedCertificate, DocDrugCertificate,
+	DocLicence, DocLicenceDuplicate}
 
 // Valid reports whether t is a known type.
 func (t DocType) Valid() bool { _, ok := docTypes[t]; return ok }

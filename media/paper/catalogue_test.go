@@ -80,6 +80,7 @@ var contentTypes = map[string]string{
 	"inspection/conclusion.go":     "ConclusionContent",
 	"cases/engine.go":              "refusalContent",
 	"registration/registration.go": "certificateContent",
+	"licence/licence.go":           "licenceContent",
 }
 
 // jsonKeys lists the JSON keys of struct st and, joined with dots, of the structs of its package

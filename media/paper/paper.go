@@ -110,6 +110,8 @@ var typeLook = map[documents.DocType]struct {
 	documents.DocTalon:             {Text{"Өтініш қабылданды — нәтиже емес", "Заявление принято — не результат"}, "#3d4f5c"},
 	documents.DocFeedCertificate:   {Text{"Мемлекеттік тізілімге енгізілді", "Внесено в государственный реестр"}, "#2e6b1e"},
 	documents.DocDrugCertificate:   {Text{"Мемлекеттік тізілімге енгізілді", "Внесено в государственный реестр"}, "#1e4f6b"},
+	documents.DocLicence:           {Text{"Лицензиялар тізіліміне енгізілді", "Внесено в реестр лицензий"}, "#5e2a6b"},
+	documents.DocLicenceDuplicate:  {Text{"Лицензияның телнұсқасы", "Дубликат лицензии"}, "#7a4a86"},
 }
 
 // Badge and accent colour of t, for pages that show only the type (the verification page).
