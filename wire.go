@@ -16,6 +16,7 @@ import (
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/accounts"
+	"github.com/vetfield/vetfield/domain/attestation"
 	"github.com/vetfield/vetfield/domain/cases"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
@@ -48,6 +49,7 @@ func collections() []domain.CollectionSpec {
 	c = append(c, regnumber.Specs...)
 	c = append(c, registration.Specs...)
 	c = append(c, licence.Specs...)
+	c = append(c, attestation.Specs...)
 	c = append(c, vsync.Specs...)
 	return c
 }
@@ -113,6 +115,8 @@ type App struct {
 	FeedReg, DrugReg *registration.Service
 	// Licence runs the licences for veterinary activity (service 6) and their register, on the engine.
 	Licence *licence.Service
+	// Attestation runs the attestation of persons doing veterinary business (service 5), on the engine.
+	Attestation *attestation.Service
 	// VetCert runs the veterinary certificates for moved objects (seed 004), on the engine.
 	VetCert *vetcert.Service
 	// Objects is the object storage of photos (nil in a test of another service).
@@ -165,6 +169,7 @@ func New(cfg Config) *App {
 	a.FeedReg = registration.New(registration.Feed, store, now, a.Documents, a.Accounts, a.Cases)
 	a.DrugReg = registration.New(registration.Drug, store, now, a.Documents, a.Accounts, a.Cases)
 	a.Licence = licence.New(store, a.Documents, a.Cases)
+	a.Attestation = attestation.New(store, now, a.Documents, a.Cases)
 	if cfg.Objects != nil {
 		a.PhotoStore = media.NewPhotoStore(a.Inspection.Photos, a.Inspection.Inspections, cfg.Objects, log, cfg.Photo)
 		a.Inspection.Inspections.Evidence = a.PhotoStore

@@ -34,6 +34,7 @@ const (
 	DocDrugCertificate   DocType = "drug_registration"      // seed 004: registration certificate of a veterinary drug
 	DocLicence           DocType = "vet_licence"            // service 6: licence for veterinary activity
 	DocLicenceDuplicate  DocType = "vet_licence_duplicate"  // service 6: its duplicate
+	DocAttestation       DocType = "attestation_sheet"      // service 5: the attestation sheet
 )
 
 // docTypeInfo is what each type needs: its code in QR tokens (never reuse or renumber one), the
@@ -63,12 +64,13 @@ var docTypes = map[DocType]docTypeInfo{
 	DocLicence: {12, "LIC", "Ветеринария саласындағы қызметке лицензия", "Лицензия на ветеринарную деятельность", 0},
 	DocLicenceDuplicate: {13, "LICD", "Ветеринария саласындағы қызметке лицензияның телнұсқасы",
 		"Дубликат лицензии на ветеринарную деятельность", 0},
+	DocAttestation: {14, "ATS", "Аттестаттау парағы", "Аттестационный лист", 0},
 }
 
 // DocTypes lists every type, for validation and documentation.
 var DocTypes = []DocType{DocPassport, DocPassportDuplicate, DocPassportExtract, DocReference,
 	DocConclusion, DocCertificate, DocRegNumber, DocRefusal, DocTalon, DocFeedCertificate, DocDrugCertificate,
-	DocLicence, DocLicenceDuplicate}
+	DocLicence, DocLicenceDuplicate, DocAttestation}
 
 // Valid reports whether t is a known type.
 func (t DocType) Valid() bool { _, ok := docTypes[t]; return ok }

@@ -81,6 +81,7 @@ var contentTypes = map[string]string{
 	"cases/engine.go":              "refusalContent",
 	"registration/registration.go": "certificateContent",
 	"licence/licence.go":           "licenceContent",
+	"attestation/attestation.go":   "sheetContent",
 }
 
 // jsonKeys lists the JSON keys of struct st and, joined with dots, of the structs of its package

@@ -112,6 +112,7 @@ var typeLook = map[documents.DocType]struct {
 	documents.DocDrugCertificate:   {Text{"Мемлекеттік тізілімге енгізілді", "Внесено в государственный реестр"}, "#1e4f6b"},
 	documents.DocLicence:           {Text{"Лицензиялар тізіліміне енгізілді", "Внесено в реестр лицензий"}, "#5e2a6b"},
 	documents.DocLicenceDuplicate:  {Text{"Лицензияның телнұсқасы", "Дубликат лицензии"}, "#7a4a86"},
+	documents.DocAttestation:       {Text{"Комиссияның шешімі", "Решение комиссии"}, "#3f5e1e"},
 }
 
 // Badge and accent colour of t, for pages that show only the type (the verification page).
