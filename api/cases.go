@@ -161,6 +161,7 @@ type CaseView struct {
 	Pending      string           `json:"pending,omitempty" doc:"The step being worked on."`
 	Overdue      bool             `json:"overdue" doc:"The pending step is past its deadline."`
 	Executor     *cases.Executor  `json:"executor,omitempty"`
+	Holder       string           `json:"holder,omitempty" doc:"Who holds the case now: the laboratory or research institution it was sent to, else the executor."`
 	Results      []cases.Result   `json:"results"`
 	Refusal      *cases.Refusal   `json:"refusal,omitempty"`
 	HandOver     *cases.HandOver  `json:"hand_over,omitempty"`
@@ -188,6 +189,9 @@ func viewCase(c *cases.Case, now time.Time) CaseView {
 		Documents: c.Documents, SubmittedAt: c.SubmittedAt, Registration: c.Registration, State: string(c.State),
 		Steps: make([]StepRecordView, 0, len(c.Steps)), Executor: c.Executor, Results: c.Results, Refusal: c.Refusal,
 		HandOver: c.HandOver, EndedAt: c.EndedAt, UpdatedAt: c.UpdatedAt, Version: c.Version, Overdue: c.Overdue(now) != nil}
+	if !c.State.Ended() {
+		v.Holder = c.Holder()
+	}
 	for _, st := range c.Steps {
 		v.Steps = append(v.Steps, StepRecordView{Name: st.Name, Start: st.Start, Due: st.Due, End: st.End, Actor: st.Actor,
 			ActorName: st.ActorName, Refused: st.Refused, Late: st.Late(now), Data: st.Data})

@@ -151,8 +151,9 @@ type Case struct {
 	// Laboratory is the account of the laboratory or research institution (domain.RoleLaboratory)
 	// the case is with now, at the steps a laboratory does; Laboratories every one it was sent to,
 	// who alone of their role may see it. The service's hooks set them (SendTo).
-	Laboratory   string   `json:"laboratory,omitempty"`
-	Laboratories []string `json:"laboratories,omitempty"`
+	Laboratory     string   `json:"laboratory,omitempty"`
+	LaboratoryName string   `json:"laboratory_name,omitempty"`
+	Laboratories   []string `json:"laboratories,omitempty"`
 	// Data holds what the service keeps of the application (the object, the kind of request).
 	Data      map[string]json.RawMessage `json:"data,omitempty"`
 	EndedAt   *time.Time                 `json:"ended_at,omitempty"`
@@ -230,11 +231,26 @@ func (c *Case) Record(name string) *StepRecord {
 
 // SendTo hands the case to the laboratory account lab: it does the laboratory's steps from now on
 // and may see the case ever after.
-func (c *Case) SendTo(lab string) {
-	c.Laboratory = lab
+func (c *Case) SendTo(lab, name string) {
+	c.Laboratory, c.LaboratoryName = lab, name
 	if !slices.Contains(c.Laboratories, lab) {
 		c.Laboratories = append(c.Laboratories, lab)
 	}
+}
+
+// Release ends the case's stay with its laboratory: the office holds it again.
+func (c *Case) Release() { c.Laboratory, c.LaboratoryName = "", "" }
+
+// Holder is who holds the case now, for the journals: the laboratory it was sent to, else the
+// executor the head assigned, else "" (the office).
+func (c *Case) Holder() string {
+	if c.Laboratory != "" {
+		return c.LaboratoryName
+	}
+	if c.Executor != nil {
+		return c.Executor.Name
+	}
+	return ""
 }
 
 // SetData stores v under key in the case's data.

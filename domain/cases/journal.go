@@ -168,7 +168,9 @@ func journalRow(n int, c *Case) []string {
 	if s := c.Pending(); s != nil {
 		row[9], row[11] = s.Name, at(s.Due)
 	}
-	if c.Executor != nil {
+	if !c.State.Ended() {
+		row[10] = c.Holder()
+	} else if c.Executor != nil {
 		row[10] = c.Executor.Name
 	}
 	if len(c.Results) > 0 {

@@ -313,9 +313,9 @@ func (s *Service) review(ctx context.Context, r *cases.Run) error {
 	if inst != nil {
 		r.Case.SetData("institution_name", labName(inst))
 		r.Record["institution"] = labName(inst)
-		r.Case.SendTo(inst.ID)
+		r.Case.SendTo(inst.ID, labName(inst))
 	} else {
-		r.Case.SendTo(labU.ID)
+		r.Case.SendTo(labU.ID, labName(labU))
 	}
 	return nil
 }
@@ -361,9 +361,10 @@ func (s *Service) expertise(_ context.Context, r *cases.Run) error {
 		return err
 	}
 	r.Case.SetData("expertise", f)
-	var labID string
+	var labID, name string
 	r.Case.GetData("laboratory", &labID)
-	r.Case.SendTo(labID)
+	r.Case.GetData("laboratory_name", &name)
+	r.Case.SendTo(labID, name)
 	return nil
 }
 
@@ -384,7 +385,7 @@ func (s *Service) approbation(_ context.Context, r *cases.Run) error {
 			return domain.Invalid("data", "the application asked for no approbation: the office records it as not required, without data")
 		}
 		r.Record["required"] = false
-		r.Case.Laboratory = ""
+		r.Case.Release()
 		return nil
 	}
 	if r.Principal.Role != domain.RoleLaboratory && r.Principal.Role != domain.RoleAdmin {
@@ -396,7 +397,7 @@ func (s *Service) approbation(_ context.Context, r *cases.Run) error {
 	}
 	r.Record["required"] = true
 	r.Case.SetData("approbation", f)
-	r.Case.Laboratory = ""
+	r.Case.Release()
 	return nil
 }
 

@@ -332,3 +332,37 @@ func pdfHas(t *testing.T, d *documents.Document, want ...string) {
 		}
 	}
 }
+
+// TestLongCaseStaysVisible: a dossier whose laboratory lets the 60 calendar days pass shows in the
+// overdue listing, and the journal says the laboratory holds it.
+func TestLongCaseStaysVisible(t *testing.T) {
+	e := newEnv(t, "2026-10-15 10:00")
+	ctx := t.Context()
+	c := e.apply(t, registration.Feed.Code, applicantIIN, feedApp("Жем"))
+	e.at("2026-10-16 10:00")
+	c = e.step(t, e.Office, c.ID, "review", cases.StepInput{Data: data(map[string]string{"laboratory_id": e.Lab1.UserID})})
+	for _, at := range []struct {
+		when    string
+		overdue bool
+	}{{"2026-12-15 23:59", false}, {"2026-12-16 00:00", true}} {
+		e.at(at.when)
+		list, _, err := e.App.Cases.List(ctx, e.Office, cases.Filter{Overdue: true})
+		if err != nil || (len(list) == 1) != at.overdue {
+			t.Fatalf("overdue at %s: %d cases (%v)", at.when, len(list), err)
+		}
+	}
+	if c.Holder() != "Lab-one" {
+		t.Fatalf("holder %q", c.Holder())
+	}
+	var b strings.Builder
+	if err := e.App.Cases.WriteJournalCSV(ctx, e.Head, registration.Feed.Code, "", &b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Lab-one") || !strings.Contains(b.String(), "tests") {
+		t.Fatalf("journal:\n%s", b.String())
+	}
+	// A laboratory keeps no journal.
+	if _, _, err := e.App.Cases.Journal(ctx, e.Lab1, registration.Feed.Code, "", "", 10); !domain.IsCode(err, domain.EFORBIDDEN) {
+		t.Fatalf("lab journal: %v", err)
+	}
+}
