@@ -366,3 +366,74 @@ func TestLongCaseStaysVisible(t *testing.T) {
 		t.Fatalf("lab journal: %v", err)
 	}
 }
+
+// toDecision takes a feed dossier to its decision; with approbation the laboratory reports it.
+func (e *env) toDecision(t *testing.T, approbation bool) *cases.Case {
+	t.Helper()
+	app := feedApp("Жем")
+	app["approbation"] = approbation
+	c := e.apply(t, registration.Feed.Code, applicantIIN, app)
+	c = e.step(t, e.Office, c.ID, "review", cases.StepInput{Data: data(map[string]string{"laboratory_id": e.Lab1.UserID})})
+	e.at("2026-11-02 10:00")
+	c = e.step(t, e.Lab1, c.ID, "tests", cases.StepInput{Data: data(map[string]any{"act": "№ 5", "act_date": "2026-11-02", "conforms": true})})
+	if !approbation {
+		return e.step(t, e.Office, c.ID, "approbation", cases.StepInput{})
+	}
+	if due := c.Pending().Due; due.Before(almaty("2028-11-01 00:00")) {
+		t.Fatalf("the approbation has two years: due %s", due)
+	}
+	// The office cannot close an approbation the application asked for.
+	noWrite(t, e, domain.EFORBIDDEN, func() error {
+		_, err := e.App.Cases.Advance(t.Context(), e.Office, c.ID, "approbation", cases.StepInput{})
+		return err
+	})
+	e.at("2028-06-01 10:00")
+	c = e.step(t, e.Lab1, c.ID, "approbation", cases.StepInput{Data: data(map[string]any{"act": "ӨС-2", "act_date": "2028-06-01", "conforms": true,
+		"findings": "Өндірістік сынақтар бағдарламасы орындалды"})})
+	if c.Laboratory != "" {
+		t.Fatal("the case stays with the laboratory after its last report")
+	}
+	return c
+}
+
+func TestApprobationReportedByTheLaboratory(t *testing.T) {
+	e := newEnv(t, "2026-10-15 10:00")
+	c := e.toDecision(t, true)
+	c = e.step(t, e.Head, c.ID, "decision", cases.StepInput{Data: data(map[string]string{"valid_until": "2033-06-01"})})
+	if len(c.Results) != 1 {
+		t.Fatalf("results %+v", c.Results)
+	}
+}
+
+// A crash at any write of the decision leaves a state the retry finishes: one certificate, one
+// entry in the register.
+func TestDecisionCrashAtEveryWrite(t *testing.T) {
+	for k := 0; ; k++ {
+		e := newEnv(t, "2026-10-15 10:00")
+		ctx := t.Context()
+		c := e.toDecision(t, false)
+		in := cases.StepInput{Data: data(map[string]string{"valid_until": "2031-01-01"})}
+		e.Store.Set(storetest.CrashAt(k))
+		_, err := e.App.Cases.Advance(ctx, e.Head, c.ID, "decision", in)
+		e.Store.Set(nil)
+		if err == nil {
+			if k < 2 {
+				t.Fatalf("a decision has more writes than %d", k)
+			}
+			return
+		}
+		c, err = e.App.Cases.Advance(ctx, e.Head, c.ID, "decision", in)
+		if err != nil {
+			t.Fatalf("crash at write %d: the retry: %v", k, err)
+		}
+		if docs, _ := e.App.Documents.OfSubject(ctx, c.ID); len(docs) != 2 { // the talon and the certificate
+			t.Errorf("crash at write %d: %d papers", k, len(docs))
+		}
+		var number string
+		c.GetData("reg_number", &number)
+		p, err := e.App.FeedReg.Register.ByCertificate(ctx, "feeds", number)
+		if err != nil || len(p.History) != 1 || p.CertificateID != c.Results[0].ID {
+			t.Fatalf("crash at write %d: register %+v %v", k, p, err)
+		}
+	}
+}
