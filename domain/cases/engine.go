@@ -363,6 +363,9 @@ func (e *Cases) Advance(ctx context.Context, p domain.Principal, id, step string
 		if idx < c.Current {
 			if idx == c.Current-1 {
 				out = c // the step just done: a retried request answers the case as it is
+				if def.Done != nil && !(c.State == StateRefused) {
+					after = append(after, func(ctx context.Context) error { return def.Done(ctx, c) })
+				}
 				return nil
 			}
 			if c.State.Ended() {
@@ -422,6 +425,9 @@ func (e *Cases) Advance(ctx context.Context, p domain.Principal, id, step string
 			return err
 		}
 		after = run.After
+		if def.Done != nil && !refused {
+			after = append(after, func(ctx context.Context) error { return def.Done(ctx, c) })
+		}
 		return nil
 	}, "the case is changing concurrently; try again")
 	if err != nil {

@@ -234,3 +234,47 @@ func pdfHas(t *testing.T, d *documents.Document, want ...string) {
 		}
 	}
 }
+
+// A crash at any write of a re-issue's signature leaves a state the retry finishes: one new
+// licence, the old one superseded, one event in the register.
+func TestReissueCrashAtEveryWrite(t *testing.T) {
+	for k := 0; ; k++ {
+		e := newEnv(t, "2026-11-02 10:00")
+		ctx := t.Context()
+		c, err := e.apply(applicantIIN, map[string]any{"request": "issue", "territory": bayzak, "kinds": []string{"Ветеринариялық емдеу"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = e.run(t, c)
+		lic := c.Results[0].ID
+		re, err := e.apply(applicantIIN, map[string]any{"request": "reissue", "licence_id": lic, "reason": "атауы өзгерді", "new_name": "ЖШС Жаңа"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		re = e.step(t, e.Head, re.ID, "assign", cases.StepInput{ExecutorID: e.Exec.UserID})
+		re = e.step(t, e.Exec, re.ID, "completeness", cases.StepInput{Data: data(map[string]any{
+			"fee": map[string]string{"receipt": "КВ-2", "paid_on": "2026-11-02", "amount": "1 МРП"}})})
+		re = e.step(t, e.Exec, re.ID, "review", cases.StepInput{Data: data(map[string]any{"requirements": requirements(&met)})})
+		e.Store.Set(storetest.CrashAt(k))
+		_, err = e.App.Cases.Advance(ctx, e.Head, re.ID, "sign", cases.StepInput{})
+		e.Store.Set(nil)
+		if err == nil {
+			if k < 2 {
+				t.Fatalf("a signature has more writes than %d", k)
+			}
+			return
+		}
+		re, err = e.App.Cases.Advance(ctx, e.Head, re.ID, "sign", cases.StepInput{})
+		if err != nil {
+			t.Fatalf("crash at write %d: the retry: %v", k, err)
+		}
+		if old, _ := e.App.Documents.Get(ctx, lic); old.Status != documents.DocSuperseded {
+			t.Errorf("crash at write %d: the old licence is %s", k, old.Status)
+		}
+		old, _ := e.App.Documents.Get(ctx, lic)
+		reg, err := e.App.Licence.Register.Get(ctx, old.Subject.ID)
+		if err != nil || len(reg.History) != 2 || reg.LicenceID != re.Results[0].ID {
+			t.Fatalf("crash at write %d: register %+v %v", k, reg, err)
+		}
+	}
+}

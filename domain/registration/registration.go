@@ -181,7 +181,7 @@ func (s *Service) reregDefinition() *cases.Service {
 				Title: cases.Text{KK: "Қайта тіркеу туралы шешім, жаңа куәлік", RU: "Решение о перерегистрации, новое удостоверение"},
 				Term:  cases.Term{N: 10, Unit: cases.CalendarDays}, TermFor: reregTerm, MayRefuse: true,
 				TermNote: "10 calendar days on a change of name, location or reorganisation; 70 on the certificate's expiry",
-				Records:  []string{"certificate", "valid_until", "refusal", "returned"}, Hook: s.decideRereg, OnRefuse: returnDocuments},
+				Records:  []string{"certificate", "valid_until", "refusal", "returned"}, Hook: s.decideRereg, Done: s.supersede, OnRefuse: returnDocuments},
 			{Name: "hand_over", Kind: cases.KindHandOver, Roles: office, Level: cases.District,
 				Title: cases.Text{KK: "Куәлікті өтініш берушіге беру", RU: "Выдача удостоверения заявителю"},
 				Term:  cases.Term{N: 0, Unit: cases.WorkingDays}, Records: []string{"hand_over"}},
@@ -461,9 +461,6 @@ func (s *Service) issue(ctx context.Context, r *cases.Run, number string, e Entr
 	if err := s.Register.write(ctx, r.Writes, s.Figures.Register, number, c, e); err != nil {
 		return err
 	}
-	if supersedes != "" {
-		r.After = append(r.After, func(ctx context.Context) error { return s.Documents.MarkSuperseded(ctx, supersedes, doc) })
-	}
 	r.Record["certificate"] = doc.Number
 	r.Record["valid_until"] = until
 	r.Results = append(r.Results, cases.Result{Type: string(doc.Type), ID: doc.ID, Number: doc.Number})
@@ -558,4 +555,22 @@ func (s *Service) decideRereg(ctx context.Context, r *cases.Run) error {
 	svc := *s
 	svc.Figures.Regulation = s.Figures.ReregRegulation
 	return svc.issue(ctx, r, cur.RegNumber, e, in.ValidUntil, supersedes, extra)
+}
+
+// supersede marks the papers the case's results replace as superseded by them: the step's Done, so
+// a retry after a crash finishes it.
+func (s *Service) supersede(ctx context.Context, c *cases.Case) error {
+	for _, res := range c.Results {
+		doc, err := s.Documents.Get(ctx, res.ID)
+		if err != nil {
+			return err
+		}
+		if doc.Supersedes == "" {
+			continue
+		}
+		if err := s.Documents.MarkSuperseded(ctx, doc.Supersedes, doc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
