@@ -31,7 +31,7 @@ func (s *Server) registerCases() {
 	}
 	register(s, op("listServices", http.MethodGet, "/v1/services", "The state services on the case engine, as declared",
 		"Each service's steps in order: who acts (roles, level, the executor), the term and its unit (minutes and hours "+
-			"are office time), what the step records and whether it may end in a motivated refusal."), authenticated, s.listServices)
+			"are office time), what the step records and whether it may end in a motivated refusal."), anyAccount, s.listServices)
 	apply := op("applyCase", http.MethodPost, "/v1/cases", "Apply to a state service",
 		"An applicant's account applies for itself: the case waits for the office's registration within the register "+
 			"step's term. Staff of the case's territory register at once, for the applicant (applicant_iin, its check digit "+
@@ -43,9 +43,9 @@ func (s *Server) registerCases() {
 		domain.RoleSanitaryInspector, domain.RoleFarmer), s.applyCase)
 	register(s, op("listCases", http.MethodGet, "/v1/cases", "Cases the caller may see",
 		"An applicant's own (the personal cabinet), newest first; staff their territory's. With `overdue=true`, every "+
-			"case whose pending step is past its deadline, across services, the oldest deadline first."), authenticated, s.listCases)
+			"case whose pending step is past its deadline, across services, the oldest deadline first."), anyAccount, s.listCases)
 	register(s, op("getCase", http.MethodGet, "/v1/cases/{id}", "One case: its steps, results and hand-over", "", 404),
-		authenticated, s.getCase)
+		anyAccount, s.getCase)
 	register(s, op("advanceCase", http.MethodPost, "/v1/cases/{id}/steps/{step}", "Do a step of a case",
 		"The case's next step only (409 otherwise, and after the case ended), by a role it names within its level "+
 			"(403), by the assigned executor where it says so. `refuse` with a `ground` ends the case with a motivated "+
@@ -58,7 +58,7 @@ func (s *Server) registerCases() {
 	csvOp.Responses = binaryResponse("The journal.", "text/csv")
 	register(s, csvOp, staff, s.getJournalCSV)
 	register(s, op("getOfficeHours", http.MethodGet, "/v1/office-hours", "The office hours that office-time terms run in", ""),
-		authenticated, s.getOfficeHours)
+		anyAccount, s.getOfficeHours)
 	register(s, op("putOfficeHours", http.MethodPut, "/v1/office-hours", "Set the office hours",
 		"Times as HH:MM in Asia/Almaty; a day without a break has break_start equal to break_end. Terms computed afterwards use them."),
 		roles(domain.RoleAdmin), s.putOfficeHours)

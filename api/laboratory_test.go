@@ -43,3 +43,15 @@ func TestLaboratoryAccount(t *testing.T) {
 	e.do("POST", "/v1/cases/"+mine+"/steps/tests", tok, result).expect(t, 200)
 	e.do("GET", "/v1/journals/feedreg", tok, nil).expectProblem(t, 403)
 }
+
+// A laboratory account reaches only the routes it needs: no list scoped by territory.
+func TestLaboratoryKeptToItsRoutes(t *testing.T) {
+	e := newEnv(t)
+	e.createUser(map[string]any{"username": "lab-one", "password": "lab-password-1", "role": "laboratory"})
+	tok := e.login("lab-one", "lab-password-1").AccessToken
+	for _, path := range []string{"/v1/animals", "/v1/documents", "/v1/objects", "/v1/holdings", "/v1/object-register"} {
+		e.do("GET", path, tok, nil).expectProblem(t, 403)
+	}
+	e.do("GET", "/v1/me", tok, nil).expect(t, 200)
+	e.do("GET", "/v1/cases", tok, nil).expect(t, 200)
+}
