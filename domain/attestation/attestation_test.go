@@ -200,3 +200,39 @@ func TestAddMonths(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+// A crash at any write of the sheet leaves a state the retry finishes: one sheet, the record
+// pointing at it.
+func TestSheetCrashAtEveryWrite(t *testing.T) {
+	for k := 0; ; k++ {
+		e := newEnv(t, "2026-03-02 10:00")
+		ctx := t.Context()
+		const iin = "880101300123"
+		c, err := e.apply(iin, "attestation")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = e.step(c.ID, "commission", e.Head, cases.StepInput{Data: data(map[string]any{"chair": "Ахметов Б.", "members": []string{"Ли В."},
+			"secretary": "Сарсенова Д.", "date": "2026-03-02"})})
+		c = e.step(c.ID, "completeness", e.Office, cases.StepInput{})
+		c = e.step(c.ID, "test", e.Office, cases.StepInput{Data: data(map[string]any{"score": "40/50", "passed": true})})
+		c = e.step(c.ID, "interview", e.Office, cases.StepInput{Data: data(map[string]any{"passed": true})})
+		in := cases.StepInput{Data: data(map[string]string{"result": "attested"})}
+		e.Store.Set(storetest.CrashAt(k))
+		_, err = e.App.Cases.Advance(ctx, e.Office, c.ID, "sheet", in)
+		e.Store.Set(nil)
+		if err == nil {
+			if k < 2 {
+				t.Fatalf("a sheet has more writes than %d", k)
+			}
+			return
+		}
+		if c, err = e.App.Cases.Advance(ctx, e.Office, c.ID, "sheet", in); err != nil {
+			t.Fatalf("crash at write %d: the retry: %v", k, err)
+		}
+		p, err := e.App.Attestation.Person(ctx, iin)
+		if err != nil || p.SheetID != c.Results[0].ID || len(p.CaseIDs) != 1 || p.Listed != "1" {
+			t.Fatalf("crash at write %d: record %+v %v", k, p, err)
+		}
+	}
+}
