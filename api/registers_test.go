@@ -120,3 +120,30 @@ func TestPublicRegisterPageInChromium(t *testing.T) {
 		t.Fatalf("a search with no match:\n%s", dom)
 	}
 }
+
+// TestOfficePapersPrintAndPDF: the feed certificate and the attestation sheet print and export to
+// PDF in Kazakh and Russian through the document routes every paper has.
+func TestOfficePapersPrintAndPDF(t *testing.T) {
+	e := newEnv(t)
+	officeResults(t, e)
+	feeds, _, _ := e.app.FeedReg.Register.List(t.Context(), "feeds", "", "", 10)
+	people, _, _ := e.app.Attestation.List(t.Context(), "", "", 10)
+	if len(feeds) != 1 || len(people) != 1 {
+		t.Fatalf("%d feeds, %d attested", len(feeds), len(people))
+	}
+	for id, want := range map[string][]string{
+		feeds[0].CertificateID: {"Жемшөп пен жемшөп қоспаларын тіркеу куәлігі", "Регистрационное удостоверение на корма и кормовые добавки", "Құрама жем Береке", feeds[0].RegNumber},
+		people[0].SheetID:      {"Аттестаттау парағы", "Аттестационный лист", "Аттестован", "Председатель комиссии"},
+	} {
+		html := string(e.do("GET", "/v1/documents/"+id+"/print", e.admin, nil).expect(t, 200).Body)
+		text := strings.Join(strings.Fields(pdfText(t, e.do("GET", "/v1/documents/"+id+"/pdf", e.admin, nil).expect(t, 200).Body)), " ")
+		for _, w := range want {
+			if !strings.Contains(html, w) {
+				t.Errorf("the print page of %s has no %q", id, w)
+			}
+			if !strings.Contains(text, w) {
+				t.Errorf("the PDF of %s has no %q:\n%s", id, w, text)
+			}
+		}
+	}
+}
