@@ -147,3 +147,33 @@ func TestOfficePapersPrintAndPDF(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistersPagedAndLimited: the registers page with next, and count against the public limit
+// per address like /v/{token}.
+func TestRegistersPagedAndLimited(t *testing.T) {
+	e := newEnv(t)
+	officeResults(t, e)
+	var page struct {
+		Items []struct{ Number string } `json:"items"`
+		Next  string                    `json:"next"`
+	}
+	e.do("GET", "/v1/registers/feeds?limit=1", "", nil).expect(t, 200).JSON(t, &page)
+	if len(page.Items) != 1 {
+		t.Fatalf("page %+v", page)
+	}
+	if page.Next != "" {
+		e.do("GET", "/v1/registers/feeds?limit=1&after="+page.Next, "", nil).expect(t, 200).JSON(t, &page)
+		if len(page.Items) != 0 {
+			t.Fatalf("the next page repeats %+v", page.Items)
+		}
+	}
+	used := 1
+	if page.Next != "" {
+		used = 2
+	}
+	e.srv.SetPublicRate(used + 3)
+	e.do("GET", "/v1/registers/licences", "", nil).expect(t, 200)
+	e.do("GET", "/registers/drugs", "", nil).expect(t, 200)
+	e.do("GET", "/v1/registers/attested", "", nil).expect(t, 200)
+	e.do("GET", "/registers/feeds", "", nil).expectProblem(t, 429)
+}
