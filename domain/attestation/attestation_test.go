@@ -236,3 +236,26 @@ func TestSheetCrashAtEveryWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestIncompleteRefused: incomplete documents end the case on the day of arrival with a motivated
+// refusal; the applicant's record is untouched, so no wait follows.
+func TestIncompleteRefused(t *testing.T) {
+	e := newEnv(t, "2026-03-02 10:00")
+	const iin = "880101300123"
+	c, err := e.apply(iin, "attestation")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = e.step(c.ID, "commission", e.Head, cases.StepInput{Data: data(map[string]any{"chair": "Ахметов Б.", "members": []string{"Ли В."},
+		"secretary": "Сарсенова Д.", "date": "2026-03-10"})})
+	c = e.step(c.ID, "completeness", e.Office, cases.StepInput{Refuse: true, Ground: "Құжаттар толық емес", Missing: []string{"диплом көшірмесі"}})
+	if c.State != cases.StateRefused || c.Refusal == nil {
+		t.Fatalf("state %s", c.State)
+	}
+	if _, err := e.App.Attestation.Person(t.Context(), iin); !domain.IsCode(err, domain.ENOTFOUND) {
+		t.Fatalf("a refusal wrote the record: %v", err)
+	}
+	if _, err := e.apply(iin, "attestation"); err != nil {
+		t.Fatalf("a new application after an incomplete one: %v", err)
+	}
+}
