@@ -19,6 +19,7 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/cases"
 	"github.com/vetfield/vetfield/domain/documents"
+	"github.com/vetfield/vetfield/domain/registers"
 )
 
 // Code is the service's code; Register the public register's name.
@@ -443,16 +444,8 @@ func (s *Service) sheet(ctx context.Context, r *cases.Run) error {
 // List pages through the register of attested persons; q keeps names or sheet numbers containing it.
 func (s *Service) List(ctx context.Context, q, after string, limit int) ([]*Person, string, error) {
 	q = strings.ToLower(strings.TrimSpace(q))
-	list, next, err := domain.ListEntities[Person](ctx, s.Store, PersonsSpec.Name,
-		domain.Query{Index: "attested_all", Eq: []any{"1"}, After: after, Limit: limit})
-	if err != nil {
-		return nil, "", err
-	}
-	out := list[:0]
-	for _, p := range list {
-		if q == "" || strings.Contains(p.NameKey, q) || strings.Contains(strings.ToLower(p.SheetNo), q) {
-			out = append(out, p)
-		}
-	}
-	return out, next, nil
+	return registers.Search(ctx, s.Store, PersonsSpec.Name, domain.Query{Index: "attested_all", Eq: []any{"1"}, After: after}, limit,
+		func(p *Person) bool {
+			return q == "" || strings.Contains(p.NameKey, q) || strings.Contains(strings.ToLower(p.SheetNo), q)
+		})
 }

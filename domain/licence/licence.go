@@ -18,6 +18,7 @@ import (
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/cases"
 	"github.com/vetfield/vetfield/domain/documents"
+	"github.com/vetfield/vetfield/domain/registers"
 )
 
 // Code is the service's code in routes and journals; Register the public register's name.
@@ -461,18 +462,10 @@ func (l *Licences) Get(ctx context.Context, id string) (*Licence, error) {
 // contains it.
 func (l *Licences) List(ctx context.Context, q, after string, limit int) ([]*Licence, string, error) {
 	q = strings.ToLower(strings.TrimSpace(q))
-	list, next, err := domain.ListEntities[Licence](ctx, l.Store, LicencesSpec.Name,
-		domain.Query{Index: "licences_number", After: after, Limit: limit})
-	if err != nil {
-		return nil, "", err
-	}
-	out := list[:0]
-	for _, v := range list {
-		if q == "" || strings.Contains(v.NameKey, q) || strings.Contains(strings.ToLower(v.LicenceNo), q) {
-			out = append(out, v)
-		}
-	}
-	return out, next, nil
+	return registers.Search(ctx, l.Store, LicencesSpec.Name, domain.Query{Index: "licences_number", After: after}, limit,
+		func(v *Licence) bool {
+			return q == "" || strings.Contains(v.NameKey, q) || strings.Contains(strings.ToLower(v.LicenceNo), q)
+		})
 }
 
 // supersede marks the papers the case's results replace as superseded by them: the step's Done, so

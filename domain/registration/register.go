@@ -7,6 +7,7 @@ import (
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/cases"
+	"github.com/vetfield/vetfield/domain/registers"
 )
 
 // Entry is one event of a product's registration: registered, re-registered on a change or on
@@ -106,16 +107,8 @@ func (r *Register) write(ctx context.Context, w *domain.Writes, register, number
 // contains it (case-insensitive). The register is public.
 func (r *Register) List(ctx context.Context, register, q, after string, limit int) ([]*Product, string, error) {
 	q = strings.ToLower(strings.TrimSpace(q))
-	list, next, err := domain.ListEntities[Product](ctx, r.Store, ProductsSpec.Name,
-		domain.Query{Index: "products_number", Eq: []any{register}, After: after, Limit: limit})
-	if err != nil {
-		return nil, "", err
-	}
-	out := list[:0]
-	for _, p := range list {
-		if q == "" || strings.Contains(p.NameKey, q) || strings.Contains(strings.ToLower(p.RegNumber), q) {
-			out = append(out, p)
-		}
-	}
-	return out, next, nil
+	return registers.Search(ctx, r.Store, ProductsSpec.Name, domain.Query{Index: "products_number", Eq: []any{register}, After: after},
+		limit, func(p *Product) bool {
+			return q == "" || strings.Contains(p.NameKey, q) || strings.Contains(strings.ToLower(p.RegNumber), q)
+		})
 }
