@@ -16,13 +16,16 @@ import (
 
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/accounts"
+	"github.com/vetfield/vetfield/domain/attestation"
 	"github.com/vetfield/vetfield/domain/cases"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
 	"github.com/vetfield/vetfield/domain/health"
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/inspection"
+	"github.com/vetfield/vetfield/domain/licence"
 	"github.com/vetfield/vetfield/domain/lifecycle"
+	"github.com/vetfield/vetfield/domain/registration"
 	"github.com/vetfield/vetfield/domain/regnumber"
 	"github.com/vetfield/vetfield/domain/vetcert"
 	"github.com/vetfield/vetfield/media"
@@ -45,6 +48,9 @@ func collections() []domain.CollectionSpec {
 	c = append(c, domain.OfficeHoursSpec, cases.CasesSpec)
 	c = append(c, regnumber.Specs...)
 	c = append(c, vetcert.Specs...)
+	c = append(c, registration.Specs...)
+	c = append(c, licence.Specs...)
+	c = append(c, attestation.Specs...)
 	c = append(c, vsync.Specs...)
 	return c
 }
@@ -105,6 +111,13 @@ type App struct {
 	Cases *cases.Cases
 	// RegNumber runs service 3: registration numbers of production objects, on the engine.
 	RegNumber *regnumber.Service
+	// FeedReg and DrugReg run the registration certificates of feed and feed additives and of
+	// veterinary drugs (seed 004), with their re-registration and state registers, on the engine.
+	FeedReg, DrugReg *registration.Service
+	// Licence runs the licences for veterinary activity (service 6) and their register, on the engine.
+	Licence *licence.Service
+	// Attestation runs the attestation of persons doing veterinary business (service 5), on the engine.
+	Attestation *attestation.Service
 	// VetCert runs the veterinary certificates for moved objects (seed 004), on the engine.
 	VetCert *vetcert.Service
 	// Objects is the object storage of photos (nil in a test of another service).
@@ -154,6 +167,10 @@ func New(cfg Config) *App {
 	a.VetCert = vetcert.New(vetcert.Deps{Store: store, Documents: a.Documents, Epizootic: a.Epizootic, Insp: a.Inspection,
 		Lifecycle: a.Lifecycle, Cases: a.Cases})
 	a.VetCert.ReferenceValidity = cfg.ReferenceValidity
+	a.FeedReg = registration.New(registration.Feed, store, now, a.Documents, a.Accounts, a.Cases)
+	a.DrugReg = registration.New(registration.Drug, store, now, a.Documents, a.Accounts, a.Cases)
+	a.Licence = licence.New(store, a.Documents, a.Cases)
+	a.Attestation = attestation.New(store, now, a.Documents, a.Cases)
 	if cfg.Objects != nil {
 		a.PhotoStore = media.NewPhotoStore(a.Inspection.Photos, a.Inspection.Inspections, cfg.Objects, log, cfg.Photo)
 		a.Inspection.Inspections.Evidence = a.PhotoStore

@@ -23,6 +23,10 @@ type access struct {
 	// limited public operations are rate-limited per client address.
 	limited bool
 	roles   []domain.Role
+	// lab admits the laboratory role to a route open to any account: a laboratory has neither a
+	// territory nor an IIN, so it is kept to the routes it needs (its cases, its own account) and
+	// never reaches a list scoped by territory, where "no territory" would mean the republic.
+	lab bool
 }
 
 const accessKey = "vetfield.access"
@@ -31,6 +35,8 @@ var (
 	public        = access{public: true}
 	publicLimited = access{public: true, limited: true}
 	authenticated = access{}
+	// anyAccount is authenticated with the laboratory role admitted too.
+	anyAccount = access{lab: true}
 )
 
 func roles(r ...domain.Role) access { return access{roles: r} }
@@ -42,8 +48,10 @@ func (a access) String() string {
 		return "public, rate-limited"
 	case a.public:
 		return "public"
-	case len(a.roles) == 0:
+	case len(a.roles) == 0 && a.lab:
 		return "any account"
+	case len(a.roles) == 0:
+		return "any account but laboratory"
 	}
 	names := make([]string, len(a.roles))
 	for i, r := range a.roles {
@@ -54,7 +62,7 @@ func (a access) String() string {
 
 func (a access) allows(r domain.Role) bool {
 	if len(a.roles) == 0 {
-		return true
+		return r != domain.RoleLaboratory || a.lab
 	}
 	for _, x := range a.roles {
 		if x == r {
@@ -263,7 +271,7 @@ func (s *Server) registerAuth() {
 	register(s, huma.Operation{
 		OperationID: "me", Method: http.MethodGet, Path: "/v1/me", Tags: []string{"auth"},
 		Summary: "The caller's own account",
-	}, authenticated, s.me)
+	}, anyAccount, s.me)
 }
 
 // login answers POST /v1/auth/login.
@@ -322,7 +330,7 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*userOutput, error) {
 type UserView struct {
 	ID         string      `json:"id"`
 	Username   string      `json:"username"`
-	Role       domain.Role `json:"role" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector"`
+	Role       domain.Role `json:"role" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector,laboratory"`
 	Territory  string      `json:"territory,omitempty" doc:"KATO code of the area a vet or inspector works in."`
 	IIN        string      `json:"iin,omitempty" doc:"A farmer's IIN or BIN."`
 	FullName   string      `json:"full_name,omitempty"`

@@ -22,6 +22,9 @@ import (
 func (s *Server) registerCases() {
 	staff := roles(domain.RoleAdmin, domain.RoleVet, domain.RoleInspector, domain.RoleHead, domain.RoleOblastDept,
 		domain.RoleSanitaryInspector)
+	// A laboratory does the steps of the cases sent to it, and nothing else.
+	actors := roles(domain.RoleAdmin, domain.RoleVet, domain.RoleInspector, domain.RoleHead, domain.RoleOblastDept,
+		domain.RoleSanitaryInspector, domain.RoleLaboratory)
 	op := func(id, method, path, summary, desc string, errs ...int) huma.Operation {
 		return huma.Operation{OperationID: id, Method: method, Path: path, Tags: []string{"cases"},
 			Summary: summary, Description: desc, Errors: errs}
@@ -29,7 +32,7 @@ func (s *Server) registerCases() {
 	s.registerCertificates()
 	register(s, op("listServices", http.MethodGet, "/v1/services", "The state services on the case engine, as declared",
 		"Each service's steps in order: who acts (roles, level, the executor), the term and its unit (minutes and hours "+
-			"are office time), what the step records and whether it may end in a motivated refusal."), authenticated, s.listServices)
+			"are office time), what the step records and whether it may end in a motivated refusal."), anyAccount, s.listServices)
 	apply := op("applyCase", http.MethodPost, "/v1/cases", "Apply to a state service",
 		"An applicant's account applies for itself: the case waits for the office's registration within the register "+
 			"step's term. Staff of the case's territory register at once, for the applicant (applicant_iin, its check digit "+
@@ -41,14 +44,14 @@ func (s *Server) registerCases() {
 		domain.RoleSanitaryInspector, domain.RoleFarmer), s.applyCase)
 	register(s, op("listCases", http.MethodGet, "/v1/cases", "Cases the caller may see",
 		"An applicant's own (the personal cabinet), newest first; staff their territory's. With `overdue=true`, every "+
-			"case whose pending step is past its deadline, across services, the oldest deadline first."), authenticated, s.listCases)
+			"case whose pending step is past its deadline, across services, the oldest deadline first."), anyAccount, s.listCases)
 	register(s, op("getCase", http.MethodGet, "/v1/cases/{id}", "One case: its steps, results and hand-over", "", 404),
-		authenticated, s.getCase)
+		anyAccount, s.getCase)
 	register(s, op("advanceCase", http.MethodPost, "/v1/cases/{id}/steps/{step}", "Do a step of a case",
 		"The case's next step only (409 otherwise, and after the case ended), by a role it names within its level "+
 			"(403), by the assigned executor where it says so. `refuse` with a `ground` ends the case with a motivated "+
 			"refusal at a step that may refuse. Repeating the step just done answers the case as it is.", 403, 404, 409),
-		staff, s.advanceCase)
+		actors, s.advanceCase)
 	register(s, op("getJournal", http.MethodGet, "/v1/journals/{service}", "A service's journal, in registration order",
 		"The registered cases of the caller's territory, where each stands and who holds it.", 403, 404), staff, s.getJournal)
 	csvOp := op("getJournalCSV", http.MethodGet, "/v1/journals/{service}/csv", "A service's journal as CSV",
@@ -56,7 +59,7 @@ func (s *Server) registerCases() {
 	csvOp.Responses = binaryResponse("The journal.", "text/csv")
 	register(s, csvOp, staff, s.getJournalCSV)
 	register(s, op("getOfficeHours", http.MethodGet, "/v1/office-hours", "The office hours that office-time terms run in", ""),
-		authenticated, s.getOfficeHours)
+		anyAccount, s.getOfficeHours)
 	register(s, op("putOfficeHours", http.MethodPut, "/v1/office-hours", "Set the office hours",
 		"Times as HH:MM in Asia/Almaty; a day without a break has break_start equal to break_end. Terms computed afterwards use them."),
 		roles(domain.RoleAdmin), s.putOfficeHours)
@@ -159,6 +162,7 @@ type CaseView struct {
 	Pending      string           `json:"pending,omitempty" doc:"The step being worked on."`
 	Overdue      bool             `json:"overdue" doc:"The pending step is past its deadline."`
 	Executor     *cases.Executor  `json:"executor,omitempty"`
+	Holder       string           `json:"holder,omitempty" doc:"Who holds the case now: the laboratory or research institution it was sent to, else the executor."`
 	Results      []cases.Result   `json:"results"`
 	Refusal      *cases.Refusal   `json:"refusal,omitempty"`
 	HandOver     *cases.HandOver  `json:"hand_over,omitempty"`
@@ -194,6 +198,9 @@ func viewCase(c *cases.Case, now time.Time) CaseView {
 		Documents: c.Documents, SubmittedAt: c.SubmittedAt, Registration: c.Registration, State: string(c.State),
 		Steps: make([]StepRecordView, 0, len(c.Steps)), Executor: c.Executor, Results: c.Results, Refusal: c.Refusal,
 		HandOver: c.HandOver, EndedAt: c.EndedAt, UpdatedAt: c.UpdatedAt, Version: c.Version, Overdue: c.Overdue(now) != nil}
+	if !c.State.Ended() {
+		v.Holder = c.Holder()
+	}
 	for _, st := range c.Steps {
 		v.Steps = append(v.Steps, StepRecordView{Name: st.Name, Start: st.Start, Due: st.Due, End: st.End, Actor: st.Actor,
 			ActorName: st.ActorName, Refused: st.Refused, Late: st.Late(now), Data: st.Data})

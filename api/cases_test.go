@@ -117,7 +117,8 @@ func TestGoldenCasesOverHTTP(t *testing.T) {
 	r = e.do("GET", "/v1/services", officeTok, nil).expect(t, 200)
 	r.JSON(t, &services)
 	goldenJSON(t, "services", r.Body)
-	if len(services.Items) != 2 || len(services.Items[0].Steps) != 6 || services.Items[1].Code != "vetcert" {
+	if len(services.Items) != 8 || len(services.Items[0].Steps) != 6 || services.Items[1].Code != "vetcert" ||
+		services.Items[2].Code != "feedreg" || services.Items[4].Code != "drugreg" {
 		t.Errorf("services %+v", services)
 	}
 }

@@ -156,6 +156,7 @@ func (s *Server) routes() {
 	s.registerAnimalGroups()
 	s.registerHealth()
 	s.registerCases()
+	s.registerRegisters()
 }
 
 // App returns the Fiber app, for tests that call it without a network.

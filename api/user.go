@@ -36,7 +36,7 @@ type createUserInput struct {
 	Body struct {
 		Username  string      `json:"username" minLength:"3" maxLength:"64" pattern:"^[a-z0-9][a-z0-9._-]+$"`
 		Password  string      `json:"password" minLength:"10" maxLength:"256"`
-		Role      domain.Role `json:"role" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector"`
+		Role      domain.Role `json:"role" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector,laboratory"`
 		Territory string      `json:"territory,omitempty" pattern:"^[0-9]{9}$" doc:"KATO code; required for vets and inspectors."`
 		IIN       string      `json:"iin,omitempty" pattern:"^[0-9]{12}$" doc:"IIN or BIN; required for farmers."`
 		FullName  string      `json:"full_name,omitempty" maxLength:"200"`
@@ -60,7 +60,7 @@ func (s *Server) createUser(ctx context.Context, in *createUserInput) (*createdU
 }
 
 type listUsersInput struct {
-	Role   string `query:"role" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector"`
+	Role   string `query:"role" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector,laboratory"`
 	Cursor string `query:"cursor" maxLength:"512" doc:"next_cursor of the previous page"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"1000" default:"50"`
 }
@@ -97,7 +97,7 @@ type updateUserInput struct {
 	ID   string `path:"id" maxLength:"64"`
 	Body struct {
 		Disabled  *bool        `json:"disabled,omitempty"`
-		Role      *domain.Role `json:"role,omitempty" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector"`
+		Role      *domain.Role `json:"role,omitempty" enum:"admin,vet,inspector,farmer,head,oblast_inspection,sanitary_inspector,laboratory"`
 		Territory *string      `json:"territory,omitempty" doc:"KATO code, or empty to clear."`
 		IIN       *string      `json:"iin,omitempty" doc:"IIN or BIN, or empty to clear."`
 		FullName  *string      `json:"full_name,omitempty" maxLength:"200"`

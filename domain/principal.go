@@ -19,10 +19,14 @@ const (
 	// RoleSanitaryInspector is a state veterinary-sanitary inspector, who issues veterinary
 	// certificates for moved objects.
 	RoleSanitaryInspector Role = "sanitary_inspector"
+	// RoleLaboratory is a testing laboratory or research institution that a state service sends
+	// cases to (the registration tests of feed and veterinary drugs, their expertise): it has no
+	// territory and sees only the cases sent to it (cases.Case.Laboratories).
+	RoleLaboratory Role = "laboratory"
 )
 
 // Roles lists every role, for validation and documentation.
-var Roles = []Role{RoleAdmin, RoleVet, RoleInspector, RoleFarmer, RoleHead, RoleOblastDept, RoleSanitaryInspector}
+var Roles = []Role{RoleAdmin, RoleVet, RoleInspector, RoleFarmer, RoleHead, RoleOblastDept, RoleSanitaryInspector, RoleLaboratory}
 
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool {

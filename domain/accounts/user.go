@@ -45,7 +45,7 @@ func (u *User) validate() error {
 		return domain.Invalid("username", "a username is 3 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	if !u.Role.Valid() {
-		return domain.Invalid("role", "role must be one of admin, vet, inspector, farmer, head, oblast_inspection, sanitary_inspector")
+		return domain.Invalid("role", "role must be one of admin, vet, inspector, farmer, head, oblast_inspection, sanitary_inspector, laboratory")
 	}
 	switch {
 	case u.Role.IsTerritorial() && u.Territory == "":
@@ -54,6 +54,8 @@ func (u *User) validate() error {
 		return domain.Invalid("iin", "a farmer is identified by an IIN or BIN")
 	case u.Role == domain.RoleFarmer && u.Territory != "":
 		return domain.Invalid("territory", "a farmer has no territory; access follows ownership")
+	case u.Role == domain.RoleLaboratory && (u.Territory != "" || u.IIN != ""):
+		return domain.Invalid("territory", "a laboratory has no territory; it sees the cases sent to it")
 	case u.Role == domain.RoleOblastDept && u.Territory.Level() != 1:
 		return domain.Invalid("territory", "the oblast inspection department works for a whole oblast: give the oblast's KATO code")
 	case u.Role == domain.RoleHead && u.Territory.Level() > 2:

@@ -148,6 +148,12 @@ type Case struct {
 	Results  []Result     `json:"results"`
 	Refusal  *Refusal     `json:"refusal,omitempty"`
 	HandOver *HandOver    `json:"hand_over,omitempty"`
+	// Laboratory is the account of the laboratory or research institution (domain.RoleLaboratory)
+	// the case is with now, at the steps a laboratory does; Laboratories every one it was sent to,
+	// who alone of their role may see it. The service's hooks set them (SendTo).
+	Laboratory     string   `json:"laboratory,omitempty"`
+	LaboratoryName string   `json:"laboratory_name,omitempty"`
+	Laboratories   []string `json:"laboratories,omitempty"`
 	// Data holds what the service keeps of the application (the object, the kind of request).
 	Data    map[string]json.RawMessage `json:"data,omitempty"`
 	EndedAt *time.Time                 `json:"ended_at,omitempty"`
@@ -163,6 +169,7 @@ type Case struct {
 	// the range (0, now].
 	NextDueMs int64  `json:"next_due_ms"`
 	NumberKey string `json:"number_key"`
+	LabKey    string `json:"lab_key"`
 }
 
 // OfflineMark records a case a tablet did offline: when by its clock, when it reached the server,
@@ -189,11 +196,16 @@ var CasesSpec = domain.CollectionSpec{
 		{Name: "cases_due_all", Fields: []string{"next_due_ms"}},
 		{Name: "cases_due_oblast", Fields: []string{"oblast", "next_due_ms"}},
 		{Name: "cases_due_district", Fields: []string{"district", "next_due_ms"}},
+		{Name: "cases_lab", Fields: []string{"lab_key", "registered_ms"}},
 	},
 }
 
-// VisibleTo reports whether p may read c: staff whose territory covers it, admins, the applicant.
+// VisibleTo reports whether p may read c: staff whose territory covers it, admins, the applicant,
+// and a laboratory it was sent to.
 func (c *Case) VisibleTo(p domain.Principal) bool {
+	if p.Role == domain.RoleLaboratory {
+		return p.UserID != "" && slices.Contains(c.Laboratories, p.UserID)
+	}
 	return p.CanSeeOwned(c.Territory, c.Applicant.IIN)
 }
 
@@ -227,6 +239,30 @@ func (c *Case) Record(name string) *StepRecord {
 	return nil
 }
 
+// SendTo hands the case to the laboratory account lab: it does the laboratory's steps from now on
+// and may see the case ever after.
+func (c *Case) SendTo(lab, name string) {
+	c.Laboratory, c.LaboratoryName = lab, name
+	if !slices.Contains(c.Laboratories, lab) {
+		c.Laboratories = append(c.Laboratories, lab)
+	}
+}
+
+// Release ends the case's stay with its laboratory: the office holds it again.
+func (c *Case) Release() { c.Laboratory, c.LaboratoryName = "", "" }
+
+// Holder is who holds the case now, for the journals: the laboratory it was sent to, else the
+// executor the head assigned, else "" (the office).
+func (c *Case) Holder() string {
+	if c.Laboratory != "" {
+		return c.LaboratoryName
+	}
+	if c.Executor != nil {
+		return c.Executor.Name
+	}
+	return ""
+}
+
 // SetData stores v under key in the case's data.
 func (c *Case) SetData(key string, v any) {
 	if c.Data == nil {
@@ -250,6 +286,7 @@ func (c *Case) index() {
 		c.RegisteredMs = c.Registration.At.UnixMilli()
 		c.NumberKey = c.Registration.Number
 	}
+	c.LabKey = c.Laboratory
 	c.NextDueMs = 0
 	if s := c.Pending(); s != nil {
 		c.NextDueMs = max(s.Due.UnixMilli(), 1)

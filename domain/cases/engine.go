@@ -368,6 +368,9 @@ func (e *Cases) Advance(ctx context.Context, p domain.Principal, id, step string
 		if idx < c.Current {
 			if idx == c.Current-1 {
 				out = c // the step just done: a retried request answers the case as it is
+				if def.Done != nil && !(c.State == StateRefused) {
+					after = append(after, func(ctx context.Context) error { return def.Done(ctx, c) })
+				}
 				return nil
 			}
 			if c.State.Ended() {
@@ -389,6 +392,9 @@ func (e *Cases) Advance(ctx context.Context, p domain.Principal, id, step string
 			return err
 		}
 		after = run.After
+		if def.Done != nil && !refused {
+			after = append(after, func(ctx context.Context) error { return def.Done(ctx, c) })
+		}
 		return nil
 	}, "the case is changing concurrently; try again")
 	if err != nil {
@@ -466,6 +472,18 @@ func (e *Cases) save(ctx context.Context, c *Case, w *domain.Writes, out **Case)
 	return nil
 }
 
+// refusalContent is what a motivated refusal prints; its fields are in the order of their names, so
+// it encodes as the map it replaced did.
+type refusalContent struct {
+	Application     string           `json:"application"`
+	ApplicationDate domain.CivilDate `json:"application_date"`
+	Ground          string           `json:"ground"`
+	Missing         []string         `json:"missing"`
+	// Returned are the documents given back to the applicant with the refusal (StepDef.OnRefuse).
+	Returned []string `json:"returned,omitempty"`
+	Service  string   `json:"service"`
+}
+
 // refuse issues the motivated refusal of the step into the run's unit of work.
 func (e *Cases) refuse(ctx context.Context, r *Run, svc *Service, name string) error {
 	ground, err := domain.TrimmedLines(r.Input.Ground, "ground", MaxGround, false)
@@ -477,15 +495,15 @@ func (e *Cases) refuse(ctx context.Context, r *Run, svc *Service, name string) e
 		return err
 	}
 	c := r.Case
+	content := refusalContent{Service: svc.Regulation, Application: caseNo(c), ApplicationDate: domain.CivilDateOf(c.Registration.At),
+		Ground: ground, Missing: missing}
+	if r.Def.OnRefuse != nil {
+		if content.Returned, err = r.Def.OnRefuse(ctx, r); err != nil {
+			return err
+		}
+	}
 	doc, err := r.Adopt(ctx, documents.Draft{Type: documents.DocRefusal, ID: domain.DerivedID("case", c.ID, "refusal"),
-		Subject: e.docSubject(c), Issuer: e.issuer(r.Principal, name, c),
-		Content: map[string]any{
-			"service":          svc.Regulation,
-			"application":      caseNo(c),
-			"application_date": domain.CivilDateOf(c.Registration.At),
-			"ground":           ground,
-			"missing":          missing,
-		}})
+		Subject: e.docSubject(c), Issuer: e.issuer(r.Principal, name, c), Content: content})
 	if err != nil {
 		return err
 	}
@@ -529,6 +547,16 @@ func (e *Cases) executor(ctx context.Context, svc *Service, c *Case, from int, i
 // executor where the step says so. The case itself p can see (Get checked it).
 func mayAct(p domain.Principal, c *Case, def *StepDef) error {
 	if p.Role == domain.RoleAdmin {
+		return nil
+	}
+	if p.Role == domain.RoleLaboratory {
+		// A laboratory has no territory: it acts on the case while the case is with it.
+		if !slices.Contains(def.Roles, p.Role) {
+			return domain.Errorf(domain.EFORBIDDEN, "step %s is done by %s", def.Name, roleList(def.Roles))
+		}
+		if c.Laboratory != p.UserID {
+			return domain.Errorf(domain.EFORBIDDEN, "the case %s was not sent to your laboratory for step %s", caseNo(c), def.Name)
+		}
 		return nil
 	}
 	if !slices.Contains(def.Roles, p.Role) || !p.CanSeeTerritory(c.Territory) {

@@ -42,6 +42,10 @@ func (e *Cases) List(ctx context.Context, p domain.Principal, f Filter) ([]*Case
 	switch {
 	case p.Role == domain.RoleFarmer:
 		q = domain.Query{Index: "cases_applicant", Eq: []any{string(p.IIN)}, Desc: true}
+	case p.Role == domain.RoleLaboratory:
+		// A laboratory lists the cases that are with it now; one it has reported on stays
+		// readable by its id.
+		q = domain.Query{Index: "cases_lab", Eq: []any{p.UserID}, Desc: true}
 	case f.Overdue:
 		q = domain.Query{Index: "cases_due_" + suffix, Eq: eq, From: int64(1), To: now.UnixMilli() + 1}
 	case f.Service != "":
@@ -82,7 +86,7 @@ func (e *Cases) Journal(ctx context.Context, p domain.Principal, service string,
 	if _, err := e.Service(service); err != nil {
 		return nil, "", err
 	}
-	if p.Role == domain.RoleFarmer {
+	if p.Role == domain.RoleFarmer || p.Role == domain.RoleLaboratory {
 		return nil, "", domain.Errorf(domain.EFORBIDDEN, "the journal is kept by the office")
 	}
 	territory, ok := e.territory(p, t)
@@ -164,7 +168,9 @@ func journalRow(n int, c *Case) []string {
 	if s := c.Pending(); s != nil {
 		row[9], row[11] = s.Name, at(s.Due)
 	}
-	if c.Executor != nil {
+	if !c.State.Ended() {
+		row[10] = c.Holder()
+	} else if c.Executor != nil {
 		row[10] = c.Executor.Name
 	}
 	if len(c.Results) > 0 {

@@ -103,6 +103,14 @@ type StepDef struct {
 	// and must build the same writes again from what it reads: ids derived from the case, papers
 	// adopted when already issued (Run.Adopt).
 	Hook func(ctx context.Context, r *Run) error `json:"-"`
+	// OnRefuse, when set, runs when the step ends in a refusal: it records what the service does
+	// on a refusal and answers the documents returned to the applicant, which the refusal's paper
+	// lists. Like Hook it must build the same again on a retry.
+	OnRefuse func(ctx context.Context, r *Run) ([]string, error) `json:"-"`
+	// Done, when set, runs once the step's unit of work is stored, and again whenever the step
+	// just done is repeated (a retried request): a crash between the unit and it is finished by
+	// the retry, which Run.After cannot promise. It must be safe to run again.
+	Done func(ctx context.Context, c *Case) error `json:"-"`
 }
 
 // TermOf is the step's term for case c.

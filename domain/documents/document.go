@@ -30,6 +30,11 @@ const (
 	DocRegNumber         DocType = "regnum_confirmation"    // service 3: confirmation of a registration number
 	DocRefusal           DocType = "motivated_refusal"      // every service: a motivated refusal
 	DocTalon             DocType = "case_talon"             // every service: the receipt of a registered application
+	DocFeedCertificate   DocType = "feed_registration"      // seed 004: registration certificate of feed and feed additives
+	DocDrugCertificate   DocType = "drug_registration"      // seed 004: registration certificate of a veterinary drug
+	DocLicence           DocType = "vet_licence"            // service 6: licence for veterinary activity
+	DocLicenceDuplicate  DocType = "vet_licence_duplicate"  // service 6: its duplicate
+	DocAttestation       DocType = "attestation_sheet"      // service 5: the attestation sheet
 )
 
 // docTypeInfo is what each type needs: its code in QR tokens (never reuse or renumber one), the
@@ -52,11 +57,20 @@ var docTypes = map[DocType]docTypeInfo{
 	DocRegNumber:         {7, "RN", "Есептік нөмірді растау", "Подтверждение учетного номера", 0},
 	DocRefusal:           {8, "MR", "Дәлелді бас тарту", "Мотивированный отказ", 0},
 	DocTalon:             {9, "TL", "Өтінішті қабылдау туралы талон", "Талон о приёме заявления", 0},
+	DocFeedCertificate: {10, "FRC", "Жемшөп пен жемшөп қоспаларын тіркеу куәлігі",
+		"Регистрационное удостоверение на корма и кормовые добавки", 0},
+	DocDrugCertificate: {11, "DRC", "Ветеринариялық препаратты тіркеу куәлігі",
+		"Регистрационное удостоверение на ветеринарный препарат", 0},
+	DocLicence: {12, "LIC", "Ветеринария саласындағы қызметке лицензия", "Лицензия на ветеринарную деятельность", 0},
+	DocLicenceDuplicate: {13, "LICD", "Ветеринария саласындағы қызметке лицензияның телнұсқасы",
+		"Дубликат лицензии на ветеринарную деятельность", 0},
+	DocAttestation: {14, "ATS", "Аттестаттау парағы", "Аттестационный лист", 0},
 }
 
 // DocTypes lists every type, for validation and documentation.
 var DocTypes = []DocType{DocPassport, DocPassportDuplicate, DocPassportExtract, DocReference,
-	DocConclusion, DocCertificate, DocRegNumber, DocRefusal, DocTalon}
+	DocConclusion, DocCertificate, DocRegNumber, DocRefusal, DocTalon, DocFeedCertificate, DocDrugCertificate,
+	DocLicence, DocLicenceDuplicate, DocAttestation}
 
 // Valid reports whether t is a known type.
 func (t DocType) Valid() bool { _, ok := docTypes[t]; return ok }

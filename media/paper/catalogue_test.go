@@ -74,10 +74,14 @@ func parseDomain(t *testing.T) []domainPkg {
 // the file of the Issue call. A new call site that passes anything but a map literal must be
 // added here, so its keys are checked too.
 var contentTypes = map[string]string{
-	"identification/passport.go": "passportContent",
-	"identification/animal.go":   "passportContent",
-	"epizootic/reference.go":     "referenceContent",
-	"inspection/conclusion.go":   "ConclusionContent",
+	"identification/passport.go":   "passportContent",
+	"identification/animal.go":     "passportContent",
+	"epizootic/reference.go":       "referenceContent",
+	"inspection/conclusion.go":     "ConclusionContent",
+	"cases/engine.go":              "refusalContent",
+	"registration/registration.go": "certificateContent",
+	"licence/licence.go":           "licenceContent",
+	"attestation/attestation.go":   "sheetContent",
 }
 
 // jsonKeys lists the JSON keys of struct st and, joined with dots, of the structs of its package

@@ -108,6 +108,11 @@ var typeLook = map[documents.DocType]struct {
 	documents.DocRegNumber:         {Text{"Объектінің есептік нөмірі", "Учетный номер объекта"}, "#6b5a1e"},
 	documents.DocRefusal:           {Text{"Бас тарту — рұқсат емес", "Отказ — не разрешение"}, "#8a1c1c"},
 	documents.DocTalon:             {Text{"Өтініш қабылданды — нәтиже емес", "Заявление принято — не результат"}, "#3d4f5c"},
+	documents.DocFeedCertificate:   {Text{"Мемлекеттік тізілімге енгізілді", "Внесено в государственный реестр"}, "#2e6b1e"},
+	documents.DocDrugCertificate:   {Text{"Мемлекеттік тізілімге енгізілді", "Внесено в государственный реестр"}, "#1e4f6b"},
+	documents.DocLicence:           {Text{"Лицензиялар тізіліміне енгізілді", "Внесено в реестр лицензий"}, "#5e2a6b"},
+	documents.DocLicenceDuplicate:  {Text{"Лицензияның телнұсқасы", "Дубликат лицензии"}, "#7a4a86"},
+	documents.DocAttestation:       {Text{"Комиссияның шешімі", "Решение комиссии"}, "#3f5e1e"},
 }
 
 // Badge and accent colour of t, for pages that show only the type (the verification page).
