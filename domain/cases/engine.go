@@ -392,7 +392,7 @@ func (e *Cases) Advance(ctx context.Context, p domain.Principal, id, step string
 			return err
 		}
 		after = run.After
-		if def.Done != nil && !refused {
+		if def.Done != nil && c.State != StateRefused {
 			after = append(after, func(ctx context.Context) error { return def.Done(ctx, c) })
 		}
 		return nil

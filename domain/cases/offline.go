@@ -60,12 +60,16 @@ func (e *Cases) ApplyOffline(ctx context.Context, p domain.Principal, a Applicat
 		return nil, false, domain.Invalid("at", "a case done offline more than %d days ago cannot be synced; apply anew", int(MaxOfflineAge.Hours()/24))
 	}
 	c, w, existing, err := e.open(ctx, p, a, at)
-	if err != nil || existing {
-		return c, false, err
+	if err != nil {
+		return nil, false, err
 	}
 	svc, err := e.Service(c.Service)
 	if err != nil {
 		return nil, false, err
+	}
+	if existing {
+		// A retry: what the steps' Done hooks finish after the unit is finished again.
+		return c, false, e.doneHooks(ctx, svc, c)
 	}
 	c.Offline = &OfflineMark{At: at, SyncedAt: now, Request: off.Request}
 	var after []func(context.Context) error
@@ -105,7 +109,23 @@ func (e *Cases) ApplyOffline(ctx context.Context, p domain.Principal, a Applicat
 			return nil, false, err
 		}
 	}
-	return c, true, nil
+	return c, true, e.doneHooks(ctx, svc, c)
+}
+
+// doneHooks runs the Done hook of every step of c that is done, unless the case was refused, as
+// Advance does after a step: safe to run again, so a retried push finishes what a crash left.
+func (e *Cases) doneHooks(ctx context.Context, svc *Service, c *Case) error {
+	if c.State == StateRefused {
+		return nil
+	}
+	for _, s := range c.Steps {
+		if def, _ := svc.step(s.Name); def != nil && def.Done != nil && s.End != nil {
+			if err := def.Done(ctx, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // moveField answers err of a step's own input (at data…) at field instead.
