@@ -39,7 +39,8 @@ const (
 	// changesBatch is how many log entries one read of the log takes.
 	changesBatch = 1000
 	// maxScanned bounds the log entries one pull looks at, so a user whose scope is a small part
-	// of a busy log gets an answer (with More) in bounded time.
+	// of their buckets (a rural district's vet in a busy district) gets an answer (with More) in
+	// bounded time.
 	maxScanned = 50_000
 )
 
@@ -117,14 +118,16 @@ func (s *Service) Pull(ctx context.Context, u *accounts.User, device, cp string,
 		from.Seq = c.Seq
 	}
 
-	// Walk the log, keeping the last entry per record that touched the caller's scope.
+	// Walk the caller's buckets of the log, keeping the last entry per record that touched the
+	// caller's scope.
 	type key struct{ coll, id string }
 	touched := map[key]int{} // index into order
 	var order []key
 	seq, scanned, more := from.Seq, 0, false
+	buckets := bucketsOf(p)
 walk:
 	for {
-		entries, err := s.Store.Changes(ctx, seq, changesBatch)
+		entries, err := s.Store.ChangesIn(ctx, buckets, seq, changesBatch)
 		if err != nil {
 			return nil, err
 		}

@@ -115,6 +115,8 @@ type Store struct {
 	changes  *mongo.Collection
 	outcomes *mongo.Collection
 	counters *mongo.Collection
+	meta     *mongo.Collection
+	floors   *mongo.Collection
 	now      func() time.Time
 	pending  time.Duration
 	seen     atomic.Int64 // the highest seq of the change log this process knows to exist
@@ -154,6 +156,8 @@ const (
 	changesColl  = "_changes"
 	outcomesColl = "_outcomes"
 	countersColl = "_counters"
+	metaColl     = "_meta"
+	floorsColl   = "_floors"
 )
 
 // Open connects to uri and uses database, or the database named in the URI's path when database
@@ -178,6 +182,7 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 	s := &Store{
 		client: client, db: db,
 		changes: db.Collection(changesColl), outcomes: db.Collection(outcomesColl), counters: db.Collection(countersColl),
+		meta: db.Collection(metaColl), floors: db.Collection(floorsColl),
 		now: time.Now, pending: DefaultPendingTimeout, colls: map[string]*collection{},
 	}
 	for _, o := range opts {
@@ -191,7 +196,7 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 		client.Disconnect(context.Background())
 		return nil, fmt.Errorf("mongo: ping %s: %w", database, err)
 	}
-	for _, name := range []string{changesColl, outcomesColl, countersColl} {
+	for _, name := range []string{changesColl, outcomesColl, countersColl, metaColl, floorsColl} {
 		if err := createCollection(ctx, db, name); err != nil {
 			client.Disconnect(context.Background())
 			return nil, fmt.Errorf("mongo: create %s: %w", name, err)
@@ -203,6 +208,20 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 	if err != nil {
 		client.Disconnect(context.Background())
 		return nil, fmt.Errorf("mongo: index counters: %w", err)
+	}
+	_, err = s.changes.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "b", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("b_id")})
+	if err == nil {
+		_, err = s.changes.Indexes().CreateOne(ctx, mongo.IndexModel{
+			Keys: bson.D{{Key: "coll", Value: 1}, {Key: "id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("record")})
+	}
+	if err != nil {
+		client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongo: index the change log: %w", err)
+	}
+	if err := s.backfillBuckets(ctx); err != nil {
+		client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongo: buckets of the change log: %w", err)
 	}
 	return s, nil
 }

@@ -81,6 +81,11 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store, opts ...Option) {
 	t.Run("Incr", func(t *testing.T) { testIncr(t, opened) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, opened) })
 	t.Run("ChangesConcurrent", func(t *testing.T) { testChangesConcurrent(t, opened(t)) })
+	t.Run("Buckets", testBuckets)
+	t.Run("ChangesIn", func(t *testing.T) { testChangesIn(t, opened(t)) })
+	t.Run("ChangesInConcurrent", func(t *testing.T) { testChangesInConcurrent(t, opened(t)) })
+	t.Run("Compact", func(t *testing.T) { testCompact(t, opened(t)) })
+	t.Run("CompactConcurrent", func(t *testing.T) { testCompactConcurrent(t, opened(t)) })
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, opened(t)) })
 	t.Run("Apply", func(t *testing.T) { testApply(t, opened, o) })
 }
