@@ -49,7 +49,7 @@
 // # The change log
 //
 // Writes of synced collections are logged in _changes, one immutable entry per write:
-// {_id: seq, coll, id, v, scope, prev_scope, w, prev, at}. Whether an entry counts is decided by a
+// {_id: seq, coll, id, v, scope, prev_scope, b, w, prev, at}. Whether an entry counts is decided by a
 // second immutable document, {_id: seq, ok} in _outcomes; no outcome yet means pending. A writer:
 //
 //  1. takes seq = the highest _id in _changes + 1 by inserting its pending entry with that _id,
@@ -82,6 +82,59 @@
 // without meeting its ok=false outcome the same way. Clocks only decide how long readers wait;
 // a wrong clock can make a reader give up on a live writer early, which costs a second entry, not
 // a lost change.
+//
+// An entry re-logged after an abort is marked relog: its writer logs it only once its write is in
+// the document, so a reader that finds it pending decides it committed without following the
+// chain (whose older entries compaction may have deleted).
+//
+// # Buckets, and what a sharded deployment shards on
+//
+// Each entry carries b, its buckets (domain.Buckets: the district "t:3132" of each territory key
+// of its scope and previous scope, the owner "o:<IIN>", "all"), under the multikey index
+// {b, _id}. ChangesIn reads a caller's buckets through that index — a district's vet the
+// district's and "all"'s, an oblast's inspector the districts under the oblast's prefix, first
+// resolved to the buckets they hold with a distinct on the index — so that MongoDB merges the
+// buckets' ranges in _id order and a pull reads the entries of its district, not the country's.
+//
+// It reads no further than the settled mark ({_id: "settled", seq} in _meta): a seq through which
+// every entry and every hole has its outcome. Whoever reads by bucket first moves the mark as far
+// as the log is decided, walking the log from the mark exactly as Changes does (waiting for young
+// pending entries, deciding stale ones), so each entry is walked about once whatever the number
+// of readers, and a bucket's reader pays for the rest of the log only by what was written since
+// the last settle. Under the mark no entry can still commit, so a reader that resumes from the
+// last entry it was handed never misses one, in its buckets or any other. A lost race between
+// two settlers can move the mark back (FerretDB's updates are not atomic), which only makes
+// readers wait a little longer.
+//
+// The bucket is the natural shard key of the log. Sharded on {b: 1, _id: 1} — a document's shard
+// key may not be an array, so a sharded deployment would keep one small index document per
+// bucket and entry, {_id: [b, seq]}, written with the entry, in a collection sharded on it, and
+// leave _changes (by seq) and _outcomes on their own shard or hashed on _id — a district's pull
+// is a range read on one shard, and the districts of an oblast stay together because their
+// buckets share a prefix. Appends stay one sequence: the seq is the log's order, and the settled
+// mark is what lets every shard's reader trust it.
+//
+// # Compaction
+//
+// Compact deletes an entry once later committed entries of the same record carry every scope key
+// it had (domain.Superseded), and aborted entries, all under the settled mark: a reader whose
+// checkpoint lies before a deleted entry still meets, in the same buckets, a later entry of the
+// record with the same key, and reads the record's current state from there (a removal if it
+// left the reader's scope), so no checkpoint becomes wrong and none needs a resync. It walks the
+// log from its own mark ({_id: "compacted"} in _meta) and reads each record's entries through the
+// index {coll, id, _id}. The entry goes first, then its outcome: an entry without an outcome
+// under the settled mark would look pending.
+//
+// Deleting an entry frees its _id, and a process that had not looked at the log for a while
+// would try that seq for its next entry (appends start after the last seq a process saw), where
+// readers are already past it. So compaction first raises the floor — it inserts the highest seq
+// it compacts under into _floors, a collection only ever inserted into (older floors are then
+// deleted), whose highest _id never moves back — and only then deletes. A writer reads the floor
+// after inserting its entry; if its seq is at or under the floor, the seq was freed: it decides
+// the entry aborted, deletes it, and appends again after the floor. A reader by bucket that
+// meets such a stray without an outcome under the settled mark decides it aborted itself, and
+// Changes does not take the seqs under the floor for holes. The price is one read of _floors per
+// append.
 //
 // Consequences for consumers: an entry re-logged after an abort arrives with a later seq than
 // the writes it raced with, so the versions of one document may arrive out of order across
