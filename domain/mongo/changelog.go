@@ -258,6 +258,16 @@ func (s *Store) walk(ctx context.Context, after int64, limit int) ([]domain.Chan
 			return out, after, nil
 		}
 		s.see(entries[len(entries)-1].Seq)
+		for i := range entries {
+			// An entry from a process older than buckets (a rolling upgrade): index it before
+			// the settled mark passes it, so that readers by bucket find it.
+			if e := &entries[i]; e.B == nil {
+				e.B = domain.Buckets(e.Scope, e.PrevScope)
+				if _, err := s.changes.UpdateOne(ctx, bson.D{{Key: "_id", Value: e.Seq}}, bson.D{{Key: "$set", Value: bson.D{{Key: "b", Value: e.B}}}}); err != nil {
+					return partial(domain.Internal("mongo: changes", err))
+				}
+			}
+		}
 		outcomes, err := s.outcomesIn(ctx, after, entries[len(entries)-1].Seq)
 		if err != nil {
 			return partial(err)
