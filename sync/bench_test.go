@@ -89,6 +89,24 @@ func loadDistrict(b *testing.B, others int) *district {
 	if err := db.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name = 'change_keys'").Scan(&keyed); err != nil {
 		b.Fatal(err)
 	}
+	// The collections' own indexes are dropped for the load and built again afterwards by
+	// Declare, at once: a bulk build is several times faster than a million random insertions.
+	var drop []string
+	rows, err := db.Query("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('c_animals', 'c_documents')")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		drop = append(drop, name)
+	}
+	rows.Close()
+	for _, name := range drop {
+		if _, err := db.Exec(`DROP INDEX "` + name + `"`); err != nil {
+			b.Fatal(err)
+		}
+	}
 	tx, err := db.Begin()
 	if err != nil {
 		b.Fatal(err)
@@ -168,6 +186,9 @@ func loadDistrict(b *testing.B, others int) *district {
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	if err := store.Declare(ctx, vetfield.Collections...); err != nil {
 		b.Fatal(err)
 	}
 	d.vet = &accounts.User{Meta: domain.Meta{ID: "vet"}, Username: "vet.bayzak", Role: domain.RoleVet, Territory: "313200000"}
@@ -271,16 +292,25 @@ func (d *district) touch(b *testing.B, next *int, n int) {
 	}
 }
 
-// incrementalPull pulls the 100 changes after head and returns the new head.
+// incrementalPull pulls the 100 changes after head, in as many pulls as the server asks for
+// (More), and returns the new head.
 func (d *district) incrementalPull(b *testing.B, head string) string {
-	page, err := d.svc.Pull(context.Background(), d.vet, "bench", head, 1000)
-	if err != nil {
-		b.Fatal(err)
+	n, pulls := 0, 0
+	for {
+		page, err := d.svc.Pull(context.Background(), d.vet, "bench", head, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, pulls, head = n+len(page.Items), pulls+1, page.Checkpoint
+		if !page.More {
+			break
+		}
 	}
-	if len(page.Items) != 100 || page.More {
-		b.Fatalf("incremental pull: %d items, more %v", len(page.Items), page.More)
+	if n != 100 {
+		b.Fatalf("incremental pull: %d items in %d pulls", n, pulls)
 	}
-	return page.Checkpoint
+	b.ReportMetric(float64(pulls), "pulls")
+	return head
 }
 
 // wireSize is what a page costs on the wire: its JSON, gzipped as the server sends it.
