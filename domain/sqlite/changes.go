@@ -107,6 +107,10 @@ func (s *Store) ChangesIn(ctx context.Context, f domain.BucketFilter, after int6
 		return s.Changes(ctx, after, limit)
 	}
 	limit = changesLimit(limit)
+	st, err := s.rs.get(ctx, changesInSQL)
+	if err != nil {
+		return nil, domain.Internal("sqlite: changes in", err)
+	}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, domain.Internal("sqlite: changes in", err)
@@ -122,11 +126,6 @@ func (s *Store) ChangesIn(ctx context.Context, f domain.BucketFilter, after int6
 	}
 	slices.Sort(buckets)
 	buckets = slices.Compact(buckets)
-	q := "SELECT " + changeCols + " FROM change_keys k JOIN changes c ON c.seq = k.seq WHERE k.bucket = ? AND k.seq > ? ORDER BY k.seq LIMIT ?"
-	st, err := s.rs.get(ctx, q)
-	if err != nil {
-		return nil, domain.Internal("sqlite: changes in", err)
-	}
 	txst := tx.StmtContext(ctx, st)
 	var all []domain.Change
 	end := int64(math.MaxInt64)
@@ -145,6 +144,14 @@ func (s *Store) ChangesIn(ctx context.Context, f domain.BucketFilter, after int6
 	}
 	return mergeChanges(all, end, limit), nil
 }
+
+// Statements of the bucket reads and of compaction; TestLogPlans checks that each seeks an index.
+const (
+	changesInSQL    = "SELECT " + changeCols + " FROM change_keys k JOIN changes c ON c.seq = k.seq WHERE k.bucket = ? AND k.seq > ? ORDER BY k.seq LIMIT ?"
+	bucketAfterSQL  = "SELECT bucket FROM change_keys WHERE bucket > ? AND bucket < ? ORDER BY bucket LIMIT 1"
+	recordLogSQL    = "SELECT " + changeCols + " FROM changes c WHERE c.coll = ? AND c.id = ? ORDER BY c.seq"
+	bucketsFirstSQL = "SELECT bucket FROM change_keys WHERE bucket >= ? AND bucket < ? ORDER BY bucket LIMIT 1"
+)
 
 // mergeChanges sorts entries read from several buckets by seq, drops the repeats (an entry is in
 // every bucket of its scope) and those after end, and keeps at most limit.
@@ -170,17 +177,17 @@ func bucketsUnder(ctx context.Context, tx *sql.Tx, prefix string) ([]string, err
 	}
 	upper := prefix[:len(prefix)-1] + string(prefix[len(prefix)-1]+1)
 	var out []string
-	from, op := prefix, ">="
+	from, q := prefix, bucketsFirstSQL
 	for {
 		var b string
-		err := tx.QueryRowContext(ctx, "SELECT bucket FROM change_keys WHERE bucket "+op+" ? AND bucket < ? ORDER BY bucket LIMIT 1", from, upper).Scan(&b)
+		err := tx.QueryRowContext(ctx, q, from, upper).Scan(&b)
 		if errors.Is(err, sql.ErrNoRows) {
 			return out, nil
 		} else if err != nil {
 			return nil, err
 		}
 		out = append(out, b)
-		from, op = b, ">"
+		from, q = b, bucketAfterSQL
 	}
 }
 
@@ -230,7 +237,7 @@ func (s *Store) Compact(ctx context.Context, limit int) (int, bool, error) {
 	}
 	deleted := 0
 	for _, r := range recs {
-		rows, err := tx.QueryContext(ctx, "SELECT "+changeCols+" FROM changes c WHERE c.coll = ? AND c.id = ? ORDER BY c.seq", r.coll, r.id)
+		rows, err := tx.QueryContext(ctx, recordLogSQL, r.coll, r.id)
 		if err != nil {
 			return 0, false, domain.Internal("sqlite: compact", err)
 		}
