@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
@@ -165,6 +166,8 @@ walk:
 	}
 	current := map[key]domain.Record{}
 	for coll, list := range ids {
+		slices.Sort(list) // the id index is then walked in order, page after page
+
 		for start := 0; start < len(list); start += domain.MaxPageSize {
 			recs, err := s.Store.GetMany(ctx, coll, list[start:min(start+domain.MaxPageSize, len(list))])
 			if err != nil {
