@@ -72,10 +72,20 @@ func (s *Store) logged(ctx context.Context, e *entry, write func(w int64) error)
 	}
 	for range relogAttempts {
 		ok, err := s.decide(ctx, e.Seq, true)
-		if err != nil || ok {
-			// Committed, or undecided because the outcome could not be written: a reader will
-			// then find this write in the document and commit the entry itself.
+		if err != nil {
+			// Undecided because the outcome could not be written: a reader will find this
+			// write in the document and commit the entry itself.
 			return nil
+		}
+		if ok {
+			// Committed — unless readers had aborted the entry and compaction then deleted it
+			// with its outcome, so that this commit landed under the floor, where readers are
+			// past it. Compaction raises the floor before it deletes, so the floor read now
+			// tells; when in doubt, log again (a second entry costs a repeat, not a loss).
+			floor, ferr := s.floor(ctx)
+			if ferr == nil && e.Seq > floor {
+				return nil
+			}
 		}
 		// A reader decided this entry had failed before the document was written. Log the write
 		// again, under a seq no reader has passed yet.

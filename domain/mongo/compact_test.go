@@ -3,6 +3,7 @@ package mongo
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -139,5 +140,42 @@ func TestChangesInEntryWithoutBuckets(t *testing.T) {
 	in := storetest.AllChangesIn(t, r, domain.BucketFilter{Buckets: []string{"t:1"}}, 0, 10)
 	if len(in) != 1 || in[0].ID != "old" {
 		t.Fatalf("ChangesIn of an entry without buckets: %+v", in)
+	}
+}
+
+// A writer so slow that readers aborted its entry, and compaction then deleted the entry with
+// its outcome, commits into the freed seq under the floor: it notices from the floor and logs
+// the write again, so readers past the seq still get it.
+func TestCompactAbortedEntryOfALateWriter(t *testing.T) {
+	w, r, clk := pair(t)
+	if _, err := r.Insert(t.Context(), "animals", animal("x")); err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan int64, 1), make(chan struct{})
+	w.afterLog = hook(entered, release)
+	done := make(chan error)
+	go func() {
+		_, err := w.Insert(t.Context(), "animals", animal("late"))
+		done <- err
+	}()
+	seq := <-entered
+	if _, err := r.Insert(t.Context(), "animals", animal("other")); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(timeout + time.Second)
+	wantChanges(t, r, 0, "x@1", "other@1")
+	compactAll(t, r)
+	if _, known := outcome(t, r, seq); known {
+		t.Fatal("compaction kept the aborted entry's outcome")
+	}
+	last := storetest.AllChanges(t, r, 0, 10)[1].Seq
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	wantChanges(t, r, last, "late@1")
+	in := storetest.AllChangesIn(t, r, domain.BucketFilter{Buckets: []string{"t:1"}}, last, 10)
+	if len(in) != 1 || in[0].ID != "late" {
+		t.Fatalf("ChangesIn after the late commit: %+v", in)
 	}
 }

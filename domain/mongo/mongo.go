@@ -133,8 +133,10 @@
 // after inserting its entry; if its seq is at or under the floor, the seq was freed: it decides
 // the entry aborted, deletes it, and appends again after the floor. A reader by bucket that
 // meets such a stray without an outcome under the settled mark decides it aborted itself, and
-// Changes does not take the seqs under the floor for holes. The price is one read of _floors per
-// append.
+// Changes does not take the seqs under the floor for holes. The same read after committing
+// covers a writer so slow that readers aborted its entry and compaction deleted it with its
+// outcome before the writer came to commit: its commit then lands under the floor, so it logs the
+// write again. The price is two reads of _floors per write.
 //
 // Consequences for consumers: an entry re-logged after an abort arrives with a later seq than
 // the writes it raced with, so the versions of one document may arrive out of order across
