@@ -119,10 +119,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 	common := url.Values{}
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	common.Add("_pragma", "synchronous("+strings.ToUpper(string(s.sync))+")")
-	// A 32 MiB page cache per connection and reads through mmap: a district's records stay in
-	// memory, and pulls of whole districts do not pay a system call per page.
+	// A 32 MiB page cache per connection and reads through mmap, up to SQLite's own limit of
+	// 2 GiB: a district's records stay in memory, and pulls of whole districts do not pay a
+	// system call per page even when the file holds an oblast (the mapping is address space, not
+	// memory; the kernel's page cache holds what is read).
 	common.Add("_pragma", "cache_size(-32768)")
-	common.Add("_pragma", "mmap_size(268435456)")
+	common.Add("_pragma", "mmap_size(2147418112)")
 	wq := url.Values{"_txlock": {"immediate"}}
 	for k, v := range common {
 		wq[k] = append(wq[k], v...)
