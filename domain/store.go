@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -94,6 +96,25 @@ type Store interface {
 	// a grace period, about entries whose writers died), so a reader that resumes from the last
 	// Seq it saw never misses a change.
 	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+
+	// ChangesIn is Changes restricted to the entries indexed under the buckets f selects (see
+	// Buckets), with the same promise: entries with Seq > after in Seq order, at most limit,
+	// never one while an earlier entry of the log may still commit. Its cost follows the entries
+	// in those buckets, not the size of the log, which is how a district's pull costs the same
+	// whatever the rest of the country writes. A filter with All is Changes.
+	ChangesIn(ctx context.Context, f BucketFilter, after int64, limit int) ([]Change, error)
+
+	// Compact deletes change-log entries that later entries make redundant, looking at a batch
+	// of at most limit entries (0 means a default batch) from where the last call stopped; it
+	// returns how many it deleted and whether it reached the end of what it may compact (call it
+	// again until done). An entry is deleted only if every scope key of its Scope and
+	// PrevScope is also a scope key of a later committed entry of the same record, and only
+	// below the point where nothing can still commit. So a reader resuming from any checkpoint
+	// before a deleted entry still meets, in the same buckets and the same scope keys, a later
+	// entry of the record, and reads its current state from there: compaction never makes a
+	// checkpoint wrong, nor asks for a resync. The log then holds about one entry per record
+	// and scope key it ever had, not one per write. Several processes may compact at once.
+	Compact(ctx context.Context, limit int) (deleted int, done bool, err error)
 
 	// Ping checks that the engine answers.
 	Ping(ctx context.Context) error
@@ -217,6 +238,102 @@ type Change struct {
 	Scope      []string
 	PrevScope  []string
 	At         time.Time
+}
+
+// Buckets are the partitions of the change log: an entry is indexed under the bucket of every
+// scope key of its Scope and PrevScope, so that a pull reads its caller's buckets only. A
+// territory key "t:<KATO>" falls in the bucket of its district, the first four digits
+// ("t:313245100" in "t:3132"); any other key (an owner "o:<IIN>", "all") is a bucket of its own.
+// A bucket is coarser than a scope: a reader filters the entries of its buckets by exact scope.
+// On MongoDB the bucket is what a sharded log would be sharded on (see domain/mongo).
+func Buckets(scope, prevScope []string) []string {
+	out := make([]string, 0, len(scope)+len(prevScope))
+	for _, keys := range [][]string{scope, prevScope} {
+		for _, k := range keys {
+			b := Bucket(k)
+			if !slices.Contains(out, b) {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// districtDigits is how much of a KATO code names its bucket: oblast and district.
+const districtDigits = 4
+
+// Bucket is the bucket of one scope key; see Buckets.
+func Bucket(key string) string {
+	if strings.HasPrefix(key, "t:") && len(key) > 2+districtDigits {
+		return key[:2+districtDigits]
+	}
+	return key
+}
+
+// TerritoryBuckets is the filter of the entries that may concern territory t and everything
+// beneath it: its district's bucket for a district or anything smaller, every bucket of its
+// oblast for an oblast, every territory's for the whole republic (""). Entries of other
+// territories' buckets never concern it.
+func TerritoryBuckets(t Kato) BucketFilter {
+	p := t.Prefix()
+	if len(p) >= districtDigits {
+		return BucketFilter{Buckets: []string{"t:" + p[:districtDigits]}}
+	}
+	return BucketFilter{Prefixes: []string{"t:" + p}}
+}
+
+// BucketFilter selects buckets of the change log for ChangesIn: every bucket (All), the named
+// ones, and those that start with one of Prefixes.
+type BucketFilter struct {
+	All      bool
+	Buckets  []string
+	Prefixes []string
+}
+
+// With is f with the buckets of g added.
+func (f BucketFilter) With(g BucketFilter) BucketFilter {
+	return BucketFilter{All: f.All || g.All,
+		Buckets:  append(slices.Clip(f.Buckets), g.Buckets...),
+		Prefixes: append(slices.Clip(f.Prefixes), g.Prefixes...)}
+}
+
+// Matches reports whether f selects bucket b.
+func (f BucketFilter) Matches(b string) bool {
+	if f.All || slices.Contains(f.Buckets, b) {
+		return true
+	}
+	for _, p := range f.Prefixes {
+		if strings.HasPrefix(b, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Superseded reports which entries of one record's log (in Seq order) later entries make
+// redundant, as Compact defines it: every scope key of the entry is a scope key of a later entry.
+// It is the one rule both adapters compact by.
+func Superseded(entries []Change) []bool {
+	out := make([]bool, len(entries))
+	later := map[string]bool{}
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		covered := i < len(entries)-1
+		for _, keys := range [][]string{e.Scope, e.PrevScope} {
+			for _, k := range keys {
+				if !later[k] {
+					covered = false
+				}
+			}
+		}
+		out[i] = covered
+		for _, keys := range [][]string{e.Scope, e.PrevScope} {
+			for _, k := range keys {
+				later[k] = true
+			}
+		}
+	}
+	return out
 }
 
 // IndexValue normalises a value given for an index field (GetBy, Query.Eq, From, To) to the forms

@@ -85,7 +85,7 @@ func (s *Service) notePush(ctx context.Context, u *accounts.User, device string)
 // DeviceStatus is a device with how far behind it is and what waits for a supervisor.
 type DeviceStatus struct {
 	Device
-	// Behind counts log entries after the device's checkpoint, up to MaxBehind.
+	// Behind counts log entries of the device's district after its checkpoint, up to MaxBehind.
 	Behind int `json:"behind"`
 	// Conflicts counts this device's changes that lost a conflict and are not yet resolved.
 	Conflicts int `json:"conflicts"`
@@ -112,7 +112,7 @@ func (s *Service) Devices(ctx context.Context, p domain.Principal, after string,
 			continue
 		}
 		st := DeviceStatus{Device: *d}
-		if st.Behind, err = s.behind(ctx, d.CheckpointSeq); err != nil {
+		if st.Behind, err = s.behind(ctx, d, d.CheckpointSeq); err != nil {
 			return nil, "", err
 		}
 		if st.Conflicts, err = s.openConflicts(ctx, d.ID); err != nil {
@@ -123,10 +123,16 @@ func (s *Service) Devices(ctx context.Context, p domain.Principal, after string,
 	return out, page.Next, nil
 }
 
-func (s *Service) behind(ctx context.Context, seq int64) (int, error) {
+// behind counts the entries after seq in the buckets of the device's territory (every entry for
+// a device without one), so that listing a district's tablets reads the district's log only.
+func (s *Service) behind(ctx context.Context, d *Device, seq int64) (int, error) {
+	f := domain.BucketFilter{All: true}
+	if d.Territory != "" {
+		f = domain.TerritoryBuckets(domain.Kato(d.Territory)).With(domain.BucketFilter{Buckets: []string{ScopeAll}})
+	}
 	n := 0
 	for n < MaxBehind {
-		entries, err := s.Store.Changes(ctx, seq, changesBatch)
+		entries, err := s.Store.ChangesIn(ctx, f, seq, changesBatch)
 		if err != nil {
 			return 0, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/vetfield/vetfield/domain"
@@ -39,7 +40,8 @@ const (
 	// changesBatch is how many log entries one read of the log takes.
 	changesBatch = 1000
 	// maxScanned bounds the log entries one pull looks at, so a user whose scope is a small part
-	// of a busy log gets an answer (with More) in bounded time.
+	// of their buckets (a rural district's vet in a busy district) gets an answer (with More) in
+	// bounded time.
 	maxScanned = 50_000
 )
 
@@ -117,14 +119,16 @@ func (s *Service) Pull(ctx context.Context, u *accounts.User, device, cp string,
 		from.Seq = c.Seq
 	}
 
-	// Walk the log, keeping the last entry per record that touched the caller's scope.
+	// Walk the caller's buckets of the log, keeping the last entry per record that touched the
+	// caller's scope.
 	type key struct{ coll, id string }
 	touched := map[key]int{} // index into order
 	var order []key
 	seq, scanned, more := from.Seq, 0, false
+	buckets := bucketsOf(p)
 walk:
 	for {
-		entries, err := s.Store.Changes(ctx, seq, changesBatch)
+		entries, err := s.Store.ChangesIn(ctx, buckets, seq, changesBatch)
 		if err != nil {
 			return nil, err
 		}
@@ -162,6 +166,8 @@ walk:
 	}
 	current := map[key]domain.Record{}
 	for coll, list := range ids {
+		slices.Sort(list) // the id index is then walked in order, page after page
+
 		for start := 0; start < len(list); start += domain.MaxPageSize {
 			recs, err := s.Store.GetMany(ctx, coll, list[start:min(start+domain.MaxPageSize, len(list))])
 			if err != nil {

@@ -168,3 +168,97 @@ func TestPushTemporaryIsNotFinal(t *testing.T) {
 		t.Fatalf("the repeat: %+v, %v", res, err)
 	}
 }
+
+// TestPullAfterCompaction: a tablet whose checkpoint lies before entries that compaction deleted
+// still hears of every change in its scope — a record that left its district or its rural
+// district as a removal, the rest at their latest version — without a resync.
+func TestPullAfterCompaction(t *testing.T) {
+	s, store := setup(t)
+	vet := &accounts.User{Meta: domain.Meta{ID: "u1"}, Role: domain.RoleVet, Territory: "313200000"}
+	rural := &accounts.User{Meta: domain.Meta{ID: "u2"}, Role: domain.RoleVet, Territory: "313245000"}
+	farmer := &accounts.User{Meta: domain.Meta{ID: "u3"}, Role: domain.RoleFarmer, IIN: "880101300123"}
+	other := &accounts.User{Meta: domain.Meta{ID: "u4"}, Role: domain.RoleVet, Territory: "313400000"}
+	oblast := &accounts.User{Meta: domain.Meta{ID: "u5"}, Role: domain.RoleInspector, Territory: "310000000"}
+
+	put(t, store, "a", 0, "t:313245100", "o:880101300123")
+	put(t, store, "b", 0, "t:313245100")
+	put(t, store, "c", 0, "all")
+	put(t, store, "d", 0, "t:313245100")
+	cps := map[string]string{}
+	for _, u := range []*accounts.User{vet, rural, farmer, other, oblast} {
+		_, cps[u.ID] = pullAll(t, s, u, "", 2)
+	}
+
+	// a is sold to another district (and another owner), d moves to the next rural district;
+	// then everything is written again where it now is.
+	v := put(t, store, "a", 1, "t:313445100")
+	v = put(t, store, "a", v, "t:313445100")
+	put(t, store, "a", v, "t:313445100")
+	v = put(t, store, "d", 1, "t:313237100")
+	put(t, store, "d", v, "t:313237100")
+	v = put(t, store, "b", 1, "t:313245100")
+	v = put(t, store, "b", v, "t:313245100")
+	put(t, store, "b", v, "t:313245100")
+	put(t, store, "c", 1, "all")
+	before := len(allEntries(t, store))
+	for {
+		_, done, err := store.Compact(t.Context(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			break
+		}
+	}
+	if after := len(allEntries(t, store)); after >= before {
+		t.Fatalf("compaction left %d of %d entries", after, before)
+	}
+
+	type want map[string]string // id → "v<version>" or "deleted"
+	for _, c := range []struct {
+		u    *accounts.User
+		want want
+	}{
+		{vet, want{"a": "deleted", "b": "v4", "c": "v2", "d": "v3"}},
+		{rural, want{"a": "deleted", "b": "v4", "c": "v2", "d": "deleted"}},
+		{farmer, want{"a": "deleted", "c": "v2"}},
+		{other, want{"a": "v4", "c": "v2"}},
+		{oblast, want{"a": "v4", "b": "v4", "c": "v2", "d": "v3"}},
+	} {
+		got, _ := pullAll(t, s, c.u, cps[c.u.ID], 2)
+		if len(got) != len(c.want) {
+			t.Errorf("%s pulled %v, want %v", c.u.ID, keys(got), c.want)
+		}
+		for id, w := range c.want {
+			it := got[id]
+			switch {
+			case it == nil:
+				t.Errorf("%s: %s did not arrive", c.u.ID, id)
+			case w == "deleted" && !it.Deleted, w != "deleted" && (it.Deleted || fmt.Sprint("v", it.Version) != w):
+				t.Errorf("%s: %s arrived as %+v, want %s", c.u.ID, id, it, w)
+			}
+		}
+	}
+	// A tablet starting now gets what is in its scope, from the compacted log.
+	got, _ := pullAll(t, s, rural, "", 2)
+	if it := got["b"]; it == nil || it.Deleted || it.Version != 4 || got["c"] == nil || (got["d"] != nil && !got["d"].Deleted) {
+		t.Errorf("a fresh rural tablet pulled %v", keys(got))
+	}
+}
+
+func allEntries(t *testing.T, store domain.Store) []domain.Change {
+	t.Helper()
+	var out []domain.Change
+	var after int64
+	for {
+		chs, err := store.Changes(t.Context(), after, domain.MaxPageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(chs) == 0 {
+			return out
+		}
+		out = append(out, chs...)
+		after = chs[len(chs)-1].Seq
+	}
+}

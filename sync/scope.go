@@ -40,3 +40,20 @@ func inScope(p domain.Principal, keys []string) bool {
 	}
 	return false
 }
+
+// bucketsOf is the part of the change log that may hold entries in p's scope: every bucket for
+// admins; the buckets of their territory for staff; their own for farmers; and reference data's
+// for everyone. It is coarser than inScope (a rural district's vet reads the whole district's
+// bucket) and never finer: every key inScope accepts for p has its bucket here.
+func bucketsOf(p domain.Principal) domain.BucketFilter {
+	f := domain.BucketFilter{Buckets: []string{ScopeAll}}
+	switch {
+	case p.Role == domain.RoleAdmin:
+		f.All = true
+	case (p.Role == domain.RoleVet || p.Role == domain.RoleInspector) && p.Territory != "":
+		f = f.With(domain.TerritoryBuckets(p.Territory))
+	case p.Role == domain.RoleFarmer && p.IIN != "":
+		f.Buckets = append(f.Buckets, domain.Bucket(domain.ScopeOwner(p.IIN)))
+	}
+	return f
+}

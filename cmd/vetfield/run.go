@@ -181,8 +181,8 @@ func describeObjects(cfg Config) string {
 	return "disk:" + filepath.Join(cfg.DataDir, "media")
 }
 
-// sweep removes expired counters and the like every few minutes; several processes may sweep at
-// once harmlessly.
+// sweep removes expired counters and the like, and compacts the change log, every few minutes;
+// several processes may sweep at once harmlessly.
 func sweep(ctx context.Context, store domain.Store, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -194,6 +194,7 @@ func sweep(ctx context.Context, store domain.Store, log *slog.Logger) {
 			if err := store.Sweep(ctx, now); err != nil && !errors.Is(err, context.Canceled) {
 				log.Warn("sweep failed", "err", err)
 			}
+			compactChanges(ctx, store, log)
 		}
 	}
 }

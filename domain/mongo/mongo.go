@@ -53,7 +53,7 @@
 // # The change log
 //
 // Writes of synced collections are logged in _changes, one immutable entry per write:
-// {_id: seq, coll, id, v, scope, prev_scope, w, prev, at}. Whether an entry counts is decided by a
+// {_id: seq, coll, id, v, scope, prev_scope, b, w, prev, at}. Whether an entry counts is decided by a
 // second immutable document, {_id: seq, ok} in _outcomes; no outcome yet means pending. A writer:
 //
 //  1. takes seq = the highest _id in _changes + 1 by inserting its pending entry with that _id,
@@ -87,6 +87,61 @@
 // a wrong clock can make a reader give up on a live writer early, which costs a second entry, not
 // a lost change.
 //
+// An entry re-logged after an abort is marked relog: its writer logs it only once its write is in
+// the document, so a reader that finds it pending decides it committed without following the
+// chain (whose older entries compaction may have deleted).
+//
+// # Buckets, and what a sharded deployment shards on
+//
+// Each entry carries b, its buckets (domain.Buckets: the district "t:3132" of each territory key
+// of its scope and previous scope, the owner "o:<IIN>", "all"), under the multikey index
+// {b, _id}. ChangesIn reads a caller's buckets through that index — a district's vet the
+// district's and "all"'s, an oblast's inspector the districts under the oblast's prefix, first
+// resolved to the buckets they hold with a distinct on the index — so that MongoDB merges the
+// buckets' ranges in _id order and a pull reads the entries of its district, not the country's.
+//
+// It reads no further than the settled mark ({_id: "settled", seq} in _meta): a seq through which
+// every entry and every hole has its outcome. Whoever reads by bucket first moves the mark as far
+// as the log is decided, walking the log from the mark exactly as Changes does (waiting for young
+// pending entries, deciding stale ones), so each entry is walked about once whatever the number
+// of readers, and a bucket's reader pays for the rest of the log only by what was written since
+// the last settle. Under the mark no entry can still commit, so a reader that resumes from the
+// last entry it was handed never misses one, in its buckets or any other. A lost race between
+// two settlers can move the mark back (FerretDB's updates are not atomic), which only makes
+// readers wait a little longer.
+//
+// The bucket is the natural shard key of the log. Sharded on {b: 1, _id: 1} — a document's shard
+// key may not be an array, so a sharded deployment would keep one small index document per
+// bucket and entry, {_id: [b, seq]}, written with the entry, in a collection sharded on it, and
+// leave _changes (by seq) and _outcomes on their own shard or hashed on _id — a district's pull
+// is a range read on one shard, and the districts of an oblast stay together because their
+// buckets share a prefix. Appends stay one sequence: the seq is the log's order, and the settled
+// mark is what lets every shard's reader trust it.
+//
+// # Compaction
+//
+// Compact deletes an entry once later committed entries of the same record carry every scope key
+// it had (domain.Superseded), and aborted entries, all under the settled mark: a reader whose
+// checkpoint lies before a deleted entry still meets, in the same buckets, a later entry of the
+// record with the same key, and reads the record's current state from there (a removal if it
+// left the reader's scope), so no checkpoint becomes wrong and none needs a resync. It walks the
+// log from its own mark ({_id: "compacted"} in _meta) and reads each record's entries through the
+// index {coll, id, _id}. The entry goes first, then its outcome: an entry without an outcome
+// under the settled mark would look pending.
+//
+// Deleting an entry frees its _id, and a process that had not looked at the log for a while
+// would try that seq for its next entry (appends start after the last seq a process saw), where
+// readers are already past it. So compaction first raises the floor — it inserts the highest seq
+// it compacts under into _floors, a collection only ever inserted into (older floors are then
+// deleted), whose highest _id never moves back — and only then deletes. A writer reads the floor
+// after inserting its entry; if its seq is at or under the floor, the seq was freed: it decides
+// the entry aborted, deletes it, and appends again after the floor. A reader by bucket that
+// meets such a stray without an outcome under the settled mark decides it aborted itself, and
+// Changes does not take the seqs under the floor for holes. The same read after committing
+// covers a writer so slow that readers aborted its entry and compaction deleted it with its
+// outcome before the writer came to commit: its commit then lands under the floor, so it logs the
+// write again. The price is two reads of _floors per write.
+//
 // Consequences for consumers: an entry re-logged after an abort arrives with a later seq than
 // the writes it raced with, so the versions of one document may arrive out of order across
 // writers; compare Version before acting on Scope. An entry can also be delivered for a version
@@ -119,6 +174,8 @@ type Store struct {
 	changes  *mongo.Collection
 	outcomes *mongo.Collection
 	counters *mongo.Collection
+	meta     *mongo.Collection
+	floors   *mongo.Collection
 	now      func() time.Time
 	pending  time.Duration
 	seen     atomic.Int64 // the highest seq of the change log this process knows to exist
@@ -158,6 +215,8 @@ const (
 	changesColl  = "_changes"
 	outcomesColl = "_outcomes"
 	countersColl = "_counters"
+	metaColl     = "_meta"
+	floorsColl   = "_floors"
 )
 
 // Open connects to uri and uses database, or the database named in the URI's path when database
@@ -182,6 +241,7 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 	s := &Store{
 		client: client, db: db,
 		changes: db.Collection(changesColl), outcomes: db.Collection(outcomesColl), counters: db.Collection(countersColl),
+		meta: db.Collection(metaColl), floors: db.Collection(floorsColl),
 		now: time.Now, pending: DefaultPendingTimeout, colls: map[string]*collection{},
 	}
 	for _, o := range opts {
@@ -195,7 +255,7 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 		client.Disconnect(context.Background())
 		return nil, fmt.Errorf("mongo: ping %s: %w", database, err)
 	}
-	for _, name := range []string{changesColl, outcomesColl, countersColl} {
+	for _, name := range []string{changesColl, outcomesColl, countersColl, metaColl, floorsColl} {
 		if err := createCollection(ctx, db, name); err != nil {
 			client.Disconnect(context.Background())
 			return nil, fmt.Errorf("mongo: create %s: %w", name, err)
@@ -207,6 +267,20 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 	if err != nil {
 		client.Disconnect(context.Background())
 		return nil, fmt.Errorf("mongo: index counters: %w", err)
+	}
+	_, err = s.changes.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "b", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("b_id")})
+	if err == nil {
+		_, err = s.changes.Indexes().CreateOne(ctx, mongo.IndexModel{
+			Keys: bson.D{{Key: "coll", Value: 1}, {Key: "id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("record")})
+	}
+	if err != nil {
+		client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongo: index the change log: %w", err)
+	}
+	if err := s.backfillBuckets(ctx); err != nil {
+		client.Disconnect(context.Background())
+		return nil, fmt.Errorf("mongo: buckets of the change log: %w", err)
 	}
 	return s, nil
 }

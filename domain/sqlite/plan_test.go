@@ -102,3 +102,47 @@ func TestQueryPlans(t *testing.T) {
 		t.Logf("%s: %s", p.name, text)
 	}
 }
+
+// TestLogPlans checks that the reads of the change log by bucket, and compaction's read of one
+// record's entries, seek their indexes: a scan would make a district's pull pay for the country.
+func TestLogPlans(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range []struct {
+		query string
+		args  []any
+		want  []string
+	}{
+		{changesInSQL, []any{"t:3132", 0, 10}, []string{"SEARCH k USING PRIMARY KEY (bucket=? AND seq>?)", "SEARCH c USING INTEGER PRIMARY KEY (rowid=?)"}},
+		{bucketsFirstSQL, []any{"t:31", "t:32"}, []string{"SEARCH change_keys USING PRIMARY KEY (bucket>? AND bucket<?)"}},
+		{bucketAfterSQL, []any{"t:31", "t:32"}, []string{"SEARCH change_keys USING PRIMARY KEY (bucket>? AND bucket<?)"}},
+		{recordLogSQL, []any{"animals", "a1"}, []string{"SEARCH c USING INDEX changes_record (coll=? AND id=?)"}},
+	} {
+		rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+p.query, p.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", p.query, err)
+		}
+		var lines []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, detail)
+		}
+		rows.Close()
+		text := strings.Join(lines, "; ")
+		for _, w := range p.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s\n  plan: %s\n  want: %s", p.query, text, w)
+			}
+		}
+		if strings.Contains(text, "TEMP B-TREE") || strings.Contains(text, "SCAN ") {
+			t.Errorf("%s scans or sorts: %s", p.query, text)
+		}
+	}
+}

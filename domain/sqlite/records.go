@@ -257,12 +257,12 @@ func (s *Store) prepareStep(ctx context.Context, ws domain.Step) (step, error) {
 			return st, domain.Internal("sqlite: "+string(ws.Op), err)
 		}
 		if ws.Op == domain.StepInsert {
-			qs = []string{"INSERT INTO " + c.table + " (id, version, scope, data) VALUES (?, 1, ?, ?)", logChangeSQL}
+			qs = []string{"INSERT INTO " + c.table + " (id, version, scope, data) VALUES (?, 1, ?, ?)", logChangeSQL, logBucketSQL}
 		} else {
 			qs = []string{
 				"SELECT version, scope FROM " + c.table + " WHERE id = ?",
 				"UPDATE " + c.table + " SET version = ?, scope = ?, data = ? WHERE id = ?",
-				logChangeSQL,
+				logChangeSQL, logBucketSQL,
 			}
 		}
 	default:
@@ -328,7 +328,7 @@ func (s *Store) insertIn(ctx context.Context, tx *sql.Tx, st *step) (domain.Resu
 		return domain.Result{}, domain.Internal("sqlite: insert", err)
 	}
 	if c.synced {
-		if err := s.logChange(ctx, tx.StmtContext(ctx, st.sts[1]), c.name, rec.ID, 1, st.scope, nil); err != nil {
+		if err := s.logChange(ctx, tx.StmtContext(ctx, st.sts[1]), tx.StmtContext(ctx, st.sts[2]), c.name, rec.ID, 1, rec.Scope, nil); err != nil {
 			return domain.Result{}, err
 		}
 	}
@@ -355,11 +355,11 @@ func (s *Store) updateIn(ctx context.Context, tx *sql.Tx, st *step) (domain.Resu
 		return domain.Result{}, domain.Internal("sqlite: update", err)
 	}
 	if c.synced {
-		var prev any
-		if prevScope.Valid {
-			prev = prevScope.String
+		prev, err := parseScope(prevScope)
+		if err != nil {
+			return domain.Result{}, domain.Internal("sqlite: update", err)
 		}
-		if err := s.logChange(ctx, tx.StmtContext(ctx, st.sts[2]), c.name, rec.ID, version+1, st.scope, prev); err != nil {
+		if err := s.logChange(ctx, tx.StmtContext(ctx, st.sts[2]), tx.StmtContext(ctx, st.sts[3]), c.name, rec.ID, version+1, rec.Scope, prev); err != nil {
 			return domain.Result{}, err
 		}
 	}

@@ -10,8 +10,8 @@
 // (born, name, id) > (?, ?, ?) — the page cursor — only when its terms are columns; and -Inf for a
 // missing field (below every integer and string, as a missing field sorts first in MongoDB too),
 // because NULL would make such comparisons unknown and drop the documents that lack the field.
-// The change log is the table changes(seq, ...) and the counters live in counters(key, value,
-// expires).
+// The change log is the table changes(seq, ...), indexed by bucket in change_keys(bucket, seq)
+// (see ChangesIn), and the counters live in counters(key, value, expires).
 //
 // Concurrency. Writes go through a pool of one connection whose transactions begin IMMEDIATE, so
 // they are serialised in the process and take SQLite's write lock up front across processes;
@@ -119,10 +119,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 	common := url.Values{}
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	common.Add("_pragma", "synchronous("+strings.ToUpper(string(s.sync))+")")
-	// A 32 MiB page cache per connection and reads through mmap: a district's records stay in
-	// memory, and pulls of whole districts do not pay a system call per page.
+	// A 32 MiB page cache per connection and reads through mmap, up to SQLite's own limit of
+	// 2 GiB: a district's records stay in memory, and pulls of whole districts do not pay a
+	// system call per page even when the file holds an oblast (the mapping is address space, not
+	// memory; the kernel's page cache holds what is read).
 	common.Add("_pragma", "cache_size(-32768)")
-	common.Add("_pragma", "mmap_size(268435456)")
+	common.Add("_pragma", "mmap_size(2147418112)")
 	wq := url.Values{"_txlock": {"immediate"}}
 	for k, v := range common {
 		wq[k] = append(wq[k], v...)
@@ -148,6 +150,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: prepare %s: %w", path, err)
 	}
+	if err := backfillBuckets(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: prepare %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {
 		w.Close()
@@ -168,7 +174,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// schema creates the tables every database has. AUTOINCREMENT keeps a seq from ever being reused.
+// schema creates the tables every database has. AUTOINCREMENT keeps a seq from ever being reused,
+// compacted ones included. change_keys indexes each entry under its buckets (domain.Buckets);
+// changes_record finds a record's entries for compaction; meta keeps the adapter's own marks
+// (how far compaction got, that the buckets of an older log were filled in).
 const schema = `
 CREATE TABLE IF NOT EXISTS changes (
 	seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -179,12 +188,76 @@ CREATE TABLE IF NOT EXISTS changes (
 	prev_scope TEXT,
 	at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS change_keys (
+	bucket TEXT NOT NULL,
+	seq INTEGER NOT NULL,
+	PRIMARY KEY (bucket, seq)
+) WITHOUT ROWID, STRICT;
+CREATE INDEX IF NOT EXISTS changes_record ON changes (coll, id, seq);
+CREATE TABLE IF NOT EXISTS meta (
+	k TEXT PRIMARY KEY NOT NULL,
+	v ANY
+) STRICT;
 CREATE TABLE IF NOT EXISTS counters (
 	key TEXT PRIMARY KEY NOT NULL,
 	value INTEGER NOT NULL,
 	expires INTEGER NOT NULL
 ) STRICT;
 `
+
+// backfillBuckets indexes under their buckets the entries of a log written before change_keys
+// existed, once: a database made by an older vetfield opens with every entry readable by
+// ChangesIn.
+func backfillBuckets(w *sql.DB) error {
+	tx, err := w.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var done int
+	if err := tx.QueryRow("SELECT count(*) FROM meta WHERE k = 'buckets'").Scan(&done); err != nil || done > 0 {
+		return err
+	}
+	rows, err := tx.Query("SELECT seq, scope, prev_scope FROM changes")
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		seq         int64
+		scope, prev sql.NullString
+	}
+	var entries []entry
+	for rows.Next() {
+		var e entry
+		if err := rows.Scan(&e.seq, &e.scope, &e.prev); err != nil {
+			rows.Close()
+			return err
+		}
+		entries = append(entries, e)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		scope, err := parseScope(e.scope)
+		if err != nil {
+			return err
+		}
+		prev, err := parseScope(e.prev)
+		if err != nil {
+			return err
+		}
+		for _, b := range domain.Buckets(scope, prev) {
+			if _, err := tx.Exec(logBucketSQL, b, e.seq); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.Exec("INSERT INTO meta (k, v) VALUES ('buckets', 1)"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
 
 // Path returns the database file, for logs and for operators who back it up.
 func (s *Store) Path() string { return s.path }

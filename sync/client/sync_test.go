@@ -67,8 +67,33 @@ func writeConcurrently(t *testing.T, instances []*instance, writers, perWriter i
 	}
 }
 
-// TestPullNeverSkipsSQLite: two vetfield instances on one SQLite file, concurrent writers, and a
-// tablet pulling all the while; at the end its replica equals the server's data exactly.
+// compacting compacts the change log of store, as the server's sweep does, until the test ends:
+// tablets' checkpoints fall behind entries it deletes.
+func compacting(t *testing.T, store domain.Store, every time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	deleted := 0
+	t.Cleanup(func() { cancel(); <-done; t.Logf("compaction deleted %d entries", deleted) })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			n, _, err := store.Compact(ctx, 50)
+			if err != nil && ctx.Err() == nil {
+				t.Errorf("Compact: %v", err)
+				return
+			}
+			deleted += n
+			select {
+			case <-ctx.Done():
+			case <-time.After(every):
+			}
+		}
+	}()
+}
+
+// TestPullNeverSkipsSQLite: two vetfield instances on one SQLite file, concurrent writers,
+// compaction, and a tablet pulling all the while; at the end its replica equals the server's data
+// exactly.
 func TestPullNeverSkipsSQLite(t *testing.T) {
 	sh := newShared(t)
 	path := filepath.Join(t.TempDir(), "shared.db")
@@ -77,6 +102,7 @@ func TestPullNeverSkipsSQLite(t *testing.T) {
 	a.user(t, "vet.bayzak", domain.RoleVet, bayzak)
 	c := newClient(t, a.base, "tablet-1", "vet.bayzak")
 	c.PageSize = 97
+	compacting(t, b.store, 5*time.Millisecond)
 	writeConcurrently(t, []*instance{a, b}, 4, 500, func() {
 		if _, err := c.Pull(t.Context()); err != nil {
 			t.Fatal(err)
@@ -290,7 +316,8 @@ func TestResync(t *testing.T) {
 var _ = fmt.Sprint
 var _ client.Record
 
-// TestPullNeverSkipsMongo: the same scenario on the mongo adapter, two vetfield instances on one
+// TestPullNeverSkipsMongo: the same scenario on the mongo adapter (compaction included), two
+// vetfield instances on one
 // MongoDB-wire database (FerretDB), with writes held back for a random time between taking their
 // place in the change log and committing, so they commit out of order. FerretDB scans a whole
 // collection for every query, so each write costs more as data grows: this run has a few hundred
@@ -312,6 +339,7 @@ func TestPullNeverSkipsMongo(t *testing.T) {
 	a.user(t, "vet.bayzak", domain.RoleVet, bayzak)
 	c := newClient(t, b.base, "tablet-1", "vet.bayzak")
 	c.PageSize = 53
+	compacting(t, a.store, 200*time.Millisecond)
 	writeConcurrently(t, []*instance{a, b}, 4, 60, func() {
 		if _, err := c.Pull(t.Context()); err != nil {
 			t.Fatal(err)
