@@ -28,8 +28,7 @@ func inScope(p domain.Principal, keys []string) bool {
 		}
 		switch {
 		case strings.HasPrefix(k, "t:"):
-			if (p.Role.IsStaff() || p.Role == domain.RoleSanitaryInspector) && p.Territory != "" &&
-				p.Territory.Covers(domain.Kato(k[2:])) {
+			if pullsTerritory(p) && p.Territory.Covers(domain.Kato(k[2:])) {
 				return true
 			}
 		case strings.HasPrefix(k, "o:"):
@@ -41,6 +40,13 @@ func inScope(p domain.Principal, keys []string) bool {
 	return false
 }
 
+// pullsTerritory reports whether p's tablet pulls the records of p's territory: the staff who
+// work in the field — vets, inspectors and the state veterinary-sanitary inspectors, who issue
+// certificates there. Heads and the oblast department work at the office, online.
+func pullsTerritory(p domain.Principal) bool {
+	return (p.Role.IsStaff() || p.Role == domain.RoleSanitaryInspector) && p.Territory != ""
+}
+
 // bucketsOf is the part of the change log that may hold entries in p's scope: every bucket for
 // admins; the buckets of their territory for staff; their own for farmers; and reference data's
 // for everyone. It is coarser than inScope (a rural district's vet reads the whole district's
@@ -50,7 +56,7 @@ func bucketsOf(p domain.Principal) domain.BucketFilter {
 	switch {
 	case p.Role == domain.RoleAdmin:
 		f.All = true
-	case (p.Role == domain.RoleVet || p.Role == domain.RoleInspector) && p.Territory != "":
+	case pullsTerritory(p):
 		f = f.With(domain.TerritoryBuckets(p.Territory))
 	case p.Role == domain.RoleFarmer && p.IIN != "":
 		f.Buckets = append(f.Buckets, domain.Bucket(domain.ScopeOwner(p.IIN)))
