@@ -129,6 +129,7 @@ var yes, no = true, false
 // TestWaitsAtTheirBoundaries: the day before each wait ends the application is refused with
 // nothing written; on the day itself it is accepted.
 func TestWaitsAtTheirBoundaries(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-03-02 10:00")
 	const failedTest, reAtt, failed = "880101300123", "900202400151", "781214200010"
 
@@ -169,6 +170,7 @@ func TestWaitsAtTheirBoundaries(t *testing.T) {
 // TestReinterviewToAttested: the interview again, no test, attested, listed in the register; the
 // commission sits only on its scheduled date.
 func TestReinterviewToAttested(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-03-02 10:00")
 	const iin = "900202400151"
 	e.attest(iin, "attestation", "2026-03-10", &yes, &no, "re_attestation")
@@ -195,6 +197,7 @@ func TestReinterviewToAttested(t *testing.T) {
 }
 
 func TestAddMonths(t *testing.T) {
+	t.Parallel()
 	d, _ := domain.ParseCivilDate("2026-08-31")
 	if got := attestation.AddMonths(d, 6).String(); got != "2027-02-28" {
 		t.Fatalf("got %s", got)
@@ -204,6 +207,7 @@ func TestAddMonths(t *testing.T) {
 // A crash at any write of the sheet leaves a state the retry finishes: one sheet, the record
 // pointing at it.
 func TestSheetCrashAtEveryWrite(t *testing.T) {
+	t.Parallel()
 	for k := 0; ; k++ {
 		e := newEnv(t, "2026-03-02 10:00")
 		ctx := t.Context()
@@ -240,6 +244,7 @@ func TestSheetCrashAtEveryWrite(t *testing.T) {
 // TestIncompleteRefused: incomplete documents end the case on the day of arrival with a motivated
 // refusal; the applicant's record is untouched, so no wait follows.
 func TestIncompleteRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-03-02 10:00")
 	const iin = "880101300123"
 	c, err := e.apply(iin, "attestation")

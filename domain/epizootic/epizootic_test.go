@@ -11,6 +11,7 @@ import (
 )
 
 func TestDiseaseRules(t *testing.T) {
+	t.Parallel()
 	bird, asf := epizootic.Diseases["avian_influenza"], epizootic.Diseases["asf"]
 	for _, s := range domain.AllSpecies {
 		if bird.Affects(s) {
@@ -41,6 +42,7 @@ func TestDiseaseRules(t *testing.T) {
 }
 
 func TestRestrictionInForce(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)
 	end := start.Add(48 * time.Hour)
 	r := &epizootic.Restriction{RestrictionTerms: epizootic.RestrictionTerms{Start: start, End: &end}}
@@ -52,6 +54,7 @@ func TestRestrictionInForce(t *testing.T) {
 }
 
 func TestTerritorySeed(t *testing.T) {
+	t.Parallel()
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "v.db"))
 	if err != nil {
 		t.Fatal(err)

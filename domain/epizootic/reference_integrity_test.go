@@ -112,6 +112,7 @@ func (e *refEnv) NoDangling() {
 
 // Finding 2: two vets deciding the same application at once give one reference, not two.
 func TestReferenceApplicationDecidedOnce(t *testing.T) {
+	t.Parallel()
 	t.Run("OK_RaceLost", func(t *testing.T) {
 		e := newRefEnv(t)
 		ctx := t.Context()
@@ -213,6 +214,7 @@ func containsJSON(data []byte, s string) bool {
 // Finding 8: a reference issued offline that needs review is never a valid paper, even for a
 // moment: its paper is stored revoked in the one insert.
 func TestOfflineReviewPaperNeverValid(t *testing.T) {
+	t.Parallel()
 	e := newRefEnv(t)
 	ctx := t.Context()
 	issuedAt := e.Clock.Now().Add(-2 * time.Hour)
@@ -242,6 +244,7 @@ func TestOfflineReviewPaperNeverValid(t *testing.T) {
 
 // Finding 7: a reference never names a document that does not exist, whatever write fails.
 func TestReferenceNeverNamesMissingPaper(t *testing.T) {
+	t.Parallel()
 	t.Run("OK_CrashBeforePaper", func(t *testing.T) {
 		e := newRefEnv(t)
 		in := e.Milk()

@@ -121,6 +121,7 @@ func (e *healthEnv) hooked() *storetest.HookStore {
 // TestVaccinationResumesAfterCrash: a crash after the vaccination was stored but before its
 // history entries leaves a prefix; the retry writes the missing entries once.
 func TestVaccinationResumesAfterCrash(t *testing.T) {
+	t.Parallel()
 	e := newHealthEnv(t)
 	cows := e.cows(3)
 	h := e.hooked()
@@ -147,6 +148,7 @@ func TestVaccinationResumesAfterCrash(t *testing.T) {
 // animal's finding and history written; the retry completes the test without a second entry, and
 // the finding is the one the act reported.
 func TestResultResumesAfterCrash(t *testing.T) {
+	t.Parallel()
 	e := newHealthEnv(t)
 	cows := e.cows(2)
 	ctx := t.Context()
@@ -214,6 +216,7 @@ func BenchmarkVaccination(b *testing.B) {
 // earlier sample does not clear a positive one on a later sample, a negative on a later sample
 // does; a finding of another disease stays through all of it.
 func TestFindingsFollowTheSamples(t *testing.T) {
+	t.Parallel()
 	e := newHealthEnv(t)
 	cow := e.cows(1)[0]
 	ctx := t.Context()

@@ -15,6 +15,7 @@ import (
 )
 
 func TestIdentify(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	in := e.NewAnimal("398000000000001")
 	a, doc, err := e.Id.Animals.Identify(t.Context(), e.Vet, in)
@@ -92,6 +93,7 @@ func TestIdentify(t *testing.T) {
 // TestIdentifyResumesAfterCrash fails one write of an identification as if the process died
 // there, then retries: the retry must finish the work with no second animal, passport or event.
 func TestIdentifyResumesAfterCrash(t *testing.T) {
+	t.Parallel()
 	t.Run("BetweenAnimalAndPassport", func(t *testing.T) {
 		e := newIdentEnv(t)
 		e.Hooked().Crash("insert", documents.DocumentsSpec.Name)
@@ -146,6 +148,7 @@ func TestIdentifyResumesAfterCrash(t *testing.T) {
 }
 
 func TestIdentifyConcurrentSameTag(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	const vets = 8
 	var wg sync.WaitGroup
@@ -184,6 +187,7 @@ func TestIdentifyConcurrentSameTag(t *testing.T) {
 }
 
 func TestIdentifyRefusedWritesNothing(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	e.Identify("398000000000020")
 	korday := e.NewHolding(e.VetKorday, kzKorday, ownerB)
@@ -238,6 +242,7 @@ func TestIdentifyRefusedWritesNothing(t *testing.T) {
 }
 
 func TestAnimalUpdate(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	a, _ := e.Identify("398000000000030")
 	e.Clock.Set(e.Clock.Now().Add(time.Hour)) // a tablet pushes its change later

@@ -18,6 +18,7 @@ import (
 // TestIdentifyGroupMongo: a group on the mongo adapter, whose units of work are ordered steps
 // rather than transactions: 19 applied and 1 rejected, and the retry answers the same.
 func TestIdentifyGroupMongo(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts FerretDB")
 	}

@@ -64,6 +64,7 @@ func RecordCounts(t testing.TB, path string) map[string]int64 {
 // 299 of them: 299 applied with their passports, the one whose number is outside the unit's stock
 // rejected with its problem, and the retry writes nothing at all.
 func TestIdentifyGroup(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	ctx := t.Context()
 	// Bayzak's stock runs 398000000000001–398000000001000: start 299 numbers before its end.
@@ -196,6 +197,7 @@ func TestIdentifyGroup(t *testing.T) {
 // every animal identified once, with exactly one valid passport, and the rejected animal holds
 // no number.
 func TestIdentifyGroupCrash(t *testing.T) {
+	t.Parallel()
 	for _, k := range []int{0, 1, 3, 9, 17, 26, 38, 41} {
 		t.Run(fmt.Sprint("CrashAt", k), func(t *testing.T) {
 			e := newIdentEnv(t)
@@ -231,6 +233,7 @@ func TestIdentifyGroupCrash(t *testing.T) {
 // number is fitted once: each animal of one group is applied and its twin of the other rejected
 // (or both groups split the pack), never both.
 func TestIdentifyGroupConcurrent(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	ctx := t.Context()
 	a, b := e.flock("398000000000101", 60), e.flock("398000000000101", 60)

@@ -74,6 +74,7 @@ func (e *identEnv) CheckOnePassport(animalID string) *documents.Document {
 // TestPassportCopiesDuringReissue: while a reissue case is open, no duplicate or extract is issued
 // (finding 1): the case will issue a new passport, and a duplicate beside it would leave two.
 func TestPassportCopiesDuringReissue(t *testing.T) {
+	t.Parallel()
 	t.Run("ErrDuplicateWhileOpen", func(t *testing.T) {
 		e := newIdentEnv(t)
 		a, _ := e.Identify("398000000000001")
@@ -148,6 +149,7 @@ func TestPassportCopiesDuringReissue(t *testing.T) {
 // TestReissueCrashAroundPassport: a completion that dies around issuing the new passport never
 // leaves the animal pointing at a passport that does not exist (finding 3).
 func TestReissueCrashAroundPassport(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		Name, Op, Coll string
 	}{
@@ -196,6 +198,7 @@ func TestReissueCrashAroundPassport(t *testing.T) {
 // TestDuplicateCrashBeforePointing: a duplicate issued but never pointed at (a crash in between)
 // becomes the animal's passport when next read, and further copies work (finding 4).
 func TestDuplicateCrashBeforePointing(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	a, p0 := e.Identify("398000000000001")
 	h := e.Hooked()
@@ -241,6 +244,7 @@ func TestDuplicateCrashBeforePointing(t *testing.T) {
 // TestReissueLossAppliedAfterCrash: a case stored just before a crash still has its loss applied,
 // by the next step of the case (finding 5).
 func TestReissueLossAppliedAfterCrash(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	a, p0 := e.Identify("398000000000001")
 	h := e.Hooked()
@@ -281,6 +285,7 @@ func TestReissueLossAppliedAfterCrash(t *testing.T) {
 // back the first only when the number was refused and the animal was never stored; here a
 // concurrent retry stored it (finding 9).
 func TestIdentifyKeepsNumbersOfStoredAnimal(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	in := e.NewAnimal("398000000000001")
 	in.Identifiers = append(in.Identifiers, domain.IdentifierInput{Means: domain.MeansEarTag, Number: "398000000000002"})
@@ -313,6 +318,7 @@ func TestIdentifyKeepsNumbersOfStoredAnimal(t *testing.T) {
 // issues another passport superseding the duplicate, and the animal ends with one valid passport
 // printing the new number.
 func TestReissueLosesSupersedeRace(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	a, _ := e.Identify("398000000000001")
 	h := e.Hooked()
@@ -372,6 +378,7 @@ func (e *identEnv) StepByStep() {
 // TestIdentifyStepByStep runs identification against the weaker guarantee of the port: each
 // step of the unit applied on its own, so a conflict midway leaves the claims before it.
 func TestIdentifyStepByStep(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	e.StepByStep()
 	in := e.NewAnimal("398000000000001")
@@ -434,6 +441,7 @@ func TestIdentifyStepByStep(t *testing.T) {
 // vet right before this request's claim of it lands. The first claim has landed by then; the
 // request is refused and gives that number back to stock.
 func TestIdentifyClaimLostMidway(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	h := e.Hooked()
 	two := e.NewAnimal("398000000000040")

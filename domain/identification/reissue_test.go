@@ -16,6 +16,7 @@ import (
 // TestReissueDeadlines runs the reissue of a lost tag across real 2026 dates: the due date is the
 // end of the 2nd working day after the day the tags arrive, in Asia/Almaty.
 func TestReissueDeadlines(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		Name    string
 		Opened  time.Time
@@ -143,6 +144,7 @@ func (e *identEnv) CheckReissued(animalID string, oldPassport *documents.Documen
 }
 
 func TestReissueRefusals(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	a, _ := e.Identify("398000000000001")
 	other, _ := e.Identify("398000000000002")
@@ -243,6 +245,7 @@ func TestReissueRefusals(t *testing.T) {
 // TestReissueConcurrentCompletion has several vets complete one case at once, each with another
 // number: one number ends on the animal, and every other goes back to stock.
 func TestReissueConcurrentCompletion(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	a, _ := e.Identify("398000000000001")
 	rc, err := e.Id.Reissues.ReportTagLoss(t.Context(), e.Vet, a.ID, identification.TagLoss{ID: uuid.NewString(), Kind: identification.TagLost})

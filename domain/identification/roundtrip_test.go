@@ -72,6 +72,7 @@ func (c *countingStore) Apply(ctx context.Context, w *domain.Writes) ([]domain.R
 // TestIdentifyRoundTrips counts what one identification with its passport costs the store, so a
 // change that adds a round trip or a transaction shows in the log (go test -v -run RoundTrips).
 func TestIdentifyRoundTrips(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	c := &countingStore{Store: e.Store}
 	e.Docs.Store, e.Id.Animals.Store, e.Id.Reissues.Store, e.Id.Stock.Store, e.Id.Holdings.Store = c, c, c, c, c

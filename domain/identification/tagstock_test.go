@@ -13,6 +13,7 @@ import (
 )
 
 func TestAllocate(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t) // holds 398000000000001–1000 (Bayzak) and 398000000100001–101000 (Korday)
 
 	t.Run("OK", func(t *testing.T) {
@@ -100,6 +101,7 @@ func TestAllocate(t *testing.T) {
 // TestAllocateConcurrent allocates from several goroutines at once: of overlapping ranges exactly
 // one is stored; ranges that do not overlap are all stored.
 func TestAllocateConcurrent(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	const n = 8
 	var wg sync.WaitGroup
@@ -136,6 +138,7 @@ func TestAllocateConcurrent(t *testing.T) {
 // TestAllocateResumesPending crashes an allocation after it reserved its range in the ledger: the
 // next allocation finishes it before its own.
 func TestAllocateResumesPending(t *testing.T) {
+	t.Parallel()
 	e := newIdentEnv(t)
 	e.Hooked().Crash("insert", identification.TagRangesSpec.Name)
 	_, err := e.Id.Stock.Allocate(t.Context(), e.Admin, identification.NewTagRange{Unit: string(kzBayzak), First: "398000030000001", Count: 10})

@@ -68,6 +68,7 @@ func (w *workflow) ActSubmitted(t *testing.T, photos ...string) *inspection.Insp
 
 // Finding 7: an application never names a refusal or a conclusion that does not exist.
 func TestInspectionNeverNamesMissingPaper(t *testing.T) {
+	t.Parallel()
 	t.Run("OK_Refusal", func(t *testing.T) {
 		w, store := hookedWorkflow(t, "2026-04-06 09:00")
 		ctx := t.Context()
@@ -156,6 +157,7 @@ func TestInspectionNeverNamesMissingPaper(t *testing.T) {
 
 // Finding 14: a completeness finding repeated after it succeeded answers the same application.
 func TestCompletenessRetry(t *testing.T) {
+	t.Parallel()
 	w, _ := hookedWorkflow(t, "2026-04-06 09:00")
 	ctx := t.Context()
 	in := w.Apply(t, "313200000")
@@ -180,6 +182,7 @@ func TestCompletenessRetry(t *testing.T) {
 // Finding 13: a photo whose upload closed but whose record was not written is a photo of the
 // inspection: the act accepts it and its record is written.
 func TestPhotoClosedButNotRecorded(t *testing.T) {
+	t.Parallel()
 	w, store := hookedWorkflow(t, "2026-04-06 09:00")
 	ctx := t.Context()
 	in, insp := w.OnSite(t)
@@ -216,6 +219,7 @@ func TestPhotoClosedButNotRecorded(t *testing.T) {
 // Finding 13, at the decision: a photo the act named while it was uploading, whose upload then
 // closed without its record, is recorded when the head decides, not refused as still uploading.
 func TestPhotoRecordedAtDecision(t *testing.T) {
+	t.Parallel()
 	w, store := hookedWorkflow(t, "2026-04-06 09:00")
 	ctx := t.Context()
 	in, insp := w.OnSite(t)

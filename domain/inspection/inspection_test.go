@@ -106,6 +106,7 @@ func atAlmaty(s string) time.Time {
 }
 
 func TestInspectionDeadlinesAcrossHolidays(t *testing.T) {
+	t.Parallel()
 	t.Run("Nauryz", func(t *testing.T) {
 		// Friday 20 March 2026; 21–23 March are Nauryz, the 21st and 22nd move to the 24th and 25th.
 		w := newWorkflow(t, "2026-03-20 17:30")
@@ -152,6 +153,7 @@ func TestInspectionDeadlinesAcrossHolidays(t *testing.T) {
 }
 
 func TestInspectionNoticeRule(t *testing.T) {
+	t.Parallel()
 	w := newWorkflow(t, "2026-04-06 09:00") // Monday
 	in := w.Apply(t, "313200000")
 	insp := w.Staff(t, "insp", "313200000")
@@ -189,6 +191,7 @@ func TestInspectionNoticeRule(t *testing.T) {
 // Lists go by the caller's territory level: an oblast's staff see every district, a district's
 // its own, a rural district's only theirs.
 func TestInspectionListByTerritory(t *testing.T) {
+	t.Parallel()
 	w := newWorkflow(t, "2026-04-06 09:00")
 	w.Apply(t, "313230100") // a village of Bayzak
 	w.Apply(t, "313250000") // another rural district of Bayzak

@@ -11,6 +11,7 @@ import (
 
 // TestUploadFollowsTerritory: an upload is its creator's only while its territory is still theirs.
 func TestUploadFollowsTerritory(t *testing.T) {
+	t.Parallel()
 	store := openStore(t)
 	photos := &inspection.Photos{Store: store, Now: time.Now}
 	u := inspection.Upload{Meta: domain.Meta{ID: domain.NewID()}, InspectionID: "i", ObjectID: "o", Territory: "313245100",

@@ -117,6 +117,7 @@ func (e *env) run(t *testing.T, c *cases.Case) *cases.Case {
 // TestLicencePath: an issue with its annexes and checked requirements; the review waits for the
 // fee; a re-issue supersedes, a duplicate is linked; a revoked licence has no duplicate.
 func TestLicencePath(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-11-02 10:00")
 	ctx := t.Context()
 	c, err := e.apply(applicantIIN, map[string]any{"request": "issue", "territory": bayzak,
@@ -192,6 +193,7 @@ func TestLicencePath(t *testing.T) {
 
 // TestLicenceRefusedUnpaid: unpaid, the review ends in a motivated refusal.
 func TestLicenceRefusedUnpaid(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-11-02 10:00")
 	c, err := e.apply(applicantIIN, map[string]any{"request": "issue", "territory": bayzak, "kinds": []string{"Ветеринариялық емдеу"}})
 	if err != nil {
@@ -238,6 +240,7 @@ func pdfHas(t *testing.T, d *documents.Document, want ...string) {
 // A crash at any write of a re-issue's signature leaves a state the retry finishes: one new
 // licence, the old one superseded, one event in the register.
 func TestReissueCrashAtEveryWrite(t *testing.T) {
+	t.Parallel()
 	for k := 0; ; k++ {
 		e := newEnv(t, "2026-11-02 10:00")
 		ctx := t.Context()

@@ -19,6 +19,7 @@ import (
 // TestDisposeMongo: a disposal on the mongo adapter retires the number and records the event;
 // its retry writes nothing new.
 func TestDisposeMongo(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts FerretDB")
 	}

@@ -102,6 +102,7 @@ func (e *lifeEnv) events(id string) []identification.EventKind {
 // number retired and never fitted again, no copy of its passport, no reissue — and a retry of the
 // disposal writes nothing; an admin's correction keeps the earlier entry.
 func TestDisposeSlaughtered(t *testing.T) {
+	t.Parallel()
 	e := newLifeEnv(t)
 	ctx := t.Context()
 	ds := e.app.Lifecycle.Disposals
@@ -241,6 +242,7 @@ func TestDisposeSlaughtered(t *testing.T) {
 // TestDisposeCrash: a disposal cut short at any write of its unit (the animal, its number, the
 // event — on MongoDB the steps before stay applied) is finished by its retry, writing each once.
 func TestDisposeCrash(t *testing.T) {
+	t.Parallel()
 	for k := range 4 {
 		t.Run(fmt.Sprint("CrashAt", k), func(t *testing.T) {
 			e := newLifeEnv(t)
@@ -277,6 +279,7 @@ func TestDisposeCrash(t *testing.T) {
 // disposal withdraws the open reissue case — no tag is fitted to a dead animal, and the case
 // leaves the list of cases running against the clock — and a completion is refused.
 func TestDisposeWithdrawsReissue(t *testing.T) {
+	t.Parallel()
 	e := newLifeEnv(t)
 	ctx := t.Context()
 	id := e.app.Identification
@@ -319,6 +322,7 @@ func TestDisposeWithdrawsReissue(t *testing.T) {
 // TestDisposeConcurrent: two vets record the same cow's death at once, each with its own id:
 // exactly one disposal applies, the other is a conflict, and the number is retired once.
 func TestDisposeConcurrent(t *testing.T) {
+	t.Parallel()
 	e := newLifeEnv(t)
 	ctx := t.Context()
 	cow := e.cow("398000000000001")

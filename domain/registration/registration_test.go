@@ -122,6 +122,7 @@ func noWrite(t *testing.T, e *env, code string, f func() error) {
 // skip 16 December, and the state register lists the product. A laboratory sees only what was sent
 // to it, and its result for another's dossier is refused with nothing written.
 func TestFeedPathAcross60DaysWithAHoliday(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-10-15 10:00")
 	ctx := t.Context()
 	c := e.apply(t, registration.Feed.Code, applicantIIN, feedApp("Құрама жем КЖ-1"))
@@ -245,6 +246,7 @@ func TestFeedPathAcross60DaysWithAHoliday(t *testing.T) {
 
 // TestRefusalReturnsDocuments: a refusal for non-conformity names every document returned.
 func TestRefusalReturnsDocuments(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-10-15 10:00")
 	c := e.apply(t, registration.Feed.Code, applicantIIN, feedApp("Жем"))
 	c = e.step(t, e.Office, c.ID, "review", cases.StepInput{Data: data(map[string]string{"laboratory_id": e.Lab1.UserID})})
@@ -276,6 +278,7 @@ func TestRefusalReturnsDocuments(t *testing.T) {
 
 // TestDrugPath: expertise by a research institution, then the laboratory's tests.
 func TestDrugPath(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-10-15 10:00")
 	c := e.apply(t, registration.Drug.Code, applicantIIN, map[string]any{"name": "Ивермек 1%", "manufacturer": "ЖШС Фарм",
 		"territory": bayzak, "standard": "СТ 123-2026"})
@@ -336,6 +339,7 @@ func pdfHas(t *testing.T, d *documents.Document, want ...string) {
 // TestLongCaseStaysVisible: a dossier whose laboratory lets the 60 calendar days pass shows in the
 // overdue listing, and the journal says the laboratory holds it.
 func TestLongCaseStaysVisible(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-10-15 10:00")
 	ctx := t.Context()
 	c := e.apply(t, registration.Feed.Code, applicantIIN, feedApp("Жем"))
@@ -397,6 +401,7 @@ func (e *env) toDecision(t *testing.T, approbation bool) *cases.Case {
 }
 
 func TestApprobationReportedByTheLaboratory(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-10-15 10:00")
 	c := e.toDecision(t, true)
 	c = e.step(t, e.Head, c.ID, "decision", cases.StepInput{Data: data(map[string]string{"valid_until": "2033-06-01"})})
@@ -408,6 +413,7 @@ func TestApprobationReportedByTheLaboratory(t *testing.T) {
 // A crash at any write of the decision leaves a state the retry finishes: one certificate, one
 // entry in the register.
 func TestDecisionCrashAtEveryWrite(t *testing.T) {
+	t.Parallel()
 	for k := 0; ; k++ {
 		e := newEnv(t, "2026-10-15 10:00")
 		ctx := t.Context()

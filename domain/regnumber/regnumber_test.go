@@ -170,6 +170,7 @@ func (e *env) toOblast(t *testing.T, c *cases.Case, inspectionID string) *cases.
 // 18:10 on Friday 8 May 2026 has 20 of its 30 office minutes on Friday; Saturday 9 May is Victory
 // Day, whose day off moves to Monday 11 May; the last 10 minutes run on Tuesday from 9:00.
 func TestOfficeTimeAcrossHolidayAndHours(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-05-08 18:10")
 	o := e.object(t, inspection.KindFarm, farmerIIN, bayzak)
 	c, _, err := e.App.Cases.Apply(t.Context(), e.Farmer, cases.Application{Service: regnumber.Code, Documents: []string{"өтініш"},
@@ -231,6 +232,7 @@ func TestOfficeTimeAcrossHolidayAndHours(t *testing.T) {
 // The whole path to a number: registration with its talon, the head, completeness, the conclusion
 // of service 1, the oblast's number and confirmation, the hand-over; 9 working days in all.
 func TestRegNumberFullPath(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-06 09:00") // Monday
 	ctx := t.Context()
 	o := e.object(t, inspection.KindFarm, farmerIIN, bayzak)
@@ -310,6 +312,7 @@ func TestRegNumberFullPath(t *testing.T) {
 // An incomplete set of documents ends the case with a motivated refusal; nothing more can be done
 // on it, and trying writes nothing.
 func TestRegNumberRefusedIncomplete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-06 09:00")
 	ctx := t.Context()
 	o := e.object(t, inspection.KindFarm, farmerIIN, bayzak)
@@ -344,6 +347,7 @@ func TestRegNumberRefusedIncomplete(t *testing.T) {
 
 // Bad input is a 4xx and writes nothing.
 func TestRegNumberBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-06 09:00")
 	ctx := t.Context()
 	o := e.object(t, inspection.KindFarm, farmerIIN, bayzak)
@@ -404,6 +408,7 @@ func TestRegNumberBadInput(t *testing.T) {
 // Numbers stay unique when the oblast assigns many at once, and one case gets one number however
 // many times its step is sent at once.
 func TestRegNumberUniqueUnderConcurrentAssignment(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-06 09:00")
 	ctx := t.Context()
 	const n = 8
@@ -451,6 +456,7 @@ func TestRegNumberUniqueUnderConcurrentAssignment(t *testing.T) {
 // A crash at any write of the oblast's step leaves a state the retry finishes, with one number
 // and one confirmation.
 func TestRegNumberCrashAtEveryWrite(t *testing.T) {
+	t.Parallel()
 	for k := 0; ; k++ {
 		e := newEnv(t, "2026-04-06 09:00")
 		ctx := t.Context()
@@ -481,6 +487,7 @@ func TestRegNumberCrashAtEveryWrite(t *testing.T) {
 // A re-issue on a change of name keeps the number, supersedes the confirmation and keeps the
 // history; a slaughter site's number is confirmed on the same path.
 func TestRegNumberReissueKeepsHistory(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-06 09:00")
 	ctx := t.Context()
 	o := e.object(t, inspection.KindSlaughter, farmerIIN, bayzak)
@@ -529,6 +536,7 @@ func TestRegNumberReissueKeepsHistory(t *testing.T) {
 // The journal lists a service's cases in registration order and exports them as CSV; the overdue
 // listing finds every step past its deadline.
 func TestJournalAndOverdue(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-06 09:00")
 	ctx := t.Context()
 	var want []string
@@ -580,6 +588,7 @@ func TestJournalAndOverdue(t *testing.T) {
 // A crash at any write of a registration (the number's counter, the talon, the case) leaves a
 // state the retry with the same id finishes: one case, one talon, under one number.
 func TestRegistrationCrashAtEveryWrite(t *testing.T) {
+	t.Parallel()
 	for k := 0; ; k++ {
 		e := newEnv(t, "2026-04-06 09:00")
 		ctx := t.Context()

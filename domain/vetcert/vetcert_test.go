@@ -156,6 +156,7 @@ var vehicle = data(map[string]string{"vehicle": "08 ABC 123", "vehicle_state": "
 // A domestic certificate is issued on the day of application, resting on the reference and the
 // laboratory act; its paper names them.
 func TestDomesticCertificateTheSameDay(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-07 10:00") // Tuesday
 	a, b := e.cow(), e.cow()
 	ref := e.reference(a, b)
@@ -207,6 +208,7 @@ func TestDomesticCertificateTheSameDay(t *testing.T) {
 
 // An export certificate has 3 working days for the laboratory.
 func TestExportCertificateInThreeWorkingDays(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-09 10:00") // Thursday
 	a := e.cow()
 	c := e.apply(e.reference(a), true)
@@ -230,6 +232,7 @@ func TestExportCertificateInThreeWorkingDays(t *testing.T) {
 // A certificate resting on a revoked reference is refused: the inspection step answers the
 // ground, and the inspector ends the case with a motivated refusal.
 func TestCertificateRefusedForRevokedReference(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-07 10:00")
 	a := e.cow()
 	ref := e.reference(a)
@@ -255,6 +258,7 @@ func TestCertificateRefusedForRevokedReference(t *testing.T) {
 
 // A certificate for animals is closed when the movement it covers is received.
 func TestCertificateClosedByTheMovementsReceipt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-07 10:00")
 	ctx := t.Context()
 	a := e.cow()
@@ -284,6 +288,7 @@ func TestCertificateClosedByTheMovementsReceipt(t *testing.T) {
 
 // An applicant applies only with their own references.
 func TestCertificateForSomeoneElsesReference(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-07 10:00")
 	ref := e.reference(e.cow())
 	_, _, err := e.App.Cases.Apply(t.Context(), e.Insp, cases.Application{Service: vetcert.Code, ApplicantIIN: ownerB,
@@ -297,6 +302,7 @@ func TestCertificateForSomeoneElsesReference(t *testing.T) {
 // An export certificate for a product under a restriction is refused with its ground, and so is
 // one whose producing object has no valid conclusion.
 func TestExportOfRestrictedProductRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-07 10:00")
 	ctx := t.Context()
 	obj, _, err := e.App.Inspection.Register.Create(ctx, e.Admin, inspection.NewObject{Kind: inspection.KindProcessing, Name: "Ет комбинаты",
@@ -329,6 +335,7 @@ func TestExportOfRestrictedProductRefused(t *testing.T) {
 
 // A correction supersedes the certificate it corrects.
 func TestCorrectionSupersedes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-07 10:00")
 	ctx := t.Context()
 	a := e.cow()
@@ -363,6 +370,7 @@ func TestCorrectionSupersedes(t *testing.T) {
 // A certificate issued offline runs through the engine's steps at the tablet's time, in one unit
 // of work: a step the engine refuses (a positive test) writes nothing, not even the talon.
 func TestOfflineCertificateAtTheTabletsTime(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "2026-04-07 10:00")
 	ctx := t.Context()
 	a := e.cow()
