@@ -349,14 +349,13 @@ func (ms *Movements) dispatch(ctx context.Context, by domain.Principal, in NewMo
 	}
 	m := &Movement{Meta: domain.Meta{ID: in.ID}, Status: MovementDispatched, DispatchedAt: at,
 		DispatchedBy: by.UserID, Offline: !in.DispatchedAt.IsZero(), DueAt: at.Add(ms.window()), CreateHash: hash}
+	// Holdings.Get answers a holding of another district, or a farmer's other than their own, as
+	// one that does not exist.
 	from, err := ms.Identification.Holdings.Get(ctx, by, in.FromHoldingID)
 	if domain.IsCode(err, domain.ENOTFOUND) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no holding with this id in your territory")
+		return nil, &domain.Error{Code: domain.ENOTFOUND, Field: "from_holding_id", Message: "no holding with this id among those you may see"}
 	} else if err != nil {
 		return nil, err
-	}
-	if by.Role == domain.RoleFarmer && from.OwnerIIN != by.IIN {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no holding with this id among yours")
 	}
 	m.From = Place{Kind: ToHolding, HoldingID: from.ID, Name: from.Name, Territory: from.Territory,
 		OwnerIIN: from.OwnerIIN, OwnerName: from.OwnerName}
