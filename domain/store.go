@@ -116,6 +116,9 @@ type Store interface {
 	// and scope key it ever had, not one per write. Several processes may compact at once.
 	Compact(ctx context.Context, limit int) (deleted int, done bool, err error)
 
+	// Snapshots is the snapshot index a first sync reads.
+	Snapshots
+
 	// Ping checks that the engine answers.
 	Ping(ctx context.Context) error
 

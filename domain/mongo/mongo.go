@@ -176,6 +176,7 @@ type Store struct {
 	counters *mongo.Collection
 	meta     *mongo.Collection
 	floors   *mongo.Collection
+	snapshot *mongo.Collection
 	now      func() time.Time
 	pending  time.Duration
 	seen     atomic.Int64 // the highest seq of the change log this process knows to exist
@@ -217,6 +218,7 @@ const (
 	countersColl = "_counters"
 	metaColl     = "_meta"
 	floorsColl   = "_floors"
+	snapshotColl = "_snapshot"
 )
 
 // Open connects to uri and uses database, or the database named in the URI's path when database
@@ -241,7 +243,7 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 	s := &Store{
 		client: client, db: db,
 		changes: db.Collection(changesColl), outcomes: db.Collection(outcomesColl), counters: db.Collection(countersColl),
-		meta: db.Collection(metaColl), floors: db.Collection(floorsColl),
+		meta: db.Collection(metaColl), floors: db.Collection(floorsColl), snapshot: db.Collection(snapshotColl),
 		now: time.Now, pending: DefaultPendingTimeout, colls: map[string]*collection{},
 	}
 	for _, o := range opts {
@@ -255,7 +257,7 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 		client.Disconnect(context.Background())
 		return nil, fmt.Errorf("mongo: ping %s: %w", database, err)
 	}
-	for _, name := range []string{changesColl, outcomesColl, countersColl, metaColl, floorsColl} {
+	for _, name := range []string{changesColl, outcomesColl, countersColl, metaColl, floorsColl, snapshotColl} {
 		if err := createCollection(ctx, db, name); err != nil {
 			client.Disconnect(context.Background())
 			return nil, fmt.Errorf("mongo: create %s: %w", name, err)

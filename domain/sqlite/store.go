@@ -177,7 +177,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 // schema creates the tables every database has. AUTOINCREMENT keeps a seq from ever being reused,
 // compacted ones included. change_keys indexes each entry under its buckets (domain.Buckets);
 // changes_record finds a record's entries for compaction; meta keeps the adapter's own marks
-// (how far compaction got, that the buckets of an older log were filled in).
+// (how far compaction got, that the buckets of an older log were filled in); snapshot is the
+// snapshot index (domain.Snapshots), one row per key, so a first sync reads one range of one
+// B-tree.
 const schema = `
 CREATE TABLE IF NOT EXISTS changes (
 	seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -198,6 +200,12 @@ CREATE TABLE IF NOT EXISTS meta (
 	k TEXT PRIMARY KEY NOT NULL,
 	v ANY
 ) STRICT;
+CREATE TABLE IF NOT EXISTS snapshot (
+	k TEXT PRIMARY KEY NOT NULL,
+	version INTEGER NOT NULL,
+	scope TEXT NOT NULL,
+	data BLOB
+) WITHOUT ROWID, STRICT;
 CREATE TABLE IF NOT EXISTS counters (
 	key TEXT PRIMARY KEY NOT NULL,
 	value INTEGER NOT NULL,

@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store, opts ...Option) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, opened(t)) })
 	t.Run("Apply", func(t *testing.T) { testApply(t, opened, o) })
 	t.Run("Expire", func(t *testing.T) { testExpire(t, opened) })
+	t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, opened) })
 }
 
 // JSON marshals v for Record.Data, failing the test if it cannot.
