@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -16,7 +17,15 @@ func (s *Server) registerSync() {
 		Summary: "Changes in the caller's scope since a checkpoint",
 		Description: "Pull until `more` is false, keeping the returned checkpoint after each page. A page never has more " +
 			"than `limit` items; an interrupted pull repeats from the last checkpoint. `resync: true` means the user's " +
-			"role or territory changed: drop the replica and pull from an empty checkpoint. Send Accept-Encoding: gzip.",
+			"role or territory changed: drop the replica and pull from an empty checkpoint. `format=1` (the default) " +
+			"answers a list of items; `format=2` groups them by collection (see the README), and a first pull reads " +
+			"the district's records directly, reference data first. Send `Accept-Encoding: zstd, gzip`: format 2 " +
+			"pages are compressed with zstd when the client takes it, gzip otherwise.",
+		Responses: map[string]*huma.Response{"200": {Description: "One page, in the format asked for.",
+			Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{OneOf: []*huma.Schema{
+				s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[vsync.PullResult](), true, "PullResult"),
+				s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[vsync.Page](), true, "Page"),
+			}}}}}},
 	}, authenticated, s.syncPull)
 	register(s, huma.Operation{
 		OperationID: "syncPush", Method: http.MethodPost, Path: "/v1/sync/push", Tags: []string{"sync"},
@@ -34,23 +43,41 @@ func (s *Server) registerSync() {
 }
 
 type pullInput struct {
-	Checkpoint string `query:"checkpoint" maxLength:"512" doc:"From the previous page; empty for a first pull."`
-	Limit      int    `query:"limit" minimum:"1" maximum:"5000" default:"500"`
-	Device     string `header:"X-Device-ID" maxLength:"64" doc:"The tablet's own id, for supervision."`
+	Checkpoint     string `query:"checkpoint" maxLength:"512" doc:"From the previous page; empty for a first pull."`
+	Limit          int    `query:"limit" minimum:"1" maximum:"5000" default:"500"`
+	Format         int    `query:"format" minimum:"1" maximum:"2" default:"1" doc:"The page layout: 1, items; 2, grouped by collection."`
+	Device         string `header:"X-Device-ID" maxLength:"64" doc:"The tablet's own id, for supervision."`
+	AcceptEncoding string `header:"Accept-Encoding" maxLength:"256"`
 }
 
 type pullOutput struct {
-	CacheControl string `header:"Cache-Control"`
-	Body         *vsync.PullResult
+	CacheControl    string `header:"Cache-Control"`
+	ContentType     string `header:"Content-Type"`
+	ContentEncoding string `header:"Content-Encoding"`
+	Vary            string `header:"Vary"`
+	// Body is a *vsync.PullResult (format 1) or a format 2 page already laid out and compressed.
+	Body any
 }
 
 // syncPull answers GET /v1/sync/pull.
 func (s *Server) syncPull(ctx context.Context, in *pullInput) (*pullOutput, error) {
-	res, err := s.Sync.Pull(ctx, caller(ctx), in.Device, in.Checkpoint, in.Limit)
+	if in.Format != int(vsync.FormatCollections) {
+		res, err := s.Sync.Pull(ctx, caller(ctx), in.Device, in.Checkpoint, in.Limit)
+		if err != nil {
+			return nil, err
+		}
+		return &pullOutput{CacheControl: "no-store", Body: res}, nil
+	}
+	page, err := s.Sync.PullPage(ctx, caller(ctx), in.Device, in.Checkpoint, in.Limit)
 	if err != nil {
 		return nil, err
 	}
-	return &pullOutput{CacheControl: "no-store", Body: res}, nil
+	body, encoding, err := vsync.CompressPage(page, in.AcceptEncoding)
+	if err != nil {
+		return nil, err
+	}
+	return &pullOutput{CacheControl: "no-store", ContentType: "application/json", ContentEncoding: encoding,
+		Vary: "Accept-Encoding", Body: body}, nil
 }
 
 type pushInput struct {

@@ -80,6 +80,27 @@ func (s *Server) syncViews() map[string]vsync.View {
 	}
 }
 
+// compactSyncViews are the views of format 2 where a tablet needs less than the API answers: a
+// document without its token, which is its verify_url's last segment in another alphabet
+// (base64url of the URL45-decoded bytes; see documents.QRToken), and without its content hash,
+// which only the server checks. Together they are a third of a passport on the wire, and a
+// district holds a passport for every animal.
+func (s *Server) compactSyncViews() map[string]vsync.View {
+	return map[string]vsync.View{
+		documents.DocumentsSpec.Name: viewOf(func(_ context.Context, d *documents.Document) (any, error) {
+			return compactDocumentView{DocumentView: s.viewDocument(d)}, nil
+		}),
+	}
+}
+
+// compactDocumentView is a DocumentView whose token and content hash are left out (its own empty
+// fields shadow the embedded ones).
+type compactDocumentView struct {
+	DocumentView
+	Token       string `json:"token,omitempty"`
+	ContentHash string `json:"content_hash,omitempty"`
+}
+
 // viewOf decodes a stored record into its noun and renders it with view.
 func viewOf[T any, P domain.Entity[T]](view func(context.Context, *T) (any, error)) vsync.View {
 	return func(ctx context.Context, rec domain.Record) (any, error) {

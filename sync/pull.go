@@ -45,11 +45,21 @@ const (
 	maxScanned = 50_000
 )
 
-// checkpoint is what a client's opaque checkpoint holds.
+// checkpoint is what a client's opaque checkpoint holds: a position in the change log, and while
+// a first pull in format 2 reads the snapshot index, where in it (Snap); the position is then the
+// one the index was complete at, where the log takes over.
 type checkpoint struct {
-	Seq   int64  `json:"s"`
-	Epoch int64  `json:"e"`
-	User  string `json:"u"`
+	Seq   int64       `json:"s"`
+	Epoch int64       `json:"e"`
+	User  string      `json:"u"`
+	Snap  *snapCursor `json:"n,omitempty"`
+}
+
+// snapCursor is a place in the snapshot index: the range being read (an index into the caller's
+// ranges, reference data first) and the last key read in it.
+type snapCursor struct {
+	Range int    `json:"r"`
+	After string `json:"k,omitempty"`
 }
 
 func (c checkpoint) encode() string {
@@ -60,7 +70,7 @@ func (c checkpoint) encode() string {
 func decodeCheckpoint(s string) (checkpoint, error) {
 	var c checkpoint
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) > 512 || json.Unmarshal(b, &c) != nil || c.Seq < 0 {
+	if err != nil || len(b) > 512 || json.Unmarshal(b, &c) != nil || c.Seq < 0 || (c.Snap != nil && c.Snap.Range < 0) {
 		return c, domain.Invalid("checkpoint", "the checkpoint is not one this server gave")
 	}
 	return c, nil
@@ -78,14 +88,20 @@ type Service struct {
 	// The api package installs one for every synced collection; a collection without one (a
 	// test's own) travels as stored.
 	Views map[string]View
+	// CompactViews replace Views in format 2 where a tablet needs less than the API answers (a
+	// document without what it can derive from its other fields).
+	CompactViews map[string]View
 }
 
 // A View renders a stored record of one collection for the wire.
 type View func(ctx context.Context, rec domain.Record) (any, error)
 
-// render is rec as a tablet receives it.
-func (s *Service) render(ctx context.Context, coll string, rec domain.Record) (json.RawMessage, error) {
+// render is rec as a tablet receives it in format f.
+func (s *Service) render(ctx context.Context, f Format, coll string, rec domain.Record) (json.RawMessage, error) {
 	view := s.Views[coll]
+	if v := s.CompactViews[coll]; f == FormatCollections && v != nil {
+		view = v
+	}
 	if view == nil {
 		return rec.Data, nil
 	}
@@ -100,8 +116,26 @@ func (s *Service) render(ctx context.Context, coll string, rec domain.Record) (j
 	return b, nil
 }
 
-// Pull answers the changes in the scope of user u since cp, at most limit items.
+// Pull answers the changes in the scope of user u since cp, at most limit items, in format 1.
 func (s *Service) Pull(ctx context.Context, u *accounts.User, device, cp string, limit int) (*PullResult, error) {
+	pg, err := s.pull(ctx, u, device, cp, limit, FormatItems)
+	if err != nil {
+		return nil, err
+	}
+	return &PullResult{Items: pg.items, Checkpoint: pg.checkpoint, More: pg.more, Resync: pg.resync}, nil
+}
+
+// page is one pull's answer before it is laid out in its format.
+type page struct {
+	items      []Item
+	checkpoint string
+	more       bool
+	resync     bool
+}
+
+// pull answers one page in format f: from the snapshot index while a first pull in format 2 reads
+// it, from the change log otherwise.
+func (s *Service) pull(ctx context.Context, u *accounts.User, device, cp string, limit int, f Format) (*page, error) {
 	if limit <= 0 {
 		limit = DefaultPullLimit
 	}
@@ -113,14 +147,77 @@ func (s *Service) Pull(ctx context.Context, u *accounts.User, device, cp string,
 		if err != nil {
 			return nil, err
 		}
-		if c.User != u.ID || c.Epoch != u.ScopeEpoch {
-			return &PullResult{Items: []Item{}, Checkpoint: from.encode(), Resync: true}, nil
+		// A snapshot checkpoint read on in format 1 would lose what the snapshot has not sent yet.
+		if c.User != u.ID || c.Epoch != u.ScopeEpoch || (c.Snap != nil && f != FormatCollections) {
+			return &page{items: []Item{}, checkpoint: from.encode(), resync: true}, nil
 		}
-		from.Seq = c.Seq
+		from = c
+	} else if f == FormatCollections && pullsTerritory(p) {
+		pos, err := s.projected(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if pos.Seq > 0 {
+			from.Seq, from.Snap = pos.Seq, &snapCursor{}
+		}
 	}
+	var pg *page
+	var err error
+	if from.Snap != nil {
+		pg, err = s.fromSnapshot(ctx, p, from, limit)
+	} else {
+		pg, err = s.fromLog(ctx, p, from, limit, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.notePull(ctx, u, device, from.Seq); err != nil {
+		return nil, err
+	}
+	return pg, nil
+}
 
-	// Walk the caller's buckets of the log, keeping the last entry per record that touched the
-	// caller's scope.
+// fromSnapshot reads the next page of the caller's ranges of the snapshot index, reference data
+// first; after the last range the checkpoint goes over to the log at the index's position.
+func (s *Service) fromSnapshot(ctx context.Context, p domain.Principal, from checkpoint, limit int) (*page, error) {
+	ranges := snapshotRanges(p)
+	cur := *from.Snap
+	pg := &page{items: make([]Item, 0, limit)}
+	for cur.Range < len(ranges) && len(pg.items) < limit {
+		entries, next, err := s.Store.Snapshot(ctx, ranges[cur.Range], cur.After, min(limit-len(pg.items), domain.MaxPageSize))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if inScope(p, e.Scope) {
+				pg.items = append(pg.items, Item{Collection: e.Collection, ID: e.ID, Version: e.Version, Data: e.Data})
+			}
+		}
+		if next == "" {
+			cur = snapCursor{Range: cur.Range + 1}
+		} else {
+			cur.After = next
+		}
+	}
+	next := checkpoint{Seq: from.Seq, Epoch: from.Epoch, User: from.User}
+	if cur.Range < len(ranges) {
+		next.Snap = &cur
+	}
+	// The log after the index's position is still to come.
+	pg.checkpoint, pg.more = next.encode(), true
+	return pg, nil
+}
+
+// snapshotRanges are the ranges of the snapshot index a first pull of p reads, reference data
+// first, so that a tablet with a minute of signal knows the restrictions in force before anything
+// else.
+func snapshotRanges(p domain.Principal) []domain.SnapshotRange {
+	return domain.SnapshotRanges(domain.BucketFilter{Buckets: []string{ScopeAll}}.With(domain.TerritoryBuckets(p.Territory)))
+}
+
+// fromLog reads the caller's buckets of the change log after from, keeping the last entry per
+// record that touched the caller's scope, and answers each record's current state.
+func (s *Service) fromLog(ctx context.Context, p domain.Principal, from checkpoint, limit int, f Format) (*page, error) {
 	type key struct{ coll, id string }
 	touched := map[key]int{} // index into order
 	var order []key
@@ -178,24 +275,21 @@ walk:
 			}
 		}
 	}
-	res := &PullResult{Items: make([]Item, 0, len(order)), More: more}
+	pg := &page{items: make([]Item, 0, len(order)), more: more}
 	for _, k := range order {
 		r, ok := current[k]
 		if ok && inScope(p, r.Scope) {
-			data, err := s.render(ctx, k.coll, r)
+			data, err := s.render(ctx, f, k.coll, r)
 			if err != nil {
 				return nil, err
 			}
-			res.Items = append(res.Items, Item{Collection: k.coll, ID: k.id, Version: r.Version, Data: data})
+			pg.items = append(pg.items, Item{Collection: k.coll, ID: k.id, Version: r.Version, Data: data})
 		} else {
-			res.Items = append(res.Items, Item{Collection: k.coll, ID: k.id, Version: r.Version, Deleted: true})
+			pg.items = append(pg.items, Item{Collection: k.coll, ID: k.id, Version: r.Version, Deleted: true})
 		}
 	}
-	res.Checkpoint = checkpoint{Seq: seq, Epoch: u.ScopeEpoch, User: u.ID}.encode()
-	if err := s.notePull(ctx, u, device, seq); err != nil {
-		return nil, err
-	}
-	return res, nil
+	pg.checkpoint = checkpoint{Seq: seq, Epoch: from.Epoch, User: from.User}.encode()
+	return pg, nil
 }
 
 // now returns the service's time.

@@ -23,7 +23,7 @@ func setup(t *testing.T) (*vsync.Service, domain.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	if err := store.Declare(t.Context(), herds, vsync.DevicesSpec, vsync.MutationsSpec, vsync.ConflictsSpec); err != nil {
+	if err := store.Declare(t.Context(), append([]domain.CollectionSpec{herds}, vsync.Specs...)...); err != nil {
 		t.Fatal(err)
 	}
 	return &vsync.Service{Store: store}, store

@@ -190,7 +190,7 @@ func (s *Service) item(ctx context.Context, p domain.Principal, coll, id string)
 	if !inScope(p, rec.Scope) {
 		return &Item{Collection: coll, ID: id, Version: rec.Version, Deleted: true}, nil
 	}
-	data, err := s.render(ctx, coll, rec)
+	data, err := s.render(ctx, FormatItems, coll, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -244,4 +244,4 @@ func rejectionOf(err error) *Rejection {
 }
 
 // Specs are the collections of sync itself, for Declare.
-var Specs = []domain.CollectionSpec{MutationsSpec, ConflictsSpec, DevicesSpec}
+var Specs = []domain.CollectionSpec{MutationsSpec, ConflictsSpec, DevicesSpec, ProjectionSpec}

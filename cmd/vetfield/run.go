@@ -20,6 +20,7 @@ import (
 	"github.com/vetfield/vetfield/domain/mongo"
 	"github.com/vetfield/vetfield/domain/sqlite"
 	"github.com/vetfield/vetfield/media"
+	vsync "github.com/vetfield/vetfield/sync"
 )
 
 // Main wires vetfield together and runs it until its context ends. Tests start it on port 0 with a
@@ -104,6 +105,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer ms.Close()
 	}
 	go sweep(ctx, store, log)
+	go project(ctx, app.Sync, log)
 	go sweepUploads(ctx, app.PhotoStore, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -195,6 +197,40 @@ func sweep(ctx context.Context, store domain.Store, log *slog.Logger) {
 				log.Warn("sweep failed", "err", err)
 			}
 			compactChanges(ctx, store, log)
+		}
+	}
+}
+
+// projectEvery is how often the snapshot index catches up with the change log. A first sync is
+// right whatever the index's lag (it reads the log from where the index stops); the lag only
+// moves work from the index to the log.
+const projectEvery = 5 * time.Second
+
+// project keeps the snapshot index that first syncs read up to date with the change log
+// (sync.Service.Project), until ctx is done. Several processes may project at once.
+func project(ctx context.Context, svc *vsync.Service, log *slog.Logger) {
+	t := time.NewTicker(projectEvery)
+	defer t.Stop()
+	for {
+		filed, started := 0, time.Now()
+		for {
+			n, done, err := svc.Project(ctx, 100)
+			filed += n
+			if err != nil {
+				if !errors.Is(err, context.Canceled) {
+					log.Warn("filing records in the snapshot index failed", "err", err)
+				}
+				break
+			}
+			if done || ctx.Err() != nil {
+				break
+			}
+			log.Info("filing records in the snapshot index", "filed", filed, "for", time.Since(started).Round(time.Second))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

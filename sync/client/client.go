@@ -6,6 +6,7 @@ package client
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	_ "modernc.org/sqlite" // the replica is a SQLite file
 
 	vsync "github.com/vetfield/vetfield/sync"
@@ -207,11 +209,11 @@ func (c *Client) Pull(ctx context.Context) (int, error) {
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return total, err
 		}
-		q := url.Values{"limit": {fmt.Sprint(limit)}}
+		q := url.Values{"limit": {fmt.Sprint(limit)}, "format": {"2"}}
 		if cp != "" {
 			q.Set("checkpoint", cp)
 		}
-		var page vsync.PullResult
+		var page vsync.Page
 		if err := c.callOnce(ctx, http.MethodGet, "/v1/sync/pull?"+q.Encode(), nil, &page); err != nil {
 			c.logf("pull of %d failed (%d in a row): %v", limit, failures+1, err)
 			if failures++; !errors.Is(err, errRetry) || failures >= c.Attempts {
@@ -221,50 +223,87 @@ func (c *Client) Pull(ctx context.Context) (int, error) {
 			continue
 		}
 		limit, failures = min(limit*2, c.PageSize), 0
-		tx, err := c.db.BeginTx(ctx, nil)
+		n, err := c.applyPage(ctx, &page)
 		if err != nil {
 			return total, err
 		}
-		if page.Resync {
-			// The user's scope changed: start over from an empty replica.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM records; DELETE FROM meta WHERE key = 'checkpoint'`); err != nil {
-				tx.Rollback()
-				return total, err
-			}
-			if err := tx.Commit(); err != nil {
-				return total, err
-			}
-			continue
-		}
-		for _, it := range page.Items {
-			if err := applyItem(ctx, tx, it); err != nil {
-				tx.Rollback()
-				return total, err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, page.Checkpoint); err != nil {
-			tx.Rollback()
-			return total, err
-		}
-		if err := tx.Commit(); err != nil {
-			return total, err
-		}
-		total += len(page.Items)
-		if !page.More {
+		total += n
+		if !page.More && !page.Resync {
 			return total, nil
 		}
 	}
 }
 
-// applyItem writes one pulled item into the replica; an older version never replaces a newer one.
+// applyPage applies a page of format 2 and stores its checkpoint in one local transaction, so an
+// interruption only repeats the page that was lost; a resync empties the replica first.
+func (c *Client) applyPage(ctx context.Context, page *vsync.Page) (int, error) {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if page.Resync {
+		// The user's scope changed: start over from an empty replica.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM records; DELETE FROM meta WHERE key = 'checkpoint'`); err != nil {
+			return 0, err
+		}
+		return 0, tx.Commit()
+	}
+	upsert, err := tx.PrepareContext(ctx, upsertSQL)
+	if err != nil {
+		return 0, err
+	}
+	defer upsert.Close()
+	remove, err := tx.PrepareContext(ctx, removeSQL)
+	if err != nil {
+		return 0, err
+	}
+	defer remove.Close()
+	n := 0
+	for _, g := range page.Collections {
+		for _, raw := range g.Items {
+			var it [3]json.RawMessage
+			var id string
+			var version int64
+			if err := json.Unmarshal(raw, &it); err != nil || json.Unmarshal(it[0], &id) != nil || json.Unmarshal(it[1], &version) != nil {
+				return 0, fmt.Errorf("client: a pulled item of %s is not [id, version, data]", g.Name)
+			}
+			if _, err := upsert.ExecContext(ctx, g.Name, id, version, []byte(it[2])); err != nil {
+				return 0, err
+			}
+		}
+		for _, raw := range g.Removed {
+			var it [2]json.RawMessage
+			var id string
+			if err := json.Unmarshal(raw, &it); err != nil || json.Unmarshal(it[0], &id) != nil {
+				return 0, fmt.Errorf("client: a pulled removal of %s is not [id, version]", g.Name)
+			}
+			if _, err := remove.ExecContext(ctx, g.Name, id); err != nil {
+				return 0, err
+			}
+		}
+		n += len(g.Items) + len(g.Removed)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, page.Checkpoint); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}
+
+// The replica's writes: an older version never replaces a newer one.
+const (
+	upsertSQL = `INSERT INTO records (coll, id, version, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT (coll, id) DO UPDATE SET version = excluded.version, data = excluded.data WHERE excluded.version >= records.version`
+	removeSQL = `DELETE FROM records WHERE coll = ? AND id = ?`
+)
+
+// applyItem writes one item of a push answer into the replica.
 func applyItem(ctx context.Context, tx *sql.Tx, it vsync.Item) error {
 	if it.Deleted {
-		_, err := tx.ExecContext(ctx, `DELETE FROM records WHERE coll = ? AND id = ?`, it.Collection, it.ID)
+		_, err := tx.ExecContext(ctx, removeSQL, it.Collection, it.ID)
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO records (coll, id, version, data) VALUES (?, ?, ?, ?)
-		ON CONFLICT (coll, id) DO UPDATE SET version = excluded.version, data = excluded.data WHERE excluded.version >= records.version`,
-		it.Collection, it.ID, it.Version, []byte(it.Data))
+	_, err := tx.ExecContext(ctx, upsertSQL, it.Collection, it.ID, it.Version, []byte(it.Data))
 	return err
 }
 
@@ -394,6 +433,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, tok
 	if c.Device != "" {
 		req.Header.Set("X-Device-ID", c.Device)
 	}
+	req.Header.Set("Accept-Encoding", "zstd, gzip")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -403,5 +443,29 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, tok
 	if err != nil {
 		return 0, nil, err
 	}
+	if data, err = decode(resp.Header.Get("Content-Encoding"), data); err != nil {
+		return 0, nil, err
+	}
 	return resp.StatusCode, data, nil
+}
+
+// zstdPages decodes zstd answers; DecodeAll is safe for concurrent use.
+var zstdPages, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
+
+// decode undoes an answer's Content-Encoding. A body the link cut short fails here, and the
+// request is repeated.
+func decode(encoding string, data []byte) ([]byte, error) {
+	switch strings.ToLower(encoding) {
+	case "":
+		return data, nil
+	case "zstd":
+		return zstdPages.DecodeAll(data, nil)
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(zr)
+	}
+	return nil, fmt.Errorf("client: an answer in an encoding not asked for: %q", encoding)
 }

@@ -22,7 +22,7 @@ import (
 
 // specs are the collections the sync tests declare.
 var specs = []domain.CollectionSpec{accounts.UsersSpec, accounts.SessionsSpec, accounts.LoginFailuresSpec,
-	documents.DocumentsSpec, vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec}
+	documents.DocumentsSpec, vsync.MutationsSpec, vsync.ConflictsSpec, vsync.DevicesSpec, vsync.ProjectionSpec}
 
 // instance is one vetfield process: its own store handle and server over a shared database.
 type instance struct {
@@ -65,12 +65,35 @@ func (sh *shared) start(t testing.TB, store domain.Store) *instance {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
+	projecting(t, app.Sync)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
 	return &instance{store: store, docs: app.Documents, accounts: app.Accounts, base: "http://" + ln.Addr().String()}
+}
+
+// projecting files the change log in the snapshot index, as the server's loop does, until the test
+// ends: every instance does, so projectors race one another and the writers, and first pulls read
+// an index that moves under them.
+func projecting(t testing.TB, svc *vsync.Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if _, _, err := svc.Project(ctx, 5); err != nil && ctx.Err() == nil {
+				t.Errorf("Project: %v", err)
+				return
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(3 * time.Millisecond):
+			}
+		}
+	}()
 }
 
 func openSQLite(t testing.TB, path string) domain.Store {

@@ -103,15 +103,32 @@ func TestPullNeverSkipsSQLite(t *testing.T) {
 	c := newClient(t, a.base, "tablet-1", "vet.bayzak")
 	c.PageSize = 97
 	compacting(t, b.store, 5*time.Millisecond)
+	var late []*client.Client
+	pulls := 0
 	writeConcurrently(t, []*instance{a, b}, 4, 500, func() {
 		if _, err := c.Pull(t.Context()); err != nil {
 			t.Fatal(err)
 		}
+		// Now and then a tablet syncs for the first time, through the snapshot index as the
+		// projectors file it and the writers write.
+		if pulls++; pulls%20 == 10 && len(late) < 4 {
+			l := newClient(t, b.base, fmt.Sprint("late-", len(late)), "vet.bayzak")
+			l.PageSize = 61
+			if _, err := l.Pull(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			late = append(late, l)
+		}
 	})
-	if _, err := c.Pull(t.Context()); err != nil {
-		t.Fatal(err)
+	for _, c := range append(late, c) {
+		if _, err := c.Pull(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		assertReplica(t, c, a.store, bayzak)
 	}
-	assertReplica(t, c, a.store, bayzak)
+	if len(late) == 0 {
+		t.Fatal("no tablet synced for the first time during the writes")
+	}
 }
 
 // TestFaultyLink pushes and pulls through a link with latency, a bandwidth cap and connections

@@ -1,0 +1,151 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	"github.com/vetfield/vetfield/domain"
+)
+
+// The snapshot index (domain.Snapshots) serves a tablet's first sync: instead of replaying the
+// change log from its start, with a read of each record it names and a render of each, a first pull
+// in format 2 reads the caller's buckets of the index — every record of the district, already
+// rendered as the tablet receives it, in one sequential range — and then the log from the
+// position the index was complete at. The projector below keeps the index up to date from the log.
+//
+// Why that is a consistent snapshot: the projector reads a batch of log entries (Store.Changes
+// hands out none while an earlier one may still commit), then the records they name, and files
+// each record's current state under its buckets; only then does it move its position past the
+// batch. So at position P the index holds, for every record with an entry at or before P, a
+// version at least as new as that entry's. A pull reads P first, then the index (which may move
+// on meanwhile: newer is fine, the client keeps the newest version), then the log after P, which
+// has every change the index might not. A version the projector missed was written after it read
+// the record, so its entry comes after the batch and a later batch files it.
+
+// ProjectionSpec declares where the projector keeps its position in the change log.
+var ProjectionSpec = domain.CollectionSpec{Name: "sync_projection"}
+
+// projectionID is the one document of ProjectionSpec.
+const projectionID = "snapshot"
+
+// projection is the projector's position: every log entry at or before Seq is in the index.
+type projection struct {
+	domain.Meta
+	Seq int64 `json:"seq"`
+}
+
+// projectBatch is how many log entries the projector takes at once.
+const projectBatch = 1000
+
+// Project brings the snapshot index up to date with the change log, at most rounds batches, and
+// reports how many records it filed and whether it reached the end of the log. Several processes
+// may project at once: a batch filed twice is filed the same, and the position only moves forward.
+func (s *Service) Project(ctx context.Context, rounds int) (filed int, done bool, err error) {
+	for range rounds {
+		pos, err := s.projected(ctx)
+		if err != nil {
+			return filed, false, err
+		}
+		entries, err := s.Store.Changes(ctx, pos.Seq, projectBatch)
+		if err != nil {
+			return filed, false, err
+		}
+		if len(entries) == 0 {
+			return filed, true, nil
+		}
+		n, err := s.file(ctx, entries)
+		if err != nil {
+			return filed, false, err
+		}
+		filed += n
+		if err := s.advance(ctx, pos, entries[len(entries)-1].Seq); err != nil {
+			return filed, false, err
+		}
+		if len(entries) < projectBatch {
+			return filed, true, nil
+		}
+	}
+	return filed, false, nil
+}
+
+// projected reads the projector's position (0 before it ever ran).
+func (s *Service) projected(ctx context.Context) (*projection, error) {
+	p, err := domain.GetEntity[projection](ctx, s.Store, ProjectionSpec.Name, projectionID)
+	if domain.IsCode(err, domain.ENOTFOUND) {
+		return &projection{Meta: domain.Meta{ID: projectionID}}, nil
+	}
+	return p, err
+}
+
+// advance moves the position from pos to seq, unless another projector moved it further.
+func (s *Service) advance(ctx context.Context, pos *projection, seq int64) error {
+	return domain.RetryCAS(ctx, func() error {
+		if pos.Seq >= seq {
+			return nil
+		}
+		fresh := pos.Version == 0
+		pos.Seq = seq
+		var err error
+		if fresh {
+			err = domain.InsertEntity(ctx, s.Store, ProjectionSpec.Name, pos, nil)
+		} else {
+			err = domain.UpdateEntity(ctx, s.Store, ProjectionSpec.Name, pos, nil)
+		}
+		if err == nil || !domain.IsCode(err, domain.ECONFLICT) {
+			return err
+		}
+		// Another projector wrote the position first: read it and try again from there.
+		current, rerr := s.projected(ctx)
+		if rerr != nil {
+			return rerr
+		}
+		*pos = *current
+		return domain.Again(err)
+	}, "the snapshot position is busy")
+}
+
+// file writes the current state of the records that entries name into the index: under each
+// bucket of the record's scope, and as gone from each bucket the entries had it in and it has left.
+func (s *Service) file(ctx context.Context, entries []domain.Change) (int, error) {
+	type key struct{ coll, id string }
+	was := map[key][]string{}
+	ids := map[string][]string{}
+	for _, e := range entries {
+		k := key{e.Collection, e.ID}
+		if _, ok := was[k]; !ok {
+			ids[e.Collection] = append(ids[e.Collection], e.ID)
+		}
+		was[k] = append(was[k], domain.SnapshotBuckets(slices.Concat(e.Scope, e.PrevScope))...)
+	}
+	var out []domain.SnapshotEntry
+	for coll, list := range ids {
+		slices.Sort(list)
+		for start := 0; start < len(list); start += domain.MaxPageSize {
+			recs, err := s.Store.GetMany(ctx, coll, list[start:min(start+domain.MaxPageSize, len(list))])
+			if err != nil {
+				return 0, err
+			}
+			for _, r := range recs {
+				now := domain.SnapshotBuckets(r.Scope)
+				var data json.RawMessage
+				if len(now) > 0 {
+					var err error
+					if data, err = s.render(ctx, FormatCollections, coll, r); err != nil {
+						return 0, err
+					}
+				}
+				for _, b := range now {
+					out = append(out, domain.SnapshotEntry{Bucket: b, Collection: coll, ID: r.ID, Version: r.Version, Scope: r.Scope, Data: data})
+				}
+				for _, b := range was[key{coll, r.ID}] {
+					if !slices.Contains(now, b) {
+						out = append(out, domain.SnapshotEntry{Bucket: b, Collection: coll, ID: r.ID, Version: r.Version, Scope: r.Scope})
+						now = append(now, b) // once
+					}
+				}
+			}
+		}
+	}
+	return len(out), s.Store.PutSnapshot(ctx, out)
+}
