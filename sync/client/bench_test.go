@@ -46,7 +46,7 @@ func BenchmarkReplicaBuild(b *testing.B) {
 	cached := districtDB(b, n)
 	srv := startDistrictServer(b, cached)
 	var wire wireCounter
-	var peakHeap, items, replicaBytes, clientCPU, serverCPU, elapsed float64
+	var heapBefore, peakHeap, items, replicaBytes, clientCPU, serverCPU, elapsed float64
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
@@ -57,6 +57,7 @@ func BenchmarkReplicaBuild(b *testing.B) {
 		}
 		c.HTTP = wire.client()
 		runtime.GC()
+		heapBefore = max(heapBefore, float64(heapInUse()))
 		stop := sampleHeap()
 		cpu0, scpu0 := processCPU(), srv.cpu(b)
 		start := time.Now()
@@ -85,6 +86,7 @@ func BenchmarkReplicaBuild(b *testing.B) {
 	b.ReportMetric(items/runs/float64(n), "records/animal")
 	b.ReportMetric(float64(wire.read.Load()+wire.written.Load())/runs/float64(n), "wire-B/animal")
 	b.ReportMetric(peakHeap/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(heapBefore/(1<<20), "start-heap-MiB")
 	b.ReportMetric(clientCPU/runs, "client-cpu-s")
 	b.ReportMetric(serverCPU/runs, "server-cpu-s")
 	b.ReportMetric(replicaBytes/float64(n), "replica-B/animal")
@@ -172,19 +174,17 @@ func (e encodingWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// sampleHeap samples the Go heap in use (runtime/metrics: live and dead objects in in-use spans,
-// what MemStats calls HeapInuse, without stopping the world) every millisecond until the returned
+// sampleHeap samples the Go heap in use (heapInUse, which does not stop the world as
+// runtime.ReadMemStats does) every millisecond until the returned
 // function is called, which answers the peak.
 func sampleHeap() func() uint64 {
-	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
 	done, peak := make(chan struct{}), make(chan uint64)
 	go func() {
 		tick := time.NewTicker(time.Millisecond)
 		defer tick.Stop()
 		var top uint64
 		for {
-			metrics.Read(samples)
-			top = max(top, samples[0].Value.Uint64()+samples[1].Value.Uint64())
+			top = max(top, heapInUse())
 			select {
 			case <-done:
 				peak <- top
@@ -197,6 +197,14 @@ func sampleHeap() func() uint64 {
 		close(done)
 		return <-peak
 	}
+}
+
+// heapInUse reads what MemStats calls HeapInuse from runtime/metrics: live and dead objects and
+// the unused room of the spans that hold them.
+func heapInUse() uint64 {
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	metrics.Read(samples)
+	return samples[0].Value.Uint64() + samples[1].Value.Uint64()
 }
 
 // processCPU is the CPU time this process has used, user and system.
@@ -438,9 +446,7 @@ func fieldWeights(tb testing.TB, page []byte) string {
 		p       path
 		raw, gz int
 	}
-	var savings []saving
-	for _, p := range paths {
-		page := decode()
+	remove := func(page map[string]any, p path) {
 		for _, raw := range page["items"].([]any) {
 			it := raw.(map[string]any)
 			if it["collection"] != p.coll {
@@ -466,6 +472,11 @@ func fieldWeights(tb testing.TB, page []byte) string {
 				}
 			}
 		}
+	}
+	var savings []saving
+	for _, p := range paths {
+		page := decode()
+		remove(page, p)
 		raw, gz := size(page)
 		savings = append(savings, saving{p, baseRaw - raw, baseGz - gz})
 	}
@@ -482,6 +493,29 @@ func fieldWeights(tb testing.TB, page []byte) string {
 			name += "." + s.p.sub
 		}
 		fmt.Fprintf(&out, "  %-48s %10d %10d\n", name, s.raw, s.gz)
+	}
+	// The savings overlap (the token and the verify_url that encodes it): removing the largest
+	// one after another says what a page would weigh without each prefix of the list.
+	animals := 0
+	for _, raw := range decode()["items"].([]any) {
+		if raw.(map[string]any)["collection"] == "animals" {
+			animals++
+		}
+	}
+	if animals == 0 {
+		return out.String()
+	}
+	fmt.Fprintf(&out, "  the page's %d animals, removing the fields above one after another: B/animal of JSON, of gzip\n", animals)
+	fmt.Fprintf(&out, "  %-48s %10.0f %10.0f\n", "(nothing removed)", float64(baseRaw)/float64(animals), float64(baseGz)/float64(animals))
+	cut := decode()
+	for _, s := range savings[:min(len(savings), 24)] {
+		remove(cut, s.p)
+		raw, gz := size(cut)
+		name := s.p.coll + ": " + s.p.key
+		if s.p.sub != "" {
+			name += "." + s.p.sub
+		}
+		fmt.Fprintf(&out, "  %-48s %10.0f %10.0f\n", "+ "+name, float64(raw)/float64(animals), float64(gz)/float64(animals))
 	}
 	return out.String()
 }
