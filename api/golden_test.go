@@ -18,6 +18,7 @@ import (
 
 	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/domain/documents"
+	vsync "github.com/vetfield/vetfield/sync"
 )
 
 // update rewrites the golden files instead of comparing with them: go test ./api -run Golden -update.
@@ -270,6 +271,25 @@ func TestGoldenWire(t *testing.T) {
 	sort.Strings(names)
 	for _, c := range names {
 		answer("pull_item_"+c, response{Body: firsts[c]})
+	}
+	// Format 2: a first page of a vet's first pull, read from the snapshot index (reference data
+	// first), and a document as format 2 carries it.
+	for {
+		_, done, err := h.app.Sync.Project(t.Context(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			break
+		}
+	}
+	answer("pull2_page", h.do("GET", "/v1/sync/pull?format=2&limit=2", h.vet, nil, "X-Device-ID", "golden").expect(t, 200))
+	var page2 vsync.Page
+	h.do("GET", "/v1/sync/pull?format=2&limit=5000", h.vet, nil, "X-Device-ID", "golden").expect(t, 200).JSON(t, &page2)
+	for _, g := range page2.Collections {
+		if g.Name == documents.DocumentsSpec.Name && len(g.Items) > 0 {
+			answer("pull2_item_documents", response{Body: g.Items[0]})
+		}
 	}
 	answer("push", h.do("POST", "/v1/sync/push", h.vet, map[string]any{"mutations": []map[string]any{
 		{"id": "0192f0c1-7a3e-7c4d-9f1e-3b2a1c0d9e05", "kind": "animal.update", "record_id": animal.ID, "base_version": 2,

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/vetfield/vetfield/domain"
 	vsync "github.com/vetfield/vetfield/sync"
@@ -256,5 +258,108 @@ func TestSyncPushPermissionBeforeConflict(t *testing.T) {
 	open, err := e.store.List(t.Context(), vsync.ConflictsSpec.Name, domain.Query{Index: "sync_conflicts_open", Eq: []any{false}})
 	if err != nil || len(open.Records) != 0 {
 		t.Errorf("conflict records after a refused push: %d (%v)", len(open.Records), err)
+	}
+}
+
+// TestPullFormat2: format 2 over HTTP — zstd for a client that takes it, gzip for one that takes
+// only gzip, plain for one that takes neither, the same page each time; a first pull from the
+// snapshot index that a format 1 pull cannot read on from; and a format that does not exist.
+func TestPullFormat2(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.createUser(map[string]any{"username": "vet.bayzak", "password": "vet-password-1", "role": "vet", "territory": "313200000"})
+	vet := e.login("vet.bayzak", "vet-password-1").AccessToken
+	var docs []string
+	for range 3 {
+		docs = append(docs, e.issuePassport("880101300123").ID)
+	}
+	for {
+		_, done, err := e.app.Sync.Project(t.Context(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			break
+		}
+	}
+	decoded := map[string][]byte{}
+	for _, enc := range []string{"zstd, gzip;q=0.5", "gzip", ""} {
+		r := e.do("GET", "/v1/sync/pull?format=2&limit=5000", vet, nil, "Accept-Encoding", enc).expect(t, 200)
+		got := r.Header.Get("Content-Encoding")
+		var body []byte
+		switch {
+		case enc == "":
+			if got != "" {
+				t.Fatalf("a client that takes no encoding got %q", got)
+			}
+			body = r.Body
+		case strings.HasPrefix(enc, "zstd"):
+			if got != "zstd" {
+				t.Fatalf("a client that takes zstd got %q", got)
+			}
+			dec, _ := zstd.NewReader(nil)
+			var err error
+			if body, err = dec.DecodeAll(r.Body, nil); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			if got != "gzip" {
+				t.Fatalf("a client that takes gzip got %q", got)
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(r.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r.Header.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("a format 2 page does not vary by Accept-Encoding: %q", r.Header.Get("Vary"))
+		}
+		decoded[enc] = body
+	}
+	var page vsync.Page
+	if err := json.Unmarshal(decoded[""], &page); err != nil {
+		t.Fatal(err)
+	}
+	// The snapshot's pages end by handing over to the log, hence more.
+	if first := page.Collections[0].Name; !page.More || page.Len() == 0 || (first != "calendar_years" && first != "territories") {
+		t.Fatalf("the first page: more=%v, %d records, first %q", page.More, page.Len(), page.Collections[0].Name)
+	}
+	var passports []string
+	for _, g := range page.Collections {
+		if g.Name != "documents" {
+			continue
+		}
+		for _, it := range g.Items {
+			var item [3]json.RawMessage
+			var id string
+			json.Unmarshal(it, &item)
+			json.Unmarshal(item[0], &id)
+			passports = append(passports, id)
+			if bytes.Contains(item[2], []byte(`"token"`)) || bytes.Contains(item[2], []byte(`"content_hash"`)) ||
+				!bytes.Contains(item[2], []byte(`"verify_url"`)) {
+				t.Errorf("a document in format 2 is not its compact view: %s", item[2])
+			}
+		}
+	}
+	if len(passports) != len(docs) {
+		t.Fatalf("the first page holds %d documents, want %d", len(passports), len(docs))
+	}
+	if !strings.Contains(string(decoded["gzip"]), docs[0]) || string(decoded["gzip"]) != string(decoded[""]) {
+		t.Fatal("the gzip page is not the same page")
+	}
+
+	// A format 1 pull cannot go on from a checkpoint inside the snapshot: it must start again.
+	var first vsync.Page
+	e.do("GET", "/v1/sync/pull?format=2&limit=2", vet, nil).expect(t, 200).JSON(t, &first)
+	var res vsync.PullResult
+	e.do("GET", "/v1/sync/pull?limit=10&checkpoint="+first.Checkpoint, vet, nil).expect(t, 200).JSON(t, &res)
+	if !res.Resync {
+		t.Fatal("a format 1 pull read on from a snapshot checkpoint")
+	}
+	for _, bad := range []string{"3", "0", "x"} {
+		e.do("GET", "/v1/sync/pull?format="+bad, vet, nil).expectProblem(t, 422)
 	}
 }

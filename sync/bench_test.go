@@ -537,7 +537,8 @@ func BenchmarkSync(b *testing.B) {
 
 // BenchmarkSyncCountry measures isolation: the same district as BenchmarkSync inside a database
 // holding nine more districts of as many animals and passports, their log entries interleaved
-// with its own. Its initial pull should cost what it costs alone (BenchmarkSync/InitialPull), and
+// with its own. Its initial pull should cost what it costs alone (BenchmarkSync/InitialPull, and
+// InitialPull2 against BenchmarkSync/InitialPull2/zstd for format 2, from the snapshot index), and
 // an incremental pull of 100 changes after the other districts wrote 100 000 changes what the
 // same pull costs when nobody else wrote (IncrementalPull100Quiet). Its load takes a few minutes,
 // so run it with a fixed count:
@@ -553,6 +554,17 @@ func BenchmarkSyncCountry(b *testing.B) {
 		cpu := startCPU()
 		for b.Loop() {
 			d.initialPull(b, records)
+		}
+		cpu.report(b)
+		b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	start = time.Now()
+	d.project(b)
+	b.Logf("filed the 10 districts in the snapshot index in %s", time.Since(start).Round(time.Second))
+	b.Run("InitialPull2", func(b *testing.B) {
+		cpu := startCPU()
+		for b.Loop() {
+			d.initialPull2(b, records, "zstd")
 		}
 		cpu.report(b)
 		b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")

@@ -16,6 +16,7 @@ import (
 	"runtime/metrics"
 	"sort"
 	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -90,8 +91,8 @@ func BenchmarkReplicaBuild(b *testing.B) {
 	b.ReportMetric(clientCPU/runs, "client-cpu-s")
 	b.ReportMetric(serverCPU/runs, "server-cpu-s")
 	b.ReportMetric(replicaBytes/float64(n), "replica-B/animal")
-	if enc := wire.encodings(); enc != "gzip" {
-		b.Errorf("the server answered pulls with the encodings %q, not gzip alone", enc)
+	if enc := wire.encodings(); enc != "zstd" {
+		b.Errorf("the server answered pulls with the encodings %q, not zstd alone", enc)
 	}
 	b.Logf("%d animals: %.0f records in %.1f s; on the wire %.1f MB down, %.1f MB up; pages encoded %s; replica %.1f MB",
 		n, items/runs, elapsed/runs, float64(wire.read.Load())/runs/1e6, float64(wire.written.Load())/runs/1e6, wire.encodings(), replicaBytes/1e6)
@@ -108,12 +109,12 @@ func BenchmarkReplicaBuild(b *testing.B) {
 // the answers came in.
 type wireCounter struct {
 	read, written atomic.Int64
-	gzip, plain   atomic.Int64
+	mu            gosync.Mutex
+	byEncoding    map[string]int
 }
 
-// client is an http.Client like client.Open's whose connections are counted. Its transport asks
-// for gzip itself, as Go's does when the caller sets no Accept-Encoding (the reference client
-// sets none), and decompresses transparently: resp.Uncompressed tells that it did.
+// client is an http.Client like client.Open's whose connections are counted. The reference client
+// asks for zstd or gzip itself and decodes the answers, so the bodies are counted compressed.
 func (w *wireCounter) client() *http.Client {
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second,
@@ -127,15 +128,15 @@ func (w *wireCounter) client() *http.Client {
 	return &http.Client{Timeout: 60 * time.Second, Transport: encodingWatch{tr, w}}
 }
 
-// encodings names the encodings answers came in: gzip, identity or both.
+// encodings names the encodings pull answers came in, "+" between them, with "identity" for none.
 func (w *wireCounter) encodings() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	var out []string
-	if w.gzip.Load() > 0 {
-		out = append(out, "gzip")
+	for enc := range w.byEncoding {
+		out = append(out, enc)
 	}
-	if w.plain.Load() > 0 {
-		out = append(out, fmt.Sprintf("identity (%d answers)", w.plain.Load()))
-	}
+	sort.Strings(out)
 	return strings.Join(out, "+")
 }
 
@@ -165,11 +166,16 @@ type encodingWatch struct {
 func (e encodingWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := e.next.RoundTrip(req)
 	if err == nil && strings.HasPrefix(req.URL.Path, "/v1/sync/pull") {
-		if resp.Uncompressed {
-			e.w.gzip.Add(1)
-		} else {
-			e.w.plain.Add(1)
+		enc := resp.Header.Get("Content-Encoding")
+		if enc == "" {
+			enc = "identity"
 		}
+		e.w.mu.Lock()
+		if e.w.byEncoding == nil {
+			e.w.byEncoding = map[string]int{}
+		}
+		e.w.byEncoding[enc]++
+		e.w.mu.Unlock()
 	}
 	return resp, err
 }

@@ -40,7 +40,7 @@ var (
 
 // districtFormat names the loader's output: raise it whenever the loader or the stored shapes
 // change, so that a cached district of an older build is not measured as if it were current.
-const districtFormat = 1
+const districtFormat = 2
 
 // The district's vet, who identified every animal and whose tablet builds the replica.
 const (
@@ -124,6 +124,19 @@ func loadDistrictOverHTTP(tb testing.TB, path string, n int) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
+	}()
+	// The server files every write in the snapshot index as it goes, as a running vetfield does
+	// (cmd/vetfield), so that a first sync reads the district from it.
+	defer func() {
+		for {
+			_, done, err := app.Sync.Project(ctx, 100)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if done {
+				return
+			}
+		}
 	}()
 	l := &loader{tb: tb, base: "http://" + ln.Addr().String(), http: &http.Client{Timeout: 5 * time.Minute}}
 	admin := l.login("admin", districtAdminPwd)
