@@ -286,9 +286,14 @@ func TestGoldenWire(t *testing.T) {
 	answer("pull2_page", h.do("GET", "/v1/sync/pull?format=2&limit=2", h.vet, nil, "X-Device-ID", "golden").expect(t, 200))
 	var page2 vsync.Page
 	h.do("GET", "/v1/sync/pull?format=2&limit=5000", h.vet, nil, "X-Device-ID", "golden").expect(t, 200).JSON(t, &page2)
-	for _, g := range page2.Collections {
-		if g.Name == documents.DocumentsSpec.Name && len(g.Items) > 0 {
-			answer("pull2_item_documents", response{Body: g.Items[0]})
+	for _, raw := range page2.Records {
+		var rec [4]json.RawMessage
+		var coll int
+		json.Unmarshal(raw, &rec)
+		json.Unmarshal(rec[0], &coll)
+		if page2.Collections[coll] == documents.DocumentsSpec.Name {
+			answer("pull2_record_documents", response{Body: raw})
+			break
 		}
 	}
 	answer("push", h.do("POST", "/v1/sync/push", h.vet, map[string]any{"mutations": []map[string]any{

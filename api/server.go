@@ -125,7 +125,7 @@ func New(d Deps) *Server {
 	// the API's request types.
 	s.kinds = s.mutationKinds()
 	if s.Sync != nil {
-		s.Sync.Views, s.Sync.CompactViews = s.syncViews(), s.compactSyncViews()
+		s.Sync.Views, s.Sync.CompactViews, s.Sync.ClusterBy = s.syncViews(), s.compactSyncViews(), syncClusters
 		s.Sync.Handlers = s.handlers()
 	}
 	s.routes()

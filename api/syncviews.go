@@ -93,6 +93,15 @@ func (s *Server) compactSyncViews() map[string]vsync.View {
 	}
 }
 
+// syncClusters file an animal's passport and history beside the animal in the snapshot index
+// (vsync.Service.ClusterBy), so that a first sync sends them in the same pages and each repeated id
+// costs a few bytes once compressed.
+var syncClusters = map[string]string{
+	identification.AnimalsSpec.Name:      "id",
+	identification.AnimalEventsSpec.Name: "animal_id",
+	documents.DocumentsSpec.Name:         "subject.id",
+}
+
 // compactDocumentView is a DocumentView whose token and content hash are left out (its own empty
 // fields shadow the embedded ones).
 type compactDocumentView struct {

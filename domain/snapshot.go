@@ -10,8 +10,8 @@ import (
 // Snapshots is the part of the storage port that serves a tablet's first sync from the records
 // themselves instead of replaying the change log: the snapshot index, a copy of every synced
 // record as a tablet receives it (its rendered wire form), filed under each territory bucket of
-// its scope (see Bucket) and ordered by bucket, collection and id. The sync service keeps it up to
-// date from the change log (a projection: it may lag the log, never run ahead of what it read)
+// its scope (see Bucket) and ordered by bucket, cluster (see SnapshotEntry), collection and id.
+// The sync service keeps it up to date from the change log (a projection: it may lag the log, never run ahead of what it read)
 // and says up to which log position it is complete; a first pull reads the caller's buckets of
 // the index in key order, a sequential range on every engine, then the log from that position.
 //
@@ -33,7 +33,12 @@ type Snapshots interface {
 
 // SnapshotEntry is one record of the snapshot index, in one bucket.
 type SnapshotEntry struct {
-	Bucket     string
+	Bucket string
+	// Cluster puts records that refer to one another side by side in the index: an animal, its
+	// passport and its history share the animal's id, so a page of a first sync carries them
+	// together and its compression finds the ids they repeat. A record with no cluster of its own
+	// is its own (its id).
+	Cluster    string
 	Collection string
 	ID         string
 	Version    int64
@@ -43,22 +48,28 @@ type SnapshotEntry struct {
 }
 
 // snapshotSep separates the parts of a snapshot key. It sorts before every character a bucket, a
-// collection name or an id holds (all printable ASCII), so keys sort as (bucket, collection, id)
-// tuples and every key of a bucket starts with the bucket and the separator.
+// cluster, a collection name or an id holds (all printable ASCII), so keys sort as (bucket,
+// cluster, collection, id) tuples and every key of a bucket starts with the bucket and the
+// separator.
 const snapshotSep = "\x1f"
 
-// Key is the entry's key in the index: bucket, collection and id, in that order.
+// Key is the entry's key in the index: bucket, cluster, collection and id, in that order.
 func (e SnapshotEntry) Key() string {
-	return e.Bucket + snapshotSep + e.Collection + snapshotSep + e.ID
+	cluster := e.Cluster
+	if cluster == "" {
+		cluster = e.ID
+	}
+	return e.Bucket + snapshotSep + cluster + snapshotSep + e.Collection + snapshotSep + e.ID
 }
 
-// ParseSnapshotKey splits a key made by SnapshotEntry.Key.
-func ParseSnapshotKey(k string) (bucket, coll, id string, ok bool) {
-	parts := strings.SplitN(k, snapshotSep, 3)
-	if len(parts) != 3 {
-		return "", "", "", false
+// ParseSnapshotKey fills the bucket, cluster, collection and id of e from a key made by Key.
+func ParseSnapshotKey(k string, e *SnapshotEntry) bool {
+	parts := strings.SplitN(k, snapshotSep, 4)
+	if len(parts) != 4 {
+		return false
 	}
-	return parts[0], parts[1], parts[2], true
+	e.Bucket, e.Cluster, e.Collection, e.ID = parts[0], parts[1], parts[2], parts[3]
+	return true
 }
 
 // SnapshotRange is a range of snapshot keys, From included and To not.

@@ -91,6 +91,12 @@ type Service struct {
 	// CompactViews replace Views in format 2 where a tablet needs less than the API answers (a
 	// document without what it can derive from its other fields).
 	CompactViews map[string]View
+	// ClusterBy names, by collection, the field of a record's format 2 view (a dotted path) that
+	// holds the id it is filed beside in the snapshot index (domain.SnapshotEntry.Cluster): an
+	// animal's passport and history events name the animal. The field must never change over the
+	// record's life (a record that leaves a bucket is marked gone under the key it was filed by). A
+	// collection without one is filed by its own id.
+	ClusterBy map[string]string
 }
 
 // A View renders a stored record of one collection for the wire.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/vetfield/vetfield/domain"
 )
@@ -135,12 +136,17 @@ func (s *Service) file(ctx context.Context, entries []domain.Change) (int, error
 						return 0, err
 					}
 				}
+				cluster := clusterOf(data, s.ClusterBy[coll])
 				for _, b := range now {
-					out = append(out, domain.SnapshotEntry{Bucket: b, Collection: coll, ID: r.ID, Version: r.Version, Scope: r.Scope, Data: data})
+					out = append(out, domain.SnapshotEntry{Bucket: b, Cluster: clusterIn(b, coll, cluster), Collection: coll, ID: r.ID,
+						Version: r.Version, Scope: r.Scope, Data: data})
 				}
 				for _, b := range was[key{coll, r.ID}] {
 					if !slices.Contains(now, b) {
-						out = append(out, domain.SnapshotEntry{Bucket: b, Collection: coll, ID: r.ID, Version: r.Version, Scope: r.Scope})
+						// The cluster of a record does not change (it names what the record is about),
+						// so the entry left behind has the key this one has.
+						out = append(out, domain.SnapshotEntry{Bucket: b, Cluster: clusterIn(b, coll, cluster), Collection: coll, ID: r.ID,
+							Version: r.Version, Scope: r.Scope})
 						now = append(now, b) // once
 					}
 				}
@@ -148,4 +154,34 @@ func (s *Service) file(ctx context.Context, entries []domain.Change) (int, error
 		}
 	}
 	return len(out), s.Store.PutSnapshot(ctx, out)
+}
+
+// clusterIn is the cluster a record of coll is filed by in bucket b: reference data ("all") by
+// collection, so a first sync reads the calendar, the restrictions in force and the territories
+// each in one run before any district record; everything else by its ClusterBy field.
+func clusterIn(b, coll, cluster string) string {
+	if b == ScopeAll {
+		return coll
+	}
+	return cluster
+}
+
+// clusterOf reads the string at path (dotted) in a rendered record, "" when path is "" or the
+// record has no string there.
+func clusterOf(data json.RawMessage, path string) string {
+	if path == "" || len(data) == 0 {
+		return ""
+	}
+	for part := range strings.SplitSeq(path, ".") {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(data, &obj) != nil {
+			return ""
+		}
+		data = obj[part]
+	}
+	var s string
+	if json.Unmarshal(data, &s) != nil || strings.ContainsFunc(s, func(r rune) bool { return r <= 0x20 || r >= 0x7f }) {
+		return "" // a key part is printable ASCII (domain.SnapshotEntry.Key)
+	}
+	return s
 }

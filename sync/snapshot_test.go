@@ -26,26 +26,16 @@ func (r replica) apply(t *testing.T, raw []byte, limit int) *vsync.Page {
 	if page.Len() > limit {
 		t.Fatalf("a page of %d records for a limit of %d", page.Len(), limit)
 	}
-	for _, g := range page.Collections {
-		for _, raw := range g.Items {
-			var it []json.RawMessage
-			var id string
-			var v int64
-			if json.Unmarshal(raw, &it) != nil || len(it) != 3 || json.Unmarshal(it[0], &id) != nil || json.Unmarshal(it[1], &v) != nil {
-				t.Fatalf("an item that is not [id, version, data]: %s", raw)
-			}
-			if have := r[id]; have == nil || have.Deleted || have.Version <= v {
-				r[id] = &vsync.Item{Collection: g.Name, ID: id, Version: v, Data: it[2]}
-			}
+	err := page.Each(func(rec vsync.Record) error {
+		if rec.Data == nil {
+			delete(r, rec.ID)
+		} else if have := r[rec.ID]; have == nil || have.Version <= rec.Version {
+			r[rec.ID] = &vsync.Item{Collection: rec.Collection, ID: rec.ID, Version: rec.Version, Data: rec.Data}
 		}
-		for _, raw := range g.Removed {
-			var it []json.RawMessage
-			var id string
-			if json.Unmarshal(raw, &it) != nil || len(it) != 2 || json.Unmarshal(it[0], &id) != nil {
-				t.Fatalf("a removal that is not [id, version]: %s", raw)
-			}
-			delete(r, id)
-		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return &page
 }
@@ -143,9 +133,8 @@ func TestSnapshotFirstPull(t *testing.T) {
 
 	got := replica{}
 	pages, cp := got.pull2(t, s, vet, "", 7)
-	if first := pages[0].Collections; len(first) == 0 || len(first[0].Items) == 0 || !json.Valid(first[0].Items[0]) ||
-		string(first[0].Items[0][:6]) != `["ref"` {
-		t.Fatalf("the first page does not start with reference data: %+v", first)
+	if first := pages[0].Records; len(first) == 0 || string(first[0][:8]) != `[0,"ref"` {
+		t.Fatalf("the first page does not start with reference data: %s", first)
 	}
 	sameReplica(t, got, truth(t, store, vet, ids))
 	if got["d00"].Version != 2 || got["late"] == nil {

@@ -122,8 +122,7 @@ func (s *Store) Snapshot(ctx context.Context, r domain.SnapshotRange, after stri
 			continue
 		}
 		e := domain.SnapshotEntry{Version: d.V, Scope: d.Scope, Data: d.Data}
-		var ok bool
-		if e.Bucket, e.Collection, e.ID, ok = domain.ParseSnapshotKey(k); !ok {
+		if !domain.ParseSnapshotKey(k, &e) {
 			return nil, "", domain.Errorf(domain.EINTERNAL, "mongo: snapshot key %q", k)
 		}
 		if len(e.Scope) == 0 {

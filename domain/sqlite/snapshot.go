@@ -68,8 +68,7 @@ func (s *Store) Snapshot(ctx context.Context, r domain.SnapshotRange, after stri
 		if err := rows.Scan(&k, &e.Version, &scope, &data); err != nil {
 			return nil, "", domain.Internal("sqlite: snapshot", err)
 		}
-		var ok bool
-		if e.Bucket, e.Collection, e.ID, ok = domain.ParseSnapshotKey(k); !ok {
+		if !domain.ParseSnapshotKey(k, &e) {
 			return nil, "", domain.Errorf(domain.EINTERNAL, "sqlite: snapshot key %q", k)
 		}
 		e.Data = data

@@ -96,6 +96,29 @@ func testSnapshot(t *testing.T, opened func(t *testing.T) domain.Store) {
 		t.Fatalf("a gone record is still read (or came back from an older put): %d keys", len(got))
 	}
 
+	// Records of one cluster are read side by side, whatever their collections and ids.
+	clustered := []domain.SnapshotEntry{
+		{Bucket: "t:3177", Cluster: "k1", Collection: "documents", ID: "zz", Version: 1, Data: json.RawMessage(`{}`)},
+		{Bucket: "t:3177", Collection: "animals", ID: "k0", Version: 1, Data: json.RawMessage(`{}`)},
+		{Bucket: "t:3177", Collection: "animals", ID: "k1", Version: 1, Data: json.RawMessage(`{}`)},
+		{Bucket: "t:3177", Cluster: "k1", Collection: "animal_events", ID: "aa", Version: 1, Data: json.RawMessage(`{}`)},
+		{Bucket: "t:3177", Collection: "animals", ID: "k2", Version: 1, Data: json.RawMessage(`{}`)},
+	}
+	if err := s.PutSnapshot(ctx, clustered); err != nil {
+		t.Fatal(err)
+	}
+	page, _, err := s.Snapshot(ctx, domain.SnapshotRanges(domain.BucketFilter{Buckets: []string{"t:3177"}})[0], "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, e := range page {
+		order = append(order, e.Cluster+"/"+e.Collection+"/"+e.ID)
+	}
+	if got, want := fmt.Sprint(order), "[k0/animals/k0 k1/animal_events/aa k1/animals/k1 k1/documents/zz k2/animals/k2]"; got != want {
+		t.Fatalf("clustered entries read as %s, want %s", got, want)
+	}
+
 	// Concurrent puts of versions 1..20 of one key leave 20.
 	var wg sync.WaitGroup
 	for v := range int64(20) {

@@ -259,35 +259,21 @@ func (c *Client) applyPage(ctx context.Context, page *vsync.Page) (int, error) {
 		return 0, err
 	}
 	defer remove.Close()
-	n := 0
-	for _, g := range page.Collections {
-		for _, raw := range g.Items {
-			var it [3]json.RawMessage
-			var id string
-			var version int64
-			if err := json.Unmarshal(raw, &it); err != nil || json.Unmarshal(it[0], &id) != nil || json.Unmarshal(it[1], &version) != nil {
-				return 0, fmt.Errorf("client: a pulled item of %s is not [id, version, data]", g.Name)
-			}
-			if _, err := upsert.ExecContext(ctx, g.Name, id, version, []byte(it[2])); err != nil {
-				return 0, err
-			}
+	err = page.Each(func(r vsync.Record) error {
+		if r.Data == nil {
+			_, err := remove.ExecContext(ctx, r.Collection, r.ID)
+			return err
 		}
-		for _, raw := range g.Removed {
-			var it [2]json.RawMessage
-			var id string
-			if err := json.Unmarshal(raw, &it); err != nil || json.Unmarshal(it[0], &id) != nil {
-				return 0, fmt.Errorf("client: a pulled removal of %s is not [id, version]", g.Name)
-			}
-			if _, err := remove.ExecContext(ctx, g.Name, id); err != nil {
-				return 0, err
-			}
-		}
-		n += len(g.Items) + len(g.Removed)
+		_, err := upsert.ExecContext(ctx, r.Collection, r.ID, r.Version, []byte(r.Data))
+		return err
+	})
+	if err != nil {
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, page.Checkpoint); err != nil {
 		return 0, err
 	}
-	return n, tx.Commit()
+	return page.Len(), tx.Commit()
 }
 
 // The replica's writes: an older version never replaces a newer one.
