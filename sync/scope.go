@@ -5,7 +5,8 @@
 // collection feeds in the same step as the write itself, so no handler can change data without
 // tablets hearing of it. The log never hands out an entry while an earlier one may still commit,
 // so a client resuming from its checkpoint never misses a change, whatever order concurrent writes
-// committed in.
+// committed in. A first pull in format 2 reads the snapshot index instead (snapshot.go), and then
+// the log from where the index was complete.
 package sync
 
 import (

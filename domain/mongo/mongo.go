@@ -118,6 +118,11 @@
 // buckets share a prefix. Appends stay one sequence: the seq is the log's order, and the settled
 // mark is what lets every shard's reader trust it.
 //
+// The snapshot index a first sync reads (domain.Snapshots) is _snapshot, one immutable document per
+// key and version, its _id the key (bucket, cluster, collection, id) and the version (see
+// snapshot.go). Sharded on _id by range it splits by district as the log does: a district's first
+// sync is one range read on one shard.
+//
 // # Compaction
 //
 // Compact deletes an entry once later committed entries of the same record carry every scope key

@@ -90,7 +90,7 @@ func projecting(t testing.TB, svc *vsync.Service) {
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(3 * time.Millisecond):
+			case <-time.After(20 * time.Millisecond):
 			}
 		}
 	}()

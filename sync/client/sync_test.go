@@ -103,30 +103,52 @@ func TestPullNeverSkipsSQLite(t *testing.T) {
 	c := newClient(t, a.base, "tablet-1", "vet.bayzak")
 	c.PageSize = 97
 	compacting(t, b.store, 5*time.Millisecond)
-	var late []*client.Client
-	pulls := 0
+	late := &newcomers{base: b.base, every: 20, most: 4, pageSize: 61}
 	writeConcurrently(t, []*instance{a, b}, 4, 500, func() {
 		if _, err := c.Pull(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		// Now and then a tablet syncs for the first time, through the snapshot index as the
-		// projectors file it and the writers write.
-		if pulls++; pulls%20 == 10 && len(late) < 4 {
-			l := newClient(t, b.base, fmt.Sprint("late-", len(late)), "vet.bayzak")
-			l.PageSize = 61
-			if _, err := l.Pull(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			late = append(late, l)
-		}
+		late.maybe(t)
 	})
-	for _, c := range append(late, c) {
+	late.check(t, c, a.store)
+}
+
+// newcomers are tablets that sync for the first time while writers write: a first pull in format
+// 2 reads the snapshot index as the projectors file it, then the log from where it was complete.
+type newcomers struct {
+	base     string
+	every    int // a newcomer on every so many pulls of the tablet that was there from the start
+	most     int // newcomers at most
+	pageSize int
+	pulls    int
+	tablets  []*client.Client
+}
+
+// maybe starts a newcomer's first sync on every every-th call, at most most of them.
+func (n *newcomers) maybe(t *testing.T) {
+	n.pulls++
+	if n.pulls%n.every != n.every/2 || len(n.tablets) >= n.most {
+		return
+	}
+	l := newClient(t, n.base, fmt.Sprint("late-", len(n.tablets)), "vet.bayzak")
+	l.PageSize = n.pageSize
+	if _, err := l.Pull(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	n.tablets = append(n.tablets, l)
+}
+
+// check pulls once more on every tablet, the first one c included, and compares each replica with
+// the server's records.
+func (n *newcomers) check(t *testing.T, c *client.Client, store domain.Store) {
+	t.Helper()
+	for _, c := range append(n.tablets, c) {
 		if _, err := c.Pull(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		assertReplica(t, c, a.store, bayzak)
+		assertReplica(t, c, store, bayzak)
 	}
-	if len(late) == 0 {
+	if len(n.tablets) == 0 {
 		t.Fatal("no tablet synced for the first time during the writes")
 	}
 }
@@ -357,15 +379,14 @@ func TestPullNeverSkipsMongo(t *testing.T) {
 	c := newClient(t, b.base, "tablet-1", "vet.bayzak")
 	c.PageSize = 53
 	compacting(t, a.store, 200*time.Millisecond)
+	late := &newcomers{base: a.base, every: 6, most: 2, pageSize: 53}
 	writeConcurrently(t, []*instance{a, b}, 4, 60, func() {
 		if _, err := c.Pull(t.Context()); err != nil {
 			t.Fatal(err)
 		}
+		late.maybe(t)
 		// FerretDB scans a collection for every query: pull at a tablet's pace, not in a spin.
 		time.Sleep(100 * time.Millisecond)
 	})
-	if _, err := c.Pull(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	assertReplica(t, c, a.store, bayzak)
+	late.check(t, c, a.store)
 }
