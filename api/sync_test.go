@@ -332,8 +332,8 @@ func TestPullFormat2(t *testing.T) {
 		if r.Collection == "documents" {
 			passports = append(passports, r.ID)
 			if bytes.Contains(r.Data, []byte(`"token"`)) || bytes.Contains(r.Data, []byte(`"content_hash"`)) ||
-				!bytes.Contains(r.Data, []byte(`"verify_url"`)) {
-				t.Errorf("a document in format 2 is not its compact view: %s", r.Data)
+				bytes.Contains(r.Data, []byte(`"verify_url"`)) || !bytes.Contains(r.Data, []byte(`"number"`)) {
+				t.Errorf("a document on a vet's tablet in format 2 is not its compact view: %s", r.Data)
 			}
 		}
 		return nil
@@ -346,6 +346,25 @@ func TestPullFormat2(t *testing.T) {
 	}
 	if !strings.Contains(string(decoded["gzip"]), docs[0]) || string(decoded["gzip"]) != string(decoded[""]) {
 		t.Fatal("the gzip page is not the same page")
+	}
+
+	// The farmer's own papers keep their QR codes: the farmer shows them.
+	e.createUser(map[string]any{"username": "farmer", "password": "farmer-password-1", "role": "farmer", "iin": "880101300123"})
+	farmer := e.login("farmer", "farmer-password-1").AccessToken
+	var mine vsync.Page
+	e.do("GET", "/v1/sync/pull?format=2&limit=5000", farmer, nil).expect(t, 200).JSON(t, &mine)
+	theirs := 0
+	mine.Each(func(r vsync.Record) error {
+		if r.Collection == "documents" {
+			theirs++
+			if !bytes.Contains(r.Data, []byte(`"token"`)) || !bytes.Contains(r.Data, []byte(`"verify_url"`)) {
+				t.Errorf("a farmer's paper came without its QR code: %s", r.Data)
+			}
+		}
+		return nil
+	})
+	if theirs != len(docs) {
+		t.Fatalf("the farmer pulled %d papers, want %d", theirs, len(docs))
 	}
 
 	// A format 1 pull cannot go on from a checkpoint inside the snapshot: it must start again.

@@ -80,11 +80,14 @@ func (s *Server) syncViews() map[string]vsync.View {
 	}
 }
 
-// compactSyncViews are the views of format 2 where a tablet needs less than the API answers: a
-// document without its token, which is its verify_url's last segment in another alphabet
-// (base64url of the URL45-decoded bytes; see documents.QRToken), and without its content hash,
-// which only the server checks. Together they are a third of a passport on the wire, and a
-// district holds a passport for every animal.
+// compactSyncViews are the views of format 2 for staff tablets, which keep a whole territory,
+// where such a tablet needs less than the API answers: a document without its QR code (its token,
+// and the verify_url made of it) and its content hash, which only the server checks. A staff
+// tablet shows a paper's details offline and never prints another's QR code: a copy of a paper is
+// a new paper (a passport duplicate), and a tablet has the QR of each paper it issued from the
+// push answer, which keeps the full view. The QR code and the hash are three quarters of a
+// passport on the wire, and a district holds a passport for every animal. GET /v1/documents/{id}
+// answers them; farmers, who show their own papers' codes, get the full view in format 2 too.
 func (s *Server) compactSyncViews() map[string]vsync.View {
 	return map[string]vsync.View{
 		documents.DocumentsSpec.Name: viewOf(func(_ context.Context, d *documents.Document) (any, error) {
@@ -102,11 +105,12 @@ var syncClusters = map[string]string{
 	documents.DocumentsSpec.Name:         "subject.id",
 }
 
-// compactDocumentView is a DocumentView whose token and content hash are left out (its own empty
-// fields shadow the embedded ones).
+// compactDocumentView is a DocumentView whose QR code and content hash are left out (its own
+// empty fields shadow the embedded ones).
 type compactDocumentView struct {
 	DocumentView
 	Token       string `json:"token,omitempty"`
+	VerifyURL   string `json:"verify_url,omitempty"`
 	ContentHash string `json:"content_hash,omitempty"`
 }
 

@@ -18,10 +18,10 @@ const (
 	// version beside the record's API view; a first pull replays the change log.
 	FormatItems Format = 1
 	// FormatCollections (2) names a page's collections once and each record by their index, as
-	// [collection, id, version, data], or [collection, id, version] for a removal; documents leave
-	// out what a tablet derives (CompactViews); and a first pull of a territory reads the
-	// snapshot index: reference data first, then each animal with its passport and history side
-	// by side. It is the layout the reference client uses.
+	// [collection, id, version, data], or [collection, id, version] for a removal; a staff
+	// tablet's documents come without their QR code and hash (CompactViews); and a first pull of a
+	// territory reads the snapshot index: reference data first, then each animal with its passport
+	// and history side by side. It is the layout the reference client uses.
 	FormatCollections Format = 2
 )
 

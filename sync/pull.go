@@ -88,8 +88,9 @@ type Service struct {
 	// The api package installs one for every synced collection; a collection without one (a
 	// test's own) travels as stored.
 	Views map[string]View
-	// CompactViews replace Views in format 2 where a tablet needs less than the API answers (a
-	// document without what it can derive from its other fields).
+	// CompactViews replace Views in format 2 for the staff whose tablets keep a territory (and in
+	// the snapshot index, which serves them), where such a tablet needs less than the API answers:
+	// a district's passports without their QR codes. Farmers' pages keep the full views.
 	CompactViews map[string]View
 	// ClusterBy names, by collection, the field of a record's format 2 view (a dotted path) that
 	// holds the id it is filed beside in the snapshot index (domain.SnapshotEntry.Cluster): an
@@ -102,10 +103,10 @@ type Service struct {
 // A View renders a stored record of one collection for the wire.
 type View func(ctx context.Context, rec domain.Record) (any, error)
 
-// render is rec as a tablet receives it in format f.
-func (s *Service) render(ctx context.Context, f Format, coll string, rec domain.Record) (json.RawMessage, error) {
+// render is rec as a tablet receives it: in its compact view (CompactViews) or its full one.
+func (s *Service) render(ctx context.Context, compact bool, coll string, rec domain.Record) (json.RawMessage, error) {
 	view := s.Views[coll]
-	if v := s.CompactViews[coll]; f == FormatCollections && v != nil {
+	if v := s.CompactViews[coll]; compact && v != nil {
 		view = v
 	}
 	if view == nil {
@@ -285,7 +286,7 @@ walk:
 	for _, k := range order {
 		r, ok := current[k]
 		if ok && inScope(p, r.Scope) {
-			data, err := s.render(ctx, f, k.coll, r)
+			data, err := s.render(ctx, f == FormatCollections && pullsTerritory(p), k.coll, r)
 			if err != nil {
 				return nil, err
 			}

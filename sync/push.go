@@ -190,7 +190,7 @@ func (s *Service) item(ctx context.Context, p domain.Principal, coll, id string)
 	if !inScope(p, rec.Scope) {
 		return &Item{Collection: coll, ID: id, Version: rec.Version, Deleted: true}, nil
 	}
-	data, err := s.render(ctx, FormatItems, coll, rec)
+	data, err := s.render(ctx, false, coll, rec)
 	if err != nil {
 		return nil, err
 	}

@@ -132,7 +132,7 @@ func (s *Service) file(ctx context.Context, entries []domain.Change) (int, error
 				var data json.RawMessage
 				if len(now) > 0 {
 					var err error
-					if data, err = s.render(ctx, FormatCollections, coll, r); err != nil {
+					if data, err = s.render(ctx, true, coll, r); err != nil { // the index serves staff only
 						return 0, err
 					}
 				}

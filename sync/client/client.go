@@ -276,10 +276,13 @@ func (c *Client) applyPage(ctx context.Context, page *vsync.Page) (int, error) {
 	return page.Len(), tx.Commit()
 }
 
-// The replica's writes: an older version never replaces a newer one.
+// The replica's writes: only a newer version replaces what the replica has. The same version again
+// (a page repeated after a lost answer, or the pull of a paper the tablet issued) changes nothing,
+// so a paper keeps the full view its push answer brought, QR code included, which format 2 leaves
+// out of a staff tablet's pages.
 const (
 	upsertSQL = `INSERT INTO records (coll, id, version, data) VALUES (?, ?, ?, ?)
-		ON CONFLICT (coll, id) DO UPDATE SET version = excluded.version, data = excluded.data WHERE excluded.version >= records.version`
+		ON CONFLICT (coll, id) DO UPDATE SET version = excluded.version, data = excluded.data WHERE excluded.version > records.version`
 	removeSQL = `DELETE FROM records WHERE coll = ? AND id = ?`
 )
 

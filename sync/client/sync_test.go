@@ -280,6 +280,29 @@ func TestPush(t *testing.T) {
 		}
 	}
 
+	t.Run("APaperKeepsItsQRCode", func(t *testing.T) {
+		// The revoked paper came back in the push answer with its QR code; the pull of the same
+		// version, which on a staff tablet leaves the code out, does not take it away. The paper
+		// the tablet only pulled has none.
+		pulledOnly := srv.issue(t, bayzak)
+		if _, err := c.Pull(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		docs, err := c.Records(t.Context(), documents.DocumentsSpec.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := docs[here.ID]; r.Version != 2 || !strings.Contains(string(r.Data), `"verify_url"`) || !strings.Contains(string(r.Data), `"revoked"`) {
+			t.Fatalf("the pushed paper in the replica: %s", r.Data)
+		}
+		if r := docs[there.ID]; r.Data != nil {
+			t.Fatalf("a paper of another district reached the tablet: %s", r.Data)
+		}
+		if r := docs[pulledOnly.ID]; !strings.Contains(string(r.Data), `"number"`) || strings.Contains(string(r.Data), `"verify_url"`) {
+			t.Fatalf("a pulled paper on a staff tablet: %s", r.Data)
+		}
+	})
+
 	t.Run("RepeatWritesNothing", func(t *testing.T) {
 		// A second tablet of the same user replays the very same mutation ids.
 		again := newClient(t, srv.base, "tablet-1", "vet.bayzak")
