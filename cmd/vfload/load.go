@@ -399,7 +399,7 @@ func (l *load) pull(ctx context.Context) {
 	var page struct {
 		Checkpoint string `json:"checkpoint"`
 	}
-	if l.call(ctx, "pull", "GET", "/v1/sync/pull?limit=500&checkpoint="+cp, l.token(&l.vet), nil, &page) == 200 {
+	if l.call(ctx, "pull", "GET", "/v1/sync/pull?format=2&limit=500&checkpoint="+cp, l.token(&l.vet), nil, &page) == 200 {
 		l.mu.Lock()
 		l.cp = page.Checkpoint
 		l.mu.Unlock()
