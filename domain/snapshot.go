@@ -25,11 +25,15 @@ type Snapshots interface {
 	PutSnapshot(ctx context.Context, entries []SnapshotEntry) error
 
 	// Snapshot returns the entries with Data whose keys are in r and after after ("" for the
-	// start), in key order, at most limit of them (at most MaxPageSize), and next, the key to read
+	// start), in key order, at most limit of them (at most MaxSnapshotPage), and next, the key to read
 	// on after: "" once the range holds nothing more. A page may be empty with a next (it held
 	// only records gone from the bucket).
 	Snapshot(ctx context.Context, r SnapshotRange, after string, limit int) (entries []SnapshotEntry, next string, err error)
 }
+
+// MaxSnapshotPage bounds one read of the snapshot index: a whole pull page (sync's largest limit),
+// so that a first sync's page is one range read.
+const MaxSnapshotPage = 5000
 
 // SnapshotEntry is one record of the snapshot index, in one bucket.
 type SnapshotEntry struct {
@@ -64,12 +68,11 @@ func (e SnapshotEntry) Key() string {
 
 // ParseSnapshotKey fills the bucket, cluster, collection and id of e from a key made by Key.
 func ParseSnapshotKey(k string, e *SnapshotEntry) bool {
-	parts := strings.SplitN(k, snapshotSep, 4)
-	if len(parts) != 4 {
-		return false
-	}
-	e.Bucket, e.Cluster, e.Collection, e.ID = parts[0], parts[1], parts[2], parts[3]
-	return true
+	var ok1, ok2, ok3 bool
+	e.Bucket, k, ok1 = strings.Cut(k, snapshotSep)
+	e.Cluster, k, ok2 = strings.Cut(k, snapshotSep)
+	e.Collection, e.ID, ok3 = strings.Cut(k, snapshotSep)
+	return ok1 && ok2 && ok3
 }
 
 // SnapshotRange is a range of snapshot keys, From included and To not.

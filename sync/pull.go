@@ -191,7 +191,7 @@ func (s *Service) fromSnapshot(ctx context.Context, p domain.Principal, from che
 	cur := *from.Snap
 	pg := &page{items: make([]Item, 0, limit)}
 	for cur.Range < len(ranges) && len(pg.items) < limit {
-		entries, next, err := s.Store.Snapshot(ctx, ranges[cur.Range], cur.After, min(limit-len(pg.items), domain.MaxPageSize))
+		entries, next, err := s.Store.Snapshot(ctx, ranges[cur.Range], cur.After, min(limit-len(pg.items), domain.MaxSnapshotPage))
 		if err != nil {
 			return nil, err
 		}

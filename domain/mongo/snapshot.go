@@ -89,7 +89,7 @@ func (s *Store) Snapshot(ctx context.Context, r domain.SnapshotRange, after stri
 	if limit <= 0 {
 		limit = domain.DefaultPageSize
 	}
-	limit = min(limit, domain.MaxPageSize)
+	limit = min(limit, domain.MaxSnapshotPage)
 	from := r.From
 	if after != "" && after+versionSep+"~" > from {
 		from = after + versionSep + "~" // past every version of after

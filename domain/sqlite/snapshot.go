@@ -50,7 +50,10 @@ func (s *Store) PutSnapshot(ctx context.Context, entries []domain.SnapshotEntry)
 
 // Snapshot reads one range of the snapshot index; see domain.Snapshots.
 func (s *Store) Snapshot(ctx context.Context, r domain.SnapshotRange, after string, limit int) ([]domain.SnapshotEntry, string, error) {
-	limit = changesLimit(limit)
+	if limit <= 0 {
+		limit = domain.DefaultPageSize
+	}
+	limit = min(limit, domain.MaxSnapshotPage)
 	st, err := s.rs.get(ctx, snapshotSQL)
 	if err != nil {
 		return nil, "", domain.Internal("sqlite: snapshot", err)
@@ -60,7 +63,7 @@ func (s *Store) Snapshot(ctx context.Context, r domain.SnapshotRange, after stri
 		return nil, "", domain.Internal("sqlite: snapshot", err)
 	}
 	defer rows.Close()
-	out := make([]domain.SnapshotEntry, 0, min(limit, 1024))
+	out := make([]domain.SnapshotEntry, 0, limit)
 	for rows.Next() {
 		var k, scope string
 		var data []byte
