@@ -16,7 +16,7 @@ import (
 // herds is a synced collection of the test's own: records that move between territories.
 var herds = domain.CollectionSpec{Name: "herds", Synced: true}
 
-func setup(t *testing.T) (*vsync.Service, domain.Store) {
+func setup(t testing.TB) (*vsync.Service, domain.Store) {
 	t.Helper()
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "sync.db"))
 	if err != nil {
@@ -29,7 +29,7 @@ func setup(t *testing.T) (*vsync.Service, domain.Store) {
 	return &vsync.Service{Store: store}, store
 }
 
-func put(t *testing.T, store domain.Store, id string, version int64, scope ...string) int64 {
+func put(t testing.TB, store domain.Store, id string, version int64, scope ...string) int64 {
 	t.Helper()
 	rec := domain.Record{ID: id, Version: version, Scope: scope, Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, version))}
 	var out domain.Record
