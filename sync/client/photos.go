@@ -205,6 +205,8 @@ func (c *Client) uploadPhoto(ctx context.Context, p *queuedPhoto, rep *PhotoRepo
 		rep.Failed++
 		return c.failPhoto(ctx, p.id, clientProblem("the photo's file changed after it was queued"))
 	}
+	// failures counts failed requests in a row without progress; conflicts the answers that the
+	// upload is not where the client thought, which a second look settles (both bounded by Attempts).
 	failures, conflicts := 0, 0
 	known := int64(-1) // the offset the server last reported; -1 until it has
 	best := int64(0)   // the furthest offset reported: failures count in a row only without progress
@@ -249,7 +251,8 @@ func (c *Client) uploadPhoto(ctx context.Context, p *queuedPhoto, rep *PhotoRepo
 			}
 		}
 		if err != nil {
-			if errors.Is(err, errUploadUnknown) {
+			if errors.Is(err, errUploadUnknown) && conflicts < c.Attempts {
+				conflicts++
 				p.created = false // the declaration never arrived: declare again
 				continue
 			}
@@ -274,9 +277,14 @@ func (c *Client) uploadPhoto(ctx context.Context, p *queuedPhoto, rep *PhotoRepo
 			}
 		}
 		view, err = c.patchPhoto(ctx, p.id, known, data[known:])
-		if errors.Is(err, errWrongOffset) && conflicts < c.Attempts {
+		switch {
+		case errors.Is(err, errWrongOffset) && conflicts < c.Attempts:
 			conflicts++ // the server was still saving a cut request's bytes: ask again
 			known = -1
+			continue
+		case errors.Is(err, errUploadUnknown) && conflicts < c.Attempts:
+			conflicts++
+			known, p.created = -1, false
 			continue
 		}
 		if err != nil {

@@ -227,8 +227,10 @@ func TestPhotoResume(t *testing.T) {
 	up := proxy.Up.Load()
 	t.Logf("%+v; %d resets; %d bytes reached the server for %d bytes of photos (%.2f×)", rep, proxy.Resets.Load(),
 		up, rep.Stored, float64(up)/float64(rep.Stored))
-	// Only the bytes cut off in flight and the requests' own headers are sent twice.
-	if float64(up) > 1.2*float64(rep.Stored) {
+	// Only the requests' own headers and bytes lost in flight at a reset (an RST discards what the
+	// server's socket had not read yet) cross twice; sending photos again from 0 would be several
+	// times the photos.
+	if float64(up) > 1.3*float64(rep.Stored) {
 		t.Errorf("%d bytes reached the server for %d bytes of photos: bytes the server had were sent again", up, rep.Stored)
 	}
 	if rep.Uploaded != len(photos) || rep.Resumes == 0 {
