@@ -5,6 +5,7 @@
 //
 //	vftablet -server http://127.0.0.1:8080 -user vet.bayzak sync
 //	vftablet revoke <document id> "reason"   # queued; sent by the next sync
+//	vftablet photo <inspection id> photo.jpg  # queued; uploaded by the next sync, resumed after drops
 //	vftablet status
 package main
 
@@ -12,8 +13,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"mime"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,7 +34,7 @@ func main() {
 	user := flag.String("user", os.Getenv("VFTABLET_USER"), "username (VFTABLET_USER)")
 	password := flag.String("password", "", "password (better: VFTABLET_PASSWORD)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: vftablet [flags] sync|pull|push|status|revoke <document id> <reason>\n\n")
+		fmt.Fprintf(os.Stderr, "Usage: vftablet [flags] sync|pull|push|status|revoke <document id> <reason>|photo <inspection id> <file>\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -64,11 +68,16 @@ func run(ctx context.Context, server, dir, device, user, password string, args [
 		if err := c.Push(ctx); err != nil {
 			return err
 		}
+		photos, err := c.UploadPhotos(ctx)
+		if err != nil {
+			return err
+		}
 		n, err := c.Pull(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("pushed the queue, pulled %d changes in %v\n", n, time.Since(start).Round(time.Millisecond))
+		fmt.Printf("pushed the queue, uploaded %d photos (%d resumed, %d failed), pulled %d changes in %v\n",
+			photos.Uploaded, photos.Resumes, photos.Failed, n, time.Since(start).Round(time.Millisecond))
 	case "pull":
 		n, err := c.Pull(ctx)
 		if err != nil {
@@ -100,6 +109,16 @@ func run(ctx context.Context, server, dir, device, user, password string, args [
 			return err
 		}
 		fmt.Println("queued", m.ID)
+	case "photo":
+		if len(args) != 3 {
+			return fmt.Errorf("photo takes an inspection id and a file")
+		}
+		ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(args[2])))
+		p := client.Photo{ID: uuid.NewString(), InspectionID: args[1], ContentType: ct, Path: args[2]}
+		if err := c.EnqueuePhoto(ctx, p); err != nil {
+			return err
+		}
+		fmt.Println("queued photo", p.ID)
 	default:
 		return fmt.Errorf("unknown command %q", args[0])
 	}
@@ -119,11 +138,25 @@ func status(ctx context.Context, c *client.Client) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("replica: %d documents\nqueue: %d queued, %d applied, %d conflict, %d rejected\n",
-		len(docs), counts["queued"], counts[vsync.Applied], counts[vsync.Conflict], counts[vsync.Rejected])
+	photos, err := c.Photos(ctx)
+	if err != nil {
+		return err
+	}
+	pc := map[string]int{}
+	for _, p := range photos {
+		pc[p.State]++
+	}
+	fmt.Printf("replica: %d documents\nqueue: %d queued, %d applied, %d conflict, %d rejected\nphotos: %d queued, %d uploaded, %d failed\n",
+		len(docs), counts["queued"], counts[vsync.Applied], counts[vsync.Conflict], counts[vsync.Rejected],
+		pc[client.PhotoQueued], pc[client.PhotoUploaded], pc[client.PhotoFailed])
 	for _, r := range q {
 		if r.State == vsync.Conflict || r.State == vsync.Rejected {
 			fmt.Printf("  %s %s %s: %s\n", r.State, r.Mutation.Kind, r.Mutation.RecordID, r.Answer)
+		}
+	}
+	for _, p := range photos {
+		if p.State == client.PhotoFailed {
+			fmt.Printf("  failed photo %s of inspection %s: %s\n", p.ID, p.InspectionID, p.Problem)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 // Package client is vetfield's reference sync client: it keeps a local replica on disk, queues
 // changes made offline, and syncs them the way a tablet should — push the queue (the same mutation
-// ids on every retry), then pull pages until none remain, saving the checkpoint with each page.
+// ids on every retry), then upload the queued photos (resumed where the server has them, see
+// photos.go), then pull pages until none remain, saving the checkpoint with each page.
 // cmd/vftablet wraps it; the sync tests drive it through faulty links.
 package client
 
@@ -62,7 +63,7 @@ func Open(dir, server, device, username, password string) (*Client, error) {
 		return nil, fmt.Errorf("client: open replica: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
+	if _, err := db.Exec(schema + photoSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("client: replica schema: %w", err)
 	}
@@ -115,9 +116,13 @@ func (c *Client) Queue(ctx context.Context) ([]Result, error) {
 	return out, rows.Err()
 }
 
-// Sync pushes the queue and then pulls until the replica is up to date.
+// Sync pushes the queue, uploads the photos whose mutations were answered, and then pulls until
+// the replica is up to date.
 func (c *Client) Sync(ctx context.Context) error {
 	if err := c.Push(ctx); err != nil {
+		return err
+	}
+	if _, err := c.UploadPhotos(ctx); err != nil {
 		return err
 	}
 	_, err := c.Pull(ctx)

@@ -32,9 +32,12 @@ type Proxy struct {
 	wg     sync.WaitGroup
 	// Resets counts the connections it reset.
 	Resets atomic.Int64
-	mu     sync.Mutex
-	conns  map[net.Conn]bool
-	closed bool
+	// Up and Down count the bytes forwarded to the target and back: what crossed the link, as
+	// opposed to what a client wrote into its socket before a reset.
+	Up, Down atomic.Int64
+	mu       sync.Mutex
+	conns    map[net.Conn]bool
+	closed   bool
 }
 
 // Start listens on a loopback port and forwards to target.
@@ -120,14 +123,14 @@ func (p *Proxy) serve(in net.Conn) {
 		budget.Store(int64(rand.ExpFloat64()*float64(f.ResetMeanBytes)) + 1)
 	}
 	done := make(chan struct{}, 2)
-	go func() { p.pipe(out, in, budget); done <- struct{}{} }()
-	go func() { p.pipe(in, out, budget); done <- struct{}{} }()
+	go func() { p.pipe(out, in, budget, &p.Up); done <- struct{}{} }()
+	go func() { p.pipe(in, out, budget, &p.Down); done <- struct{}{} }()
 	<-done
 }
 
 // pipe copies src to dst with the current latency and bandwidth, resetting both connections
 // when the shared budget runs out.
-func (p *Proxy) pipe(dst, src net.Conn, budget *atomic.Int64) {
+func (p *Proxy) pipe(dst, src net.Conn, budget *atomic.Int64, carried *atomic.Int64) {
 	buf := make([]byte, 16<<10)
 	for {
 		n, err := src.Read(buf)
@@ -135,7 +138,9 @@ func (p *Proxy) pipe(dst, src net.Conn, budget *atomic.Int64) {
 			f := p.faults.Load()
 			chunk := buf[:n]
 			if left := budget.Load(); left >= 0 && budget.Add(-int64(n)) < 0 {
-				p.write(dst, chunk[:max(0, min(int64(n), left))], f)
+				last := chunk[:max(0, min(int64(n), left))]
+				p.write(dst, last, f)
+				carried.Add(int64(len(last)))
 				p.Resets.Add(1)
 				for _, c := range []net.Conn{dst, src} {
 					if tc, ok := c.(*net.TCPConn); ok {
@@ -148,6 +153,7 @@ func (p *Proxy) pipe(dst, src net.Conn, budget *atomic.Int64) {
 			if p.write(dst, chunk, f) != nil {
 				return
 			}
+			carried.Add(int64(n))
 		}
 		if err != nil {
 			if err != io.EOF {
