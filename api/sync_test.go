@@ -378,4 +378,35 @@ func TestPullFormat2(t *testing.T) {
 	for _, bad := range []string{"3", "0", "x"} {
 		e.do("GET", "/v1/sync/pull?format="+bad, vet, nil).expectProblem(t, 422)
 	}
+
+	// A tablet that pulled to the end in format 2, through the snapshot and the log (a paper issued
+	// since the index was filed), is behind by nothing until the next write.
+	e.issuePassport("880101300123")
+	behind := func() int {
+		var devs struct {
+			Items []vsync.DeviceStatus `json:"items"`
+		}
+		e.do("GET", "/v1/devices", e.admin, nil).expect(t, 200).JSON(t, &devs)
+		for _, d := range devs.Items {
+			if d.DeviceID == "tab-2" {
+				return d.Behind
+			}
+		}
+		t.Fatal("the tablet is not listed")
+		return 0
+	}
+	for cp := ""; ; {
+		var p vsync.Page
+		e.do("GET", "/v1/sync/pull?format=2&limit=2&checkpoint="+cp, vet, nil, "X-Device-ID", "tab-2").expect(t, 200).JSON(t, &p)
+		if cp = p.Checkpoint; !p.More {
+			break
+		}
+	}
+	if n := behind(); n != 0 {
+		t.Fatalf("behind by %d after pulling to the end", n)
+	}
+	e.issuePassport("880101300123")
+	if n := behind(); n < 1 {
+		t.Fatalf("behind by %d after a write since the pull", n)
+	}
 }

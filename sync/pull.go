@@ -138,6 +138,8 @@ type page struct {
 	checkpoint string
 	more       bool
 	resync     bool
+	// seq is the log position the checkpoint stands at, for supervision (Device.CheckpointSeq).
+	seq int64
 }
 
 // pull answers one page in format f: from the snapshot index while a first pull in format 2 reads
@@ -178,7 +180,7 @@ func (s *Service) pull(ctx context.Context, u *accounts.User, device, cp string,
 	if err != nil {
 		return nil, err
 	}
-	if err := s.notePull(ctx, u, device, from.Seq); err != nil {
+	if err := s.notePull(ctx, u, device, pg.seq); err != nil {
 		return nil, err
 	}
 	return pg, nil
@@ -211,7 +213,7 @@ func (s *Service) fromSnapshot(ctx context.Context, p domain.Principal, from che
 		next.Snap = &cur
 	}
 	// The log after the index's position is still to come.
-	pg.checkpoint, pg.more = next.encode(), true
+	pg.checkpoint, pg.more, pg.seq = next.encode(), true, from.Seq
 	return pg, nil
 }
 
@@ -295,7 +297,7 @@ walk:
 			pg.items = append(pg.items, Item{Collection: k.coll, ID: k.id, Version: r.Version, Deleted: true})
 		}
 	}
-	pg.checkpoint = checkpoint{Seq: seq, Epoch: from.Epoch, User: from.User}.encode()
+	pg.checkpoint, pg.seq = checkpoint{Seq: seq, Epoch: from.Epoch, User: from.User}.encode(), seq
 	return pg, nil
 }
 
