@@ -192,11 +192,14 @@ func (s *Service) fromSnapshot(ctx context.Context, p domain.Principal, from che
 	ranges := snapshotRanges(p)
 	cur := *from.Snap
 	pg := &page{items: make([]Item, 0, limit)}
-	for cur.Range < len(ranges) && len(pg.items) < limit {
+	// A rural district's vet reads the district's range and keeps its own part: the scan is bounded
+	// as the log's is, so a page comes in bounded time.
+	for scanned := 0; cur.Range < len(ranges) && len(pg.items) < limit && scanned < maxScanned; {
 		entries, next, err := s.Store.Snapshot(ctx, ranges[cur.Range], cur.After, min(limit-len(pg.items), domain.MaxSnapshotPage))
 		if err != nil {
 			return nil, err
 		}
+		scanned += len(entries)
 		for _, e := range entries {
 			if inScope(p, e.Scope) {
 				pg.items = append(pg.items, Item{Collection: e.Collection, ID: e.ID, Version: e.Version, Data: e.Data})
