@@ -126,6 +126,7 @@ func New(d Deps) *Server {
 	s.kinds = s.mutationKinds()
 	if s.Sync != nil {
 		s.Sync.Views, s.Sync.CompactViews, s.Sync.ClusterBy = s.syncViews(), s.compactSyncViews(), syncClusters
+		s.Sync.ViewsVersion = syncViewsVersion
 		s.Sync.Handlers = s.handlers()
 	}
 	s.routes()

@@ -96,6 +96,12 @@ func (s *Server) compactSyncViews() map[string]vsync.View {
 	}
 }
 
+// syncViewsVersion names the shapes the sync views give records (Views, CompactViews, ClusterBy).
+// The snapshot index keeps records as rendered, so a change of any shape a pull sends must raise
+// it: the index is then filed again, and first pulls never get a shape an older release made.
+// TestSyncViewsVersion fails when the golden files of pulls change and this does not.
+const syncViewsVersion = 1
+
 // syncClusters file an animal's passport and history beside the animal in the snapshot index
 // (vsync.Service.ClusterBy), so that a first sync sends them in the same pages and each repeated id
 // costs a few bytes once compressed.

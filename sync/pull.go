@@ -98,6 +98,10 @@ type Service struct {
 	// record's life (a record that leaves a bucket is marked gone under the key it was filed by). A
 	// collection without one is filed by its own id.
 	ClusterBy map[string]string
+	// ViewsVersion names the shapes Views, CompactViews and ClusterBy give records. The snapshot
+	// index keeps records as rendered, so a release that changes a shape raises it, and the
+	// index is filed again (see indexVersion).
+	ViewsVersion int
 }
 
 // A View renders a stored record of one collection for the wire.
@@ -201,8 +205,8 @@ func (s *Service) fromSnapshot(ctx context.Context, p domain.Principal, from che
 		}
 		scanned += len(entries)
 		for _, e := range entries {
-			if inScope(p, e.Scope) {
-				pg.items = append(pg.items, Item{Collection: e.Collection, ID: e.ID, Version: e.Version, Data: e.Data})
+			if v, current := s.recordVersion(e.Version); current && inScope(p, e.Scope) {
+				pg.items = append(pg.items, Item{Collection: e.Collection, ID: e.ID, Version: v, Data: e.Data})
 			}
 		}
 		if next == "" {

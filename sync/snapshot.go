@@ -30,10 +30,33 @@ var ProjectionSpec = domain.CollectionSpec{Name: "sync_projection"}
 // projectionID is the one document of ProjectionSpec.
 const projectionID = "snapshot"
 
-// projection is the projector's position: every log entry at or before Seq is in the index.
+// projection is the projector's position: every log entry at or before Seq is in the index, filed
+// in the views of version Views.
 type projection struct {
 	domain.Meta
-	Seq int64 `json:"seq"`
+	Seq   int64 `json:"seq"`
+	Views int   `json:"views"`
+}
+
+// The index keeps records as they were rendered, so a release whose views differ (a field added to
+// a view, say) must not serve what an older one filed. Each entry's version in the index carries
+// the views' version above the record's own (indexVersion), and the position names the views it
+// was reached with: when Service.ViewsVersion is not the position's, the projector files the
+// whole log again from its start, each entry replacing its older rendering in place, and a reader
+// takes only entries of the current views — a record not filed again yet comes from the log, since
+// its entries lie after the new position. First pulls read the log meanwhile, as before the index
+// existed.
+const recordVersionBits = 40
+
+// indexVersion is the version an entry is filed under: the views' version, then the record's.
+func (s *Service) indexVersion(record int64) int64 {
+	return int64(s.ViewsVersion)<<recordVersionBits | record
+}
+
+// recordVersion is the record's version inside an entry's, and whether the entry was rendered by
+// the current views.
+func (s *Service) recordVersion(index int64) (int64, bool) {
+	return index & (1<<recordVersionBits - 1), index>>recordVersionBits == int64(s.ViewsVersion)
 }
 
 // projectBatch is how many log entries the projector takes at once.
@@ -70,11 +93,15 @@ func (s *Service) Project(ctx context.Context, rounds int) (filed int, done bool
 	return filed, false, nil
 }
 
-// projected reads the projector's position (0 before it ever ran).
+// projected reads the projector's position under the current views: 0 before it ever ran, and
+// when the position was reached with other views (the index is then being filed again).
 func (s *Service) projected(ctx context.Context) (*projection, error) {
 	p, err := domain.GetEntity[projection](ctx, s.Store, ProjectionSpec.Name, projectionID)
 	if domain.IsCode(err, domain.ENOTFOUND) {
-		return &projection{Meta: domain.Meta{ID: projectionID}}, nil
+		return &projection{Meta: domain.Meta{ID: projectionID}, Views: s.ViewsVersion}, nil
+	}
+	if err == nil && p.Views != s.ViewsVersion {
+		p.Seq, p.Views = 0, s.ViewsVersion
 	}
 	return p, err
 }
@@ -139,14 +166,14 @@ func (s *Service) file(ctx context.Context, entries []domain.Change) (int, error
 				cluster := clusterOf(data, s.ClusterBy[coll])
 				for _, b := range now {
 					out = append(out, domain.SnapshotEntry{Bucket: b, Cluster: clusterIn(b, coll, cluster), Collection: coll, ID: r.ID,
-						Version: r.Version, Scope: r.Scope, Data: data})
+						Version: s.indexVersion(r.Version), Scope: r.Scope, Data: data})
 				}
 				for _, b := range was[key{coll, r.ID}] {
 					if !slices.Contains(now, b) {
 						// The cluster of a record does not change (it names what the record is about),
 						// so the entry left behind has the key this one has.
 						out = append(out, domain.SnapshotEntry{Bucket: b, Cluster: clusterIn(b, coll, cluster), Collection: coll, ID: r.ID,
-							Version: r.Version, Scope: r.Scope})
+							Version: s.indexVersion(r.Version), Scope: r.Scope})
 						now = append(now, b) // once
 					}
 				}

@@ -1,9 +1,11 @@
 package sync_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,7 +31,7 @@ func (r replica) apply(t *testing.T, raw []byte, limit int) *vsync.Page {
 	err := page.Each(func(rec vsync.Record) error {
 		if rec.Data == nil {
 			delete(r, rec.ID)
-		} else if have := r[rec.ID]; have == nil || have.Version <= rec.Version {
+		} else if have := r[rec.ID]; have == nil || have.Version < rec.Version { // newer only, as sync/client applies it
 			r[rec.ID] = &vsync.Item{Collection: rec.Collection, ID: rec.ID, Version: rec.Version, Data: rec.Data}
 		}
 		return nil
@@ -265,4 +267,45 @@ func TestSnapshotWithWriters(t *testing.T) {
 	late := replica{}
 	late.pull2(t, s, vet, "", 20)
 	sameReplica(t, late, want)
+}
+
+// TestSnapshotViewsChange: a release whose views differ files the index again, and no first pull,
+// during the filing or after it, gets a record in the shape the older release filed.
+func TestSnapshotViewsChange(t *testing.T) {
+	s, store := setup(t)
+	shaped := func(version int) map[string]vsync.View {
+		return map[string]vsync.View{herds.Name: func(_ context.Context, rec domain.Record) (any, error) {
+			return map[string]any{"id": rec.ID, "shape": version}, nil
+		}}
+	}
+	s.Views, s.ViewsVersion = shaped(1), 1
+	var ids []string
+	for i := range 1500 { // more than one batch of the projector
+		id := fmt.Sprintf("h%04d", i)
+		put(t, store, id, 0, "t:313245100")
+		ids = append(ids, id)
+	}
+	project(t, s)
+	vet := &accounts.User{Meta: domain.Meta{ID: "u1"}, Role: domain.RoleVet, Territory: "313200000"}
+	check := func(s *vsync.Service, shape int) {
+		t.Helper()
+		got := replica{}
+		got.pull2(t, s, vet, "", 400)
+		sameReplica(t, got, truth(t, store, vet, ids))
+		for id, it := range got {
+			if want := fmt.Sprintf(`"shape":%d`, shape); !strings.Contains(string(it.Data), want) {
+				t.Fatalf("record %s came as %s, want %s", id, it.Data, want)
+			}
+		}
+	}
+	check(s, 1)
+
+	next := &vsync.Service{Store: store, Views: shaped(2), ViewsVersion: 2}
+	check(next, 2) // the index is of the old views: the log serves
+	if _, done, err := next.Project(t.Context(), 1); err != nil || done {
+		t.Fatalf("one round of filing again: done=%v, %v", done, err)
+	}
+	check(next, 2) // half filed again: the new half from the index, the rest from the log
+	project(t, next)
+	check(next, 2)
 }

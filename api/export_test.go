@@ -1,0 +1,4 @@
+package api
+
+// SyncViewsVersion is syncViewsVersion, for TestSyncViewsVersion.
+const SyncViewsVersion = syncViewsVersion
