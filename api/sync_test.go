@@ -273,14 +273,8 @@ func TestPullFormat2(t *testing.T) {
 	for range 3 {
 		docs = append(docs, e.issuePassport("880101300123").ID)
 	}
-	for {
-		_, done, err := e.app.Sync.Project(t.Context(), 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done {
-			break
-		}
+	if err := e.app.Sync.ProjectAll(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 	decoded := map[string][]byte{}
 	for _, enc := range []string{"zstd, gzip;q=0.5", "gzip", ""} {

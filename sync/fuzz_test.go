@@ -20,14 +20,8 @@ func FuzzPullCheckpoint(f *testing.F) {
 	for i, scope := range []string{"t:313245100", "t:314000000", "all", "t:313212000", "t:311000000"} {
 		put(f, store, string(rune('a'+i)), 0, scope)
 	}
-	for {
-		_, done, err := s.Project(f.Context(), 10)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if done {
-			break
-		}
+	if err := s.ProjectAll(f.Context()); err != nil {
+		f.Fatal(err)
 	}
 	raw, _ := s.PullPage(f.Context(), vet, "dev", "", 1)
 	var first vsync.Page

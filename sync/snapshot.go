@@ -93,6 +93,17 @@ func (s *Service) Project(ctx context.Context, rounds int) (filed int, done bool
 	return filed, false, nil
 }
 
+// ProjectAll files the whole change log in the snapshot index, for tests, benchmarks and tools that
+// need the index complete now; the server projects in the background (cmd/vetfield).
+func (s *Service) ProjectAll(ctx context.Context) error {
+	for {
+		_, done, err := s.Project(ctx, 100)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
 // projected reads the projector's position under the current views: 0 before it ever ran, and
 // when the position was reached with other views (the index is then being filed again).
 func (s *Service) projected(ctx context.Context) (*projection, error) {

@@ -66,14 +66,8 @@ func (r replica) pull2(t *testing.T, s *vsync.Service, u *accounts.User, cp stri
 // project runs the projector to the end of the log.
 func project(t *testing.T, s *vsync.Service) {
 	t.Helper()
-	for {
-		_, done, err := s.Project(t.Context(), 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if done {
-			return
-		}
+	if err := s.ProjectAll(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }
 

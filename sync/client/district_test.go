@@ -128,14 +128,8 @@ func loadDistrictOverHTTP(tb testing.TB, path string, n int) {
 	// The server files every write in the snapshot index as it goes, as a running vetfield does
 	// (cmd/vetfield), so that a first sync reads the district from it.
 	defer func() {
-		for {
-			_, done, err := app.Sync.Project(ctx, 100)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			if done {
-				return
-			}
+		if err := app.Sync.ProjectAll(ctx); err != nil {
+			tb.Fatal(err)
 		}
 	}()
 	l := &loader{tb: tb, base: "http://" + ln.Addr().String(), http: &http.Client{Timeout: 5 * time.Minute}}
