@@ -166,20 +166,22 @@ func (s *Service) file(ctx context.Context, entries []domain.Change) (int, error
 				return 0, err
 			}
 			for _, r := range recs {
-				now := domain.SnapshotBuckets(r.Scope)
-				var data json.RawMessage
-				if len(now) > 0 {
-					var err error
-					if data, err = s.render(ctx, true, coll, r); err != nil { // the index serves staff only
-						return 0, err
-					}
+				now, left := domain.SnapshotBuckets(r.Scope), was[key{coll, r.ID}]
+				if len(now) == 0 && len(left) == 0 {
+					continue // a record of owners only (domain.SnapshotBuckets): the log serves it
+				}
+				// Rendered even when the record left every bucket, for its cluster: the entry it
+				// leaves behind must have the key it was filed by.
+				data, err := s.render(ctx, true, coll, r) // the index serves staff only
+				if err != nil {
+					return 0, err
 				}
 				cluster := clusterOf(data, s.ClusterBy[coll])
 				for _, b := range now {
 					out = append(out, domain.SnapshotEntry{Bucket: b, Cluster: clusterIn(b, coll, cluster), Collection: coll, ID: r.ID,
 						Version: s.indexVersion(r.Version), Scope: r.Scope, Data: data})
 				}
-				for _, b := range was[key{coll, r.ID}] {
+				for _, b := range left {
 					if !slices.Contains(now, b) {
 						// The cluster of a record does not change (it names what the record is about),
 						// so the entry left behind has the key this one has.

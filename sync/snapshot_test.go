@@ -303,3 +303,35 @@ func TestSnapshotViewsChange(t *testing.T) {
 	project(t, next)
 	check(next, 2)
 }
+
+// TestSnapshotClusteredRecordLeaves: a record filed beside another (its cluster) that leaves every
+// territory for good — kept by its owner alone — is marked gone under the key it was filed by, and
+// no first pull of its old district gets it.
+func TestSnapshotClusteredRecordLeaves(t *testing.T) {
+	s, store := setup(t)
+	s.ClusterBy = map[string]string{herds.Name: "of"}
+	ctx := t.Context()
+	rec, err := store.Insert(ctx, herds.Name, domain.Record{ID: "paper", Scope: []string{"t:313245100", "o:880101300123"},
+		Data: json.RawMessage(`{"of":"cow-1"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, store, "cow-1", 0, "t:313245100")
+	project(t, s)
+	vet := &accounts.User{Meta: domain.Meta{ID: "u1"}, Role: domain.RoleVet, Territory: "313200000"}
+	before := replica{}
+	before.pull2(t, s, vet, "", 10)
+	if before["paper"] == nil || before["cow-1"] == nil {
+		t.Fatalf("the district's first pull: %v", before)
+	}
+	rec.Scope = []string{"o:880101300123"}
+	if _, err := store.Update(ctx, herds.Name, rec); err != nil {
+		t.Fatal(err)
+	}
+	project(t, s)
+	after := replica{}
+	after.pull2(t, s, vet, "", 10)
+	if after["paper"] != nil || after["cow-1"] == nil {
+		t.Fatalf("after the paper left the district, its first pull holds %v", after)
+	}
+}
