@@ -83,8 +83,9 @@ func onlyDuplicates(err error) bool {
 }
 
 // Snapshot reads one range of the snapshot index; see domain.Snapshots. A key's versions are
-// adjacent in _id order and only its last counts; when the read stops inside a key's versions,
-// that key is left for the next call rather than answered with an older version.
+// adjacent in _id order and only its last counts (older ones outlive a put when its delete ran
+// before a concurrent put of an older version inserted it); a key is never answered with an
+// older version than it has.
 func (s *Store) Snapshot(ctx context.Context, r domain.SnapshotRange, after string, limit int) ([]domain.SnapshotEntry, string, error) {
 	if limit <= 0 {
 		limit = domain.DefaultPageSize
@@ -103,27 +104,40 @@ func (s *Store) Snapshot(ctx context.Context, r domain.SnapshotRange, after stri
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, "", domain.Internal("mongo: snapshot", err)
 	}
-	full := len(docs) > limit
-	var out []domain.SnapshotEntry
 	keyOf := func(d snapshotDoc) string { return d.ID[:strings.LastIndex(d.ID, versionSep)] }
-	next := ""
+	// Keep the last version of each key. When the read was cut short (one more document than the
+	// page came back), the last key's versions may go on past it: that key is left for the next
+	// call, or, when it is the only key read, its newest version is looked up on its own.
+	full := len(docs) > limit
+	var last []snapshotDoc
 	for i, d := range docs {
-		k := keyOf(d)
-		if i+1 < len(docs) && keyOf(docs[i+1]) == k {
+		if i+1 < len(docs) && keyOf(docs[i+1]) == keyOf(d) {
 			continue // an older version of a key whose newer one follows
 		}
-		if full && i == len(docs)-1 && next != "" {
-			break // the read stopped here: this key may have newer versions after it
+		last = append(last, d)
+	}
+	next := ""
+	if full {
+		if len(last) > 1 {
+			last = last[:len(last)-1]
+		} else {
+			k := keyOf(last[0])
+			err := s.snapshot.FindOne(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: k + versionSep}, {Key: "$lt", Value: k + versionSep + "~"}}}},
+				options.FindOne().SetSort(bson.D{{Key: "_id", Value: -1}})).Decode(&last[0])
+			if err != nil {
+				return nil, "", domain.Internal("mongo: snapshot", err)
+			}
 		}
-		if full {
-			next = k
-		}
+		next = keyOf(last[len(last)-1])
+	}
+	var out []domain.SnapshotEntry
+	for _, d := range last {
 		if d.Data == nil {
 			continue
 		}
 		e := domain.SnapshotEntry{Version: d.V, Scope: d.Scope, Data: d.Data}
-		if !domain.ParseSnapshotKey(k, &e) {
-			return nil, "", domain.Errorf(domain.EINTERNAL, "mongo: snapshot key %q", k)
+		if !domain.ParseSnapshotKey(keyOf(d), &e) {
+			return nil, "", domain.Errorf(domain.EINTERNAL, "mongo: snapshot key %q", d.ID)
 		}
 		if len(e.Scope) == 0 {
 			e.Scope = nil

@@ -119,6 +119,20 @@ func testSnapshot(t *testing.T, opened func(t *testing.T) domain.Store) {
 		t.Fatalf("clustered entries read as %s, want %s", got, want)
 	}
 
+	// Puts of older versions after a newer one (a slow projector) leave the newer one, however the
+	// reads are cut.
+	for _, v := range []int64{20, 18, 17, 19} {
+		if err := s.PutSnapshot(ctx, []domain.SnapshotEntry{entry("t:3198", "late", v)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, limit := range []int{1, 2, 10} {
+		late := readAll(domain.SnapshotRanges(domain.BucketFilter{Buckets: []string{"t:3198"}})[0], limit)
+		if e := late[entry("t:3198", "late", 0).Key()]; len(late) != 1 || e.Version != 20 {
+			t.Fatalf("limit %d: after older puts the key reads as %+v, want version 20", limit, late)
+		}
+	}
+
 	// Concurrent puts of versions 1..20 of one key leave 20.
 	var wg sync.WaitGroup
 	for v := range int64(20) {
