@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -36,6 +37,9 @@ type instance struct {
 type shared struct {
 	keys       *keyring.Ring
 	refreshKey []byte
+	// projectEvery is how often each instance files the log in the snapshot index (20 ms when
+	// zero); FerretDB, which scans a collection for every query, wants it slower.
+	projectEvery time.Duration
 }
 
 func newShared(t testing.TB) *shared {
@@ -65,7 +69,7 @@ func (sh *shared) start(t testing.TB, store domain.Store) *instance {
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
-	projecting(t, app.Sync)
+	projecting(t, app.Sync, cmp.Or(sh.projectEvery, 20*time.Millisecond))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -77,7 +81,7 @@ func (sh *shared) start(t testing.TB, store domain.Store) *instance {
 // projecting files the change log in the snapshot index, as the server's loop does, until the test
 // ends: every instance does, so projectors race one another and the writers, and first pulls read
 // an index that moves under them.
-func projecting(t testing.TB, svc *vsync.Service) {
+func projecting(t testing.TB, svc *vsync.Service, every time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
@@ -90,7 +94,7 @@ func projecting(t testing.TB, svc *vsync.Service) {
 			}
 			select {
 			case <-ctx.Done():
-			case <-time.After(20 * time.Millisecond):
+			case <-time.After(every):
 			}
 		}
 	}()

@@ -397,12 +397,13 @@ func TestPullNeverSkipsMongo(t *testing.T) {
 		return s
 	}
 	sh := newShared(t)
+	sh.projectEvery = 250 * time.Millisecond
 	a, b := sh.start(t, open()), sh.start(t, open())
 	a.user(t, "vet.bayzak", domain.RoleVet, bayzak)
 	c := newClient(t, b.base, "tablet-1", "vet.bayzak")
 	c.PageSize = 53
 	compacting(t, a.store, 200*time.Millisecond)
-	late := &newcomers{base: a.base, every: 6, most: 2, pageSize: 53}
+	late := &newcomers{base: a.base, every: 10, most: 1, pageSize: 53}
 	writeConcurrently(t, []*instance{a, b}, 4, 60, func() {
 		if _, err := c.Pull(t.Context()); err != nil {
 			t.Fatal(err)
