@@ -11,12 +11,13 @@ import (
 // themselves instead of replaying the change log: the snapshot index, a copy of every synced
 // record as a tablet receives it (its rendered wire form), filed under each territory bucket of
 // its scope (see Bucket) and ordered by bucket, cluster (see SnapshotEntry), collection and id.
-// The sync service keeps it up to date from the change log (a projection: it may lag the log, never run ahead of what it read)
-// and says up to which log position it is complete; a first pull reads the caller's buckets of
-// the index in key order, a sequential range on every engine, then the log from that position.
+// The sync service keeps it up to date from the change log (a projection: it may lag the log,
+// never run ahead of what it read) and says up to which log position it is complete; a first pull
+// reads the caller's buckets of the index in key order, a sequential range on every engine, then
+// the log from that position.
 //
-// The index is a cache of the records: it can be dropped and rebuilt from the log at any time, and
-// nothing else reads it.
+// The index is a cache of the records, filed again from the log whenever the shapes it keeps
+// change (sync.Service.ViewsVersion), and nothing but a first sync reads it.
 type Snapshots interface {
 	// PutSnapshot stores entries: each replaces the stored entry of its key unless that one has a
 	// higher Version, so concurrent writers, and a writer repeating a batch after a crash, leave
@@ -25,9 +26,9 @@ type Snapshots interface {
 	PutSnapshot(ctx context.Context, entries []SnapshotEntry) error
 
 	// Snapshot returns the entries with Data whose keys are in r and after after ("" for the
-	// start), in key order, at most limit of them (at most MaxSnapshotPage), and next, the key to read
-	// on after: "" once the range holds nothing more. A page may be empty with a next (it held
-	// only records gone from the bucket).
+	// start), in key order, at most limit of them (at most MaxSnapshotPage), and next, the key to
+	// read on after: "" once the range holds nothing more. A page may be empty with a next (it
+	// held only records gone from the bucket).
 	Snapshot(ctx context.Context, r SnapshotRange, after string, limit int) (entries []SnapshotEntry, next string, err error)
 }
 

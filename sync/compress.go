@@ -15,8 +15,8 @@ import (
 // compressed for size rather than speed, once, where they are made: zstd when the client takes it
 // (smaller than gzip and faster to decode on a tablet), gzip at its default level otherwise. The
 // API's middleware compresses every other answer at gzip's fastest level and leaves alone one
-// that already has its Content-Encoding. zstd's fastest level compresses a page of records as
-// small as its default level does (75 against 80 bytes per record on a district's first pages)
+// that already has its Content-Encoding. zstd's fastest level compressed a district's pages of
+// records as small as its default level did (75 against 80 bytes per record on one measured page)
 // at several times the speed; the 8 MiB window lets it find what repeats across a whole page.
 var zstdPages, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
 	zstd.WithWindowSize(8<<20))
