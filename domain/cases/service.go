@@ -113,6 +113,27 @@ type StepDef struct {
 	Done func(ctx context.Context, c *Case) error `json:"-"`
 }
 
+// SupersedeResults is the Done of a step whose papers may replace earlier ones (a re-issue, a
+// re-registration): it marks each paper a case's results supersede as superseded by it. Marking
+// one already marked changes nothing, so a retry after a crash finishes it.
+func SupersedeResults(docs *documents.Documents) func(ctx context.Context, c *Case) error {
+	return func(ctx context.Context, c *Case) error {
+		for _, res := range c.Results {
+			doc, err := docs.Get(ctx, res.ID)
+			if err != nil {
+				return err
+			}
+			if doc.Supersedes == "" {
+				continue
+			}
+			if err := docs.MarkSuperseded(ctx, doc.Supersedes, doc); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // TermOf is the step's term for case c.
 func (s *StepDef) TermOf(c *Case) Term {
 	if s.TermFor != nil {

@@ -143,7 +143,7 @@ func (s *Service) definition() *cases.Service {
 			{Name: "sign", Kind: cases.KindWork, Roles: head, Level: cases.District,
 				Title: cases.Text{KK: "Басшы лицензияға қол қояды", RU: "Руководитель подписывает лицензию"},
 				Term:  wd(1), TermFor: termBy(wd(1), wd(1), hours(2)), TermNote: "issue and re-issue 1 wd; duplicate 2 h",
-				MayRefuse: true, Records: []string{"licence", "refusal"}, Hook: s.sign, Done: s.supersede},
+				MayRefuse: true, Records: []string{"licence", "refusal"}, Hook: s.sign, Done: cases.SupersedeResults(s.Documents)},
 			{Name: "hand_over", Kind: cases.KindHandOver, Roles: office, Level: cases.District,
 				Title: cases.Text{KK: "Лицензияны беру", RU: "Выдача лицензии"},
 				Term:  cases.Term{N: 30, Unit: cases.Minutes}, Records: []string{"hand_over"}},
@@ -468,20 +468,3 @@ func (l *Licences) List(ctx context.Context, q, after string, limit int) ([]*Lic
 		})
 }
 
-// supersede marks the papers the case's results replace as superseded by them: the step's Done, so
-// a retry after a crash finishes it.
-func (s *Service) supersede(ctx context.Context, c *cases.Case) error {
-	for _, res := range c.Results {
-		doc, err := s.Documents.Get(ctx, res.ID)
-		if err != nil {
-			return err
-		}
-		if doc.Supersedes == "" {
-			continue
-		}
-		if err := s.Documents.MarkSuperseded(ctx, doc.Supersedes, doc); err != nil {
-			return err
-		}
-	}
-	return nil
-}

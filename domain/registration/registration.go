@@ -181,7 +181,7 @@ func (s *Service) reregDefinition() *cases.Service {
 				Title: cases.Text{KK: "Қайта тіркеу туралы шешім, жаңа куәлік", RU: "Решение о перерегистрации, новое удостоверение"},
 				Term:  cases.Term{N: 10, Unit: cases.CalendarDays}, TermFor: reregTerm, MayRefuse: true,
 				TermNote: "10 calendar days on a change of name, location or reorganisation; 70 on the certificate's expiry",
-				Records:  []string{"certificate", "valid_until", "refusal", "returned"}, Hook: s.decideRereg, Done: s.supersede, OnRefuse: returnDocuments},
+				Records:  []string{"certificate", "valid_until", "refusal", "returned"}, Hook: s.decideRereg, Done: cases.SupersedeResults(s.Documents), OnRefuse: returnDocuments},
 			{Name: "hand_over", Kind: cases.KindHandOver, Roles: office, Level: cases.District,
 				Title: cases.Text{KK: "Куәлікті өтініш берушіге беру", RU: "Выдача удостоверения заявителю"},
 				Term:  cases.Term{N: 0, Unit: cases.WorkingDays}, Records: []string{"hand_over"}},
@@ -557,20 +557,3 @@ func (s *Service) decideRereg(ctx context.Context, r *cases.Run) error {
 	return svc.issue(ctx, r, cur.RegNumber, e, in.ValidUntil, supersedes, extra)
 }
 
-// supersede marks the papers the case's results replace as superseded by them: the step's Done, so
-// a retry after a crash finishes it.
-func (s *Service) supersede(ctx context.Context, c *cases.Case) error {
-	for _, res := range c.Results {
-		doc, err := s.Documents.Get(ctx, res.ID)
-		if err != nil {
-			return err
-		}
-		if doc.Supersedes == "" {
-			continue
-		}
-		if err := s.Documents.MarkSuperseded(ctx, doc.Supersedes, doc); err != nil {
-			return err
-		}
-	}
-	return nil
-}
