@@ -467,4 +467,3 @@ func (l *Licences) List(ctx context.Context, q, after string, limit int) ([]*Lic
 			return q == "" || strings.Contains(v.NameKey, q) || strings.Contains(strings.ToLower(v.LicenceNo), q)
 		})
 }
-

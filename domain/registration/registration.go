@@ -556,4 +556,3 @@ func (s *Service) decideRereg(ctx context.Context, r *cases.Run) error {
 	svc.Figures.Regulation = s.Figures.ReregRegulation
 	return svc.issue(ctx, r, cur.RegNumber, e, in.ValidUntil, supersedes, extra)
 }
-
