@@ -18,8 +18,9 @@ func (s *Server) registerSync() {
 		Description: "Pull until `more` is false, keeping the returned checkpoint after each page. A page never has more " +
 			"than `limit` items; an interrupted pull repeats from the last checkpoint. `resync: true` means the user's " +
 			"role or territory changed: drop the replica and pull from an empty checkpoint. `format=1` (the default) " +
-			"answers a list of items; `format=2` groups them by collection (see the README), and a first pull reads " +
-			"the district's records directly, reference data first. Send `Accept-Encoding: zstd, gzip`: format 2 " +
+			"answers a list of items; `format=2` names the page's collections once and each record as " +
+			"[collection, id, version, data] (see the README), and a first pull reads the district's records " +
+			"directly, reference data first. Send `Accept-Encoding: zstd, gzip`: format 2 " +
 			"pages are compressed with zstd when the client takes it, gzip otherwise.",
 		Responses: map[string]*huma.Response{"200": {Description: "One page, in the format asked for.",
 			Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{OneOf: []*huma.Schema{
@@ -45,7 +46,7 @@ func (s *Server) registerSync() {
 type pullInput struct {
 	Checkpoint     string `query:"checkpoint" maxLength:"512" doc:"From the previous page; empty for a first pull."`
 	Limit          int    `query:"limit" minimum:"1" maximum:"5000" default:"500"`
-	Format         int    `query:"format" minimum:"1" maximum:"2" default:"1" doc:"The page layout: 1, items; 2, grouped by collection."`
+	Format         int    `query:"format" minimum:"1" maximum:"2" default:"1" doc:"The page layout: 1, items; 2, collections named once and records as arrays."`
 	Device         string `header:"X-Device-ID" maxLength:"64" doc:"The tablet's own id, for supervision."`
 	AcceptEncoding string `header:"Accept-Encoding" maxLength:"256"`
 }
