@@ -58,7 +58,8 @@ func collections() []domain.CollectionSpec {
 // Config is what the graph is built from.
 type Config struct {
 	Store domain.Store
-	// Now is the clock of every deadline and timestamp; time.Now when nil.
+	// Now is the clock of every deadline and timestamp; time.Now when nil. Its readings are kept
+	// to the millisecond (see domain.Milliseconds).
 	Now domain.Clock
 	// Keys sign and verify documents.
 	Keys documents.Keys
@@ -135,6 +136,7 @@ func New(cfg Config) *App {
 	if now == nil {
 		now = time.Now
 	}
+	now = domain.Milliseconds(now)
 	params := cfg.Passwords
 	if params == (accounts.PasswordParams{}) {
 		params = accounts.DefaultPasswordParams

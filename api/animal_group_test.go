@@ -237,6 +237,31 @@ func TestAnimalGroupOffline(t *testing.T) {
 	}
 }
 
+// pull2All pulls everything in the caller's scope in format 2 from no checkpoint, once the
+// projector has filed every write in the snapshot index, as a tablet's first sync reads it.
+func (h *herd) pull2All(token string) []vsync.Record {
+	h.t.Helper()
+	if err := h.app.Sync.ProjectAll(h.t.Context()); err != nil {
+		h.t.Fatal(err)
+	}
+	var records []vsync.Record
+	checkpoint := ""
+	for range 100 {
+		var page vsync.Page
+		h.do("GET", "/v1/sync/pull?format=2&limit=1000&checkpoint="+url.QueryEscape(checkpoint), token, nil, "X-Device-ID", "tab-group").
+			expect(h.t, 200).JSON(h.t, &page)
+		if err := page.Each(func(r vsync.Record) error { records = append(records, r); return nil }); err != nil {
+			h.t.Fatal(err)
+		}
+		checkpoint = page.Checkpoint
+		if !page.More {
+			return records
+		}
+	}
+	h.t.Fatal("the pull never ended")
+	return nil
+}
+
 func jsonOf(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // pullAll pulls everything in the caller's scope from no checkpoint, page after page.

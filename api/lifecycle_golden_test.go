@@ -9,8 +9,9 @@ import (
 )
 
 // TestGoldenGroupAndDisposal pins the JSON of a group identification and of a disposal as the API
-// answers them and as a tablet pulls them: the group record with a result per animal, and an
-// animal that left the register with its disposal.
+// answers them and as a tablet pulls them: the group record with a result per animal (and in
+// format 2, a staff tablet's compact view, with the rejected animals only), and an animal that
+// left the register with its disposal.
 func TestGoldenGroupAndDisposal(t *testing.T) {
 	t.Parallel()
 	h := newHerd(t)
@@ -47,6 +48,11 @@ func TestGoldenGroupAndDisposal(t *testing.T) {
 		case it.Collection == "animals" && it.ID == cow["id"]:
 			raw, _ := json.Marshal(it)
 			goldenJSON(t, "pull_item_animals_disposed", raw)
+		}
+	}
+	for _, r := range h.pull2All(h.vet) {
+		if r.Collection == "animal_groups" {
+			goldenJSON(t, "pull2_record_animal_groups", r.Data)
 		}
 	}
 }

@@ -13,6 +13,15 @@ import (
 // tests can freeze it.
 type Clock func() time.Time
 
+// Milliseconds is now with its readings cut to the millisecond. Every timestamp vetfield keeps
+// is: a millisecond is what a BSON date holds (so both adapters keep the same instant), what a
+// tablet's JavaScript or Java clock reads, and finer than any order a person can make of events
+// in the field. The nanoseconds cut were noise that every synced record carried, and that
+// compression cannot remove.
+func Milliseconds(now Clock) Clock {
+	return func() time.Time { return now().Truncate(time.Millisecond) }
+}
+
 // Meta is embedded in every stored noun: its id and the version the store last gave it.
 type Meta struct {
 	ID      string `json:"id"`

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/vetfield/vetfield/domain"
 )
 
@@ -60,4 +62,35 @@ func FuzzTrimmedText(f *testing.F) {
 			t.Errorf("%q accepted as %q", s, got)
 		}
 	})
+}
+
+// TestDerivedIDBeside: an id derived beside a UUID v7 keeps its 48 leading bits (its millisecond)
+// and is a UUID v8 of the RFC 9562 variant, the same for the same parts and different for others;
+// beside any other id it is DerivedID's.
+func TestDerivedIDBeside(t *testing.T) {
+	source := domain.NewID()
+	id := domain.DerivedIDBeside(source, "passport", source)
+	parsed, err := uuid.Parse(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id[:13] != source[:13] || parsed.Version() != 8 || parsed.Variant() != uuid.RFC4122 {
+		t.Errorf("beside %s: %s, version %d, variant %v; want its first 48 bits, version 8, RFC 9562", source, id, parsed.Version(), parsed.Variant())
+	}
+	if again := domain.DerivedIDBeside(source, "passport", source); again != id {
+		t.Errorf("derived twice: %s and %s", id, again)
+	}
+	if other := domain.DerivedIDBeside(source, "event", source); other == id || other[:13] != id[:13] {
+		t.Errorf("other parts: %s beside %s", other, id)
+	}
+	if id == domain.DerivedID("passport", source) {
+		t.Error("the id beside a v7 source is DerivedID's")
+	}
+	v4 := uuid.NewString()
+	if got, want := domain.DerivedIDBeside(v4, "passport", v4), domain.DerivedID("passport", v4); got != want {
+		t.Errorf("beside a v4 id: %s, want DerivedID's %s", got, want)
+	}
+	if got, want := domain.DerivedIDBeside("not an id", "x"), domain.DerivedID("x"); got != want {
+		t.Errorf("beside a non-id: %s, want %s", got, want)
+	}
 }

@@ -21,7 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/vetfield/vetfield/domain"
 )
 
 // Config is one load run.
@@ -306,7 +306,7 @@ func (l *load) photo(ctx context.Context) {
 	}
 	now := time.Now().UTC()
 	if code, _ := l.send(ctx, "photo_create", "POST", "/v1/inspections/"+insp+"/photos", l.token(&l.inspector), map[string]any{
-		"id": uuid.NewString(), "size": len(pic.data), "sha256": pic.sum, "content_type": "image/jpeg", "item": "R1",
+		"id": domain.NewID(), "size": len(pic.data), "sha256": pic.sum, "content_type": "image/jpeg", "item": "R1",
 		"device": map[string]any{"gps": map[string]any{"lat": 42.9902, "lon": 71.3803, "accuracy_m": 4}, "device_time": now}},
 		nil, &u); code != 201 {
 		return
@@ -357,7 +357,7 @@ func (l *load) identify(ctx context.Context) {
 			Token string `json:"token"`
 		} `json:"passport"`
 	}
-	if l.call(ctx, "identify", "POST", "/v1/animals", l.token(&l.vet), map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
+	if l.call(ctx, "identify", "POST", "/v1/animals", l.token(&l.vet), map[string]any{"id": domain.NewID(), "holding_id": l.holding,
 		"species": "cattle", "sex": "female", "birth_date": "2025-04-02", "breed": "Әулиеата", "colour": "қызыл",
 		"identifiers": []map[string]any{{"means": "ear_tag", "number": tag}}}, &a) == 201 {
 		l.mu.Lock()
@@ -386,7 +386,7 @@ func (l *load) lookup(ctx context.Context) {
 
 func (l *load) reference(ctx context.Context) {
 	if a, _, ok := l.some(); ok {
-		l.call(ctx, "reference", "POST", "/v1/references", l.token(&l.vet), map[string]any{"id": uuid.NewString(), "holding_id": l.holding,
+		l.call(ctx, "reference", "POST", "/v1/references", l.token(&l.vet), map[string]any{"id": domain.NewID(), "holding_id": l.holding,
 			"animals": []map[string]any{{"id": a.ID}}, "purpose": "sale", "destination": "Тараз қаласы, мал базары",
 			"exam_result": "healthy"}, nil)
 	}
@@ -409,7 +409,7 @@ func (l *load) pull(ctx context.Context) {
 func (l *load) push(ctx context.Context) {
 	if a, _, ok := l.some(); ok {
 		// A correction pushed against version 1: applied the first time, a conflict after.
-		l.call(ctx, "push", "POST", "/v1/sync/push", l.token(&l.vet), map[string]any{"mutations": []map[string]any{{"id": uuid.NewString(),
+		l.call(ctx, "push", "POST", "/v1/sync/push", l.token(&l.vet), map[string]any{"mutations": []map[string]any{{"id": domain.NewID(),
 			"kind": "animal.update", "record_id": a.ID, "base_version": 1, "data": map[string]any{"colour": "қара-ала"}}}}, nil)
 	}
 }

@@ -20,8 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vetfield/vetfield/domain/documents"
 	vsync "github.com/vetfield/vetfield/sync"
 	"github.com/vetfield/vetfield/sync/client"
@@ -104,7 +102,7 @@ func run(ctx context.Context, server, dir, device, user, password string, args [
 			return fmt.Errorf("document %s is not in the replica: sync first", args[1])
 		}
 		data := fmt.Appendf(nil, `{"reason":%q}`, args[2])
-		m := vsync.Mutation{ID: uuid.NewString(), Kind: "document.revoke", RecordID: args[1], BaseVersion: d.Version, Data: data}
+		m := vsync.Mutation{ID: client.NewID(), Kind: "document.revoke", RecordID: args[1], BaseVersion: d.Version, Data: data}
 		if err := c.Enqueue(ctx, m); err != nil {
 			return err
 		}
@@ -114,7 +112,7 @@ func run(ctx context.Context, server, dir, device, user, password string, args [
 			return fmt.Errorf("photo takes an inspection id and a file")
 		}
 		ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(args[2])))
-		p := client.Photo{ID: uuid.NewString(), InspectionID: args[1], ContentType: ct, Path: args[2]}
+		p := client.Photo{ID: client.NewID(), InspectionID: args[1], ContentType: ct, Path: args[2]}
 		if err := c.EnqueuePhoto(ctx, p); err != nil {
 			return err
 		}

@@ -140,8 +140,18 @@ func (a *Animal) subject() documents.Subject {
 		OwnerIIN: a.OwnerIIN, Territory: a.Territory}
 }
 
-// identPassportID is the id of the passport issued at identification.
-func identPassportID(animalID string) string { return domain.DerivedID("passport", animalID) }
+// identPassportID is the id of the passport issued at identification, derived beside its
+// animal's (domain.DerivedIDBeside).
+func identPassportID(animalID string) string {
+	return domain.DerivedIDBeside(animalID, "passport", animalID)
+}
+
+// identIDsBefore are the ids an identification's passport and event had before they were derived
+// beside the animal's id (they differ only for an animal whose id is a UUID v7): an
+// identification a crash interrupted then is finished under the ids it began with.
+func identIDsBefore(animalID string) (passport, event string) {
+	return domain.DerivedID("passport", animalID), domain.DerivedID("event", animalID, "identified")
+}
 
 // NewAnimal is what a vet gives to identify an animal.
 type NewAnimal struct {
@@ -416,7 +426,7 @@ func (as *Animals) finishIdentification(ctx context.Context, a *Animal) (*Animal
 	var doc *documents.Document
 	err := domain.RetryCAS(ctx, func() error {
 		var err error
-		doc, err = as.Documents.Get(ctx, identPassportID(a.ID))
+		doc, err = as.identPassport(ctx, a)
 		w := &domain.Writes{}
 		switch {
 		case domain.IsCode(err, domain.ENOTFOUND):
@@ -430,7 +440,7 @@ func (as *Animals) finishIdentification(ctx context.Context, a *Animal) (*Animal
 		case err != nil:
 			return err
 		default:
-			if _, err := domain.GetEntity[AnimalEvent](ctx, as.Store, AnimalEventsSpec.Name, identifiedEventID(a.ID)); !domain.IsCode(err, domain.ENOTFOUND) {
+			if _, err := domain.GetEntity[AnimalEvent](ctx, as.Store, AnimalEventsSpec.Name, identifiedEventID(a.ID, doc.ID)); !domain.IsCode(err, domain.ENOTFOUND) {
 				return err // nil: the event is there, all is done
 			}
 		}
@@ -452,20 +462,45 @@ func (as *Animals) finishIdentification(ctx context.Context, a *Animal) (*Animal
 	return a, doc, nil
 }
 
-// passportDraft is the identification passport of a with content c.
+// passportDraft is the identification passport of a with content c, under the id a names (set
+// when it was identified: only a later paper changes it, and that one supersedes this).
 func (as *Animals) passportDraft(a *Animal, c passportContent) documents.Draft {
-	return documents.Draft{ID: identPassportID(a.ID), Type: documents.DocPassport, Subject: a.subject(), Issuer: a.issuer(), Content: c}
+	return documents.Draft{ID: a.PassportID, Type: documents.DocPassport, Subject: a.subject(), Issuer: a.issuer(), Content: c}
 }
 
-// identifiedEventID is the id of the event an identification records.
-func identifiedEventID(animalID string) string {
-	return domain.DerivedID("event", animalID, "identified")
+// identifiedEventID is the id of the event the identification whose passport is passportID
+// records: derived beside the animal's id, or as before (identIDsBefore) if the passport's was.
+func identifiedEventID(animalID, passportID string) string {
+	if before, event := identIDsBefore(animalID); passportID == before {
+		return event
+	}
+	return domain.DerivedIDBeside(animalID, "event", animalID, "identified")
+}
+
+// identPassport reads a's identification passport, under the id derived beside a's or, for an
+// identification begun before, its older id.
+func (as *Animals) identPassport(ctx context.Context, a *Animal) (*documents.Document, error) {
+	id := identPassportID(a.ID)
+	doc, err := as.Documents.Get(ctx, id)
+	if before, _ := identIDsBefore(a.ID); domain.IsCode(err, domain.ENOTFOUND) && before != id {
+		if old, err := as.Documents.Get(ctx, before); !domain.IsCode(err, domain.ENOTFOUND) {
+			return old, err
+		}
+	}
+	return doc, err
+}
+
+// isIdentPassport tells whether a's passport is still the one its identification issued (under
+// either id), not a later reissue's or duplicate's.
+func isIdentPassport(a *Animal) bool {
+	before, _ := identIDsBefore(a.ID)
+	return a.PassportID == identPassportID(a.ID) || a.PassportID == before
 }
 
 // eventWrite adds the identification's event to w, built from the animal and its passport only,
 // so that every attempt writes the very same entry.
 func (as *Animals) eventWrite(w *domain.Writes, a *Animal, doc *documents.Document) error {
-	ev := AnimalEvent{Meta: domain.Meta{ID: identifiedEventID(a.ID)}, Kind: EventIdentified, At: a.IdentifiedAt,
+	ev := AnimalEvent{Meta: domain.Meta{ID: identifiedEventID(a.ID, doc.ID)}, Kind: EventIdentified, At: a.IdentifiedAt,
 		By: a.IdentifiedBy, Unit: a.Unit, Tag: string(a.Tag), DocumentID: doc.ID,
 		Details: domain.MustJSON(map[string]any{"identifiers": a.Identifiers})}
 	if err := as.completeEvent(a, &ev); err != nil {

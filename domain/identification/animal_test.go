@@ -123,6 +123,46 @@ func TestIdentifyResumesAfterCrash(t *testing.T) {
 		}
 	})
 
+	// An identification begun by a release that derived the passport's and the event's ids
+	// without the animal's leading bits is finished under those ids, and once: the animal names
+	// the older passport id, as that release stored it.
+	t.Run("BegunUnderTheOlderIDs", func(t *testing.T) {
+		e := newIdentEnv(t)
+		e.Hooked().Crash("insert", documents.DocumentsSpec.Name)
+		in := e.NewAnimal("398000000000004")
+		if _, _, err := e.Id.Animals.Identify(t.Context(), e.Vet, in); !errors.Is(err, errCrash) {
+			t.Fatalf("first attempt: %v, want the simulated crash", err)
+		}
+		a, err := e.Id.Animals.Load(t.Context(), in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := domain.DerivedID("passport", a.ID)
+		if a.PassportID == before {
+			t.Fatalf("the animal's id %s gives the same passport id both ways", a.ID)
+		}
+		a.PassportID = before
+		if err := domain.UpdateEntity(t.Context(), e.Store, identification.AnimalsSpec.Name, a, a.Scope()); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the second retry finds everything done
+			a, doc, err := e.Id.Animals.Identify(t.Context(), e.Vet, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.ID != before || a.PassportID != before || e.Passports(a.ID) != 1 {
+				t.Errorf("after the retry: passport %s (animal names %s), %d passports; want %s once", doc.ID, a.PassportID, e.Passports(a.ID), before)
+			}
+			events, _, err := e.Id.Animals.Events(t.Context(), e.Vet, a.ID, "", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := domain.DerivedID("event", a.ID, "identified"); len(events) != 1 || events[0].ID != want {
+				t.Errorf("events %+v, want one, %s", events, want)
+			}
+		}
+	})
+
 	t.Run("BetweenClaimAndAnimal", func(t *testing.T) {
 		e := newIdentEnv(t)
 		e.Hooked().Crash("insert", identification.AnimalsSpec.Name)

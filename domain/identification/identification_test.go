@@ -4,8 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/documents"
@@ -89,7 +87,7 @@ func (e *identEnv) Allocate(unit domain.Kato, first string, count int64) *identi
 
 // newAnimal is a valid identification of a cow on e.holding with one ear tag.
 func (e *identEnv) NewAnimal(tag string) identification.NewAnimal {
-	return identification.NewAnimal{ID: uuid.NewString(), HoldingID: e.Holding.ID, Species: domain.Cattle, Sex: identification.SexFemale,
+	return identification.NewAnimal{ID: domain.NewID(), HoldingID: e.Holding.ID, Species: domain.Cattle, Sex: identification.SexFemale,
 		BirthDate: domain.NewCivilDate(2025, 4, 2), Breed: "Әулиеата", Colour: "қызыл",
 		Identifiers: []domain.IdentifierInput{{Means: domain.MeansEarTag, Number: tag}}}
 }

@@ -104,7 +104,7 @@ func (as *Animals) CurrentPassport(ctx context.Context, a *Animal) (*documents.D
 // a is updated in place when the animal record moves.
 func (as *Animals) passportOf(ctx context.Context, a *Animal, finish bool) (*documents.Document, error) {
 	d, err := as.Documents.Get(ctx, a.PassportID)
-	if domain.IsCode(err, domain.ENOTFOUND) && finish && a.PassportID == identPassportID(a.ID) {
+	if domain.IsCode(err, domain.ENOTFOUND) && finish && isIdentPassport(a) {
 		_, d, err = as.finishIdentification(ctx, a)
 	}
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/vetfield/vetfield/sync/client"
 
 	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/api"
@@ -40,7 +40,7 @@ var (
 
 // districtFormat names the loader's output: raise it whenever the loader or the stored shapes
 // change, so that a cached district of an older build is not measured as if it were current.
-const districtFormat = 4
+const districtFormat = 5
 
 // The district's vet, who identified every animal and whose tablet builds the replica.
 const (
@@ -156,7 +156,7 @@ func loadDistrictOverHTTP(tb testing.TB, path string, n int) {
 		var made struct {
 			ID string `json:"id"`
 		}
-		l.call("POST", "/v1/holdings", vet, map[string]any{"id": uuid.NewString(), "kind": h.kind, "name": h.name,
+		l.call("POST", "/v1/holdings", vet, map[string]any{"id": client.NewID(), "kind": h.kind, "name": h.name,
 			"owner_iin": h.owner.iin, "owner_name": h.owner.name, "address": h.address, "territory": h.territory,
 			"gps": map[string]any{"lat": 42.85 + rng.Float64()*0.4, "lon": 71.1 + rng.Float64()*0.6}}, &made, 201)
 		for left := h.animals; left > 0; {
@@ -169,7 +169,7 @@ func loadDistrictOverHTTP(tb testing.TB, path string, n int) {
 				Applied  int `json:"applied"`
 				Rejected int `json:"rejected"`
 			}
-			l.call("POST", "/v1/animal-groups", vet, map[string]any{"id": uuid.NewString(), "holding_id": made.ID,
+			l.call("POST", "/v1/animal-groups", vet, map[string]any{"id": client.NewID(), "holding_id": made.ID,
 				"first": strconv.Itoa(next), "animals": animals}, &g, 201)
 			if g.Applied != size || g.Rejected != 0 {
 				tb.Fatalf("holding %d: a group of %d answered %d applied, %d rejected", hi, size, g.Applied, g.Rejected)
@@ -311,7 +311,7 @@ func (h *holdingPlan) animal(rng *rand.Rand) map[string]any {
 		sex = "male"
 	}
 	born := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -30-rng.IntN(8*365))
-	a := map[string]any{"id": uuid.NewString(), "species": species, "sex": sex, "birth_date": born.Format(time.DateOnly),
+	a := map[string]any{"id": client.NewID(), "species": species, "sex": sex, "birth_date": born.Format(time.DateOnly),
 		"breed": breeds[species][rng.IntN(len(breeds[species]))], "colour": colours[rng.IntN(len(colours))]}
 	if species == "horse" || (species == "cattle" && rng.IntN(10) == 0) {
 		a["nickname"] = nicknames[rng.IntN(len(nicknames))]

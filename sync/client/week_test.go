@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/epizootic"
@@ -76,14 +74,14 @@ func planWeek(end time.Time) *weekPlan {
 	at := func() time.Time { return start.Add(time.Duration(len(p.muts)) * step).UTC().Truncate(time.Second) }
 	add := func(kind, record string, data any, want string) string {
 		raw, _ := json.Marshal(data)
-		m := vsync.Mutation{ID: uuid.NewString(), Kind: kind, RecordID: record, At: at(), Data: raw}
+		m := vsync.Mutation{ID: client.NewID(), Kind: kind, RecordID: record, At: at(), Data: raw}
 		p.muts = append(p.muts, plannedMutation{m: m, want: want})
 		return m.ID
 	}
 	owners := []string{"880101300123", "900502401237", "781214200010"}
 	holdings := make([]string, weekHoldings)
 	for i := range holdings {
-		holdings[i] = uuid.NewString()
+		holdings[i] = client.NewID()
 		add("holding.create", holdings[i], map[string]any{"kind": "yard", "name": fmt.Sprintf("Ақжол %d", i+1),
 			"owner_iin": owners[i%len(owners)], "owner_name": "Серік Ахметов", "address": fmt.Sprintf("Сарыкемер, Абай к-сі %d", i+1),
 			"territory": string(bayzak)}, vsync.Applied)
@@ -127,7 +125,7 @@ func planWeek(end time.Time) *weekPlan {
 	}
 	var pending []dispatch
 	receive := func(d dispatch) {
-		add("movement.receive", d.id, map[string]any{"id": uuid.NewString()}, vsync.Applied)
+		add("movement.receive", d.id, map[string]any{"id": client.NewID()}, vsync.Applied)
 		for _, a := range d.an {
 			a.holding, a.moving = d.to, false
 		}
@@ -136,7 +134,7 @@ func planWeek(end time.Time) *weekPlan {
 	for cycle := range weekCycles {
 		h := cycle % weekHoldings
 		for range 4 {
-			a := &animal{id: uuid.NewString(), tag: fmt.Sprint(nextTag), holding: h}
+			a := &animal{id: client.NewID(), tag: fmt.Sprint(nextTag), holding: h}
 			nextTag++
 			add("animal.identify", a.id, map[string]any{"holding_id": holdings[h], "species": "cattle", "sex": []string{"female", "male"}[cycle%2],
 				"birth_date": "2025-04-02", "breed": "Әулиеата", "colour": "қызыл",
@@ -162,7 +160,7 @@ func planWeek(end time.Time) *weekPlan {
 				ids = append(ids, map[string]any{"id": group[(cycle*7+v*3+k)%len(group)].id})
 			}
 			ids = dedupe(ids)
-			vid := uuid.NewString()
+			vid := client.NewID()
 			add("vaccination.record", vid, map[string]any{"holding_id": holdings[vh], "disease": []string{"anthrax", "rabies", "fmd"}[v],
 				"vaccine": "Сибирея жараға қарсы вакцина «55-ВНИИВВиМ»", "series": fmt.Sprintf("С-%d-2026", cycle), "dose": "1 мл",
 				"date": domain.CivilDateOf(at()).String(), "animals": ids}, vsync.Applied)
@@ -177,12 +175,12 @@ func planWeek(end time.Time) *weekPlan {
 			tags = append(tags, map[string]any{"tag": a.tag})
 			byID = append(byID, map[string]any{"id": a.id})
 		}
-		ref := uuid.NewString()
+		ref := client.NewID()
 		add("reference.issue", ref, map[string]any{"holding_id": holdings[h], "animals": tags, "purpose": "sale",
 			"destination": "Сарыкемер ауылы", "exam_result": "healthy"}, vsync.Applied)
 		p.references++
 		to := (h + 1) % weekHoldings
-		mv := uuid.NewString()
+		mv := client.NewID()
 		add("movement.dispatch", mv, map[string]any{"animals": byID, "from_holding_id": holdings[h], "to_holding_id": holdings[to],
 			"reference_id": ref}, vsync.Applied)
 		p.movements++
@@ -209,29 +207,29 @@ func (p *weekPlan) addMistake(i int, add func(kind, record string, data any, wan
 	}
 	switch i {
 	case 0:
-		add("animal.identify", uuid.NewString(), cow("unicorn", "398000000009001"), vsync.Rejected)
+		add("animal.identify", client.NewID(), cow("unicorn", "398000000009001"), vsync.Rejected)
 	case 1:
-		add("animal.identify", uuid.NewString(), cow("cattle", "398999999999999"), vsync.Rejected) // not the district's stock
+		add("animal.identify", client.NewID(), cow("cattle", "398999999999999"), vsync.Rejected) // not the district's stock
 	case 2:
-		add("vaccination.record", uuid.NewString(), map[string]any{"holding_id": holding, "disease": "plague", "vaccine": "x", "series": "y",
+		add("vaccination.record", client.NewID(), map[string]any{"holding_id": holding, "disease": "plague", "vaccine": "x", "series": "y",
 			"dose": "1 мл", "date": "2026-03-19", "species": "cattle"}, vsync.Rejected)
 	case 3:
-		add("movement.receive", uuid.NewString(), map[string]any{"id": uuid.NewString()}, vsync.Rejected) // no such movement
+		add("movement.receive", client.NewID(), map[string]any{"id": client.NewID()}, vsync.Rejected) // no such movement
 	case 4:
-		add("reference.issue", uuid.NewString(), map[string]any{"holding_id": uuid.NewString(), "animals": []map[string]any{{"tag": "398000000000001"}},
+		add("reference.issue", client.NewID(), map[string]any{"holding_id": client.NewID(), "animals": []map[string]any{{"tag": "398000000000001"}},
 			"purpose": "sale", "destination": "Тараз", "exam_result": "healthy"}, vsync.Rejected)
 	case 5:
-		add("animal.teleport", uuid.NewString(), map[string]any{}, vsync.Rejected)
+		add("animal.teleport", client.NewID(), map[string]any{}, vsync.Rejected)
 	case 6:
-		add("document.revoke", uuid.NewString(), map[string]any{"reason": "жоғалды"}, vsync.Rejected)
+		add("document.revoke", client.NewID(), map[string]any{"reason": "жоғалды"}, vsync.Rejected)
 	case 7:
-		add("animal.identify", uuid.NewString(), []int{1, 2}, vsync.Rejected)
+		add("animal.identify", client.NewID(), []int{1, 2}, vsync.Rejected)
 	case 8:
-		add("holding.create", uuid.NewString(), map[string]any{"kind": "yard", "name": "Қате", "owner_iin": "123", "owner_name": "x",
+		add("holding.create", client.NewID(), map[string]any{"kind": "yard", "name": "Қате", "owner_iin": "123", "owner_name": "x",
 			"address": "y", "territory": string(bayzak)}, vsync.Rejected)
 	case 9:
-		add("vaccination.record", uuid.NewString(), map[string]any{"holding_id": holding, "disease": "anthrax", "vaccine": "x", "series": "y",
-			"dose": "1 мл", "date": "2026-03-19", "animals": []map[string]any{{"id": uuid.NewString()}}}, vsync.Rejected)
+		add("vaccination.record", client.NewID(), map[string]any{"holding_id": holding, "disease": "anthrax", "vaccine": "x", "series": "y",
+			"dose": "1 мл", "date": "2026-03-19", "animals": []map[string]any{{"id": client.NewID()}}}, vsync.Rejected)
 	}
 }
 
@@ -305,7 +303,7 @@ func TestWeekOffline(t *testing.T) {
 			size = *weekLargeSize
 		}
 		data := photoOfAbout(t, size, int64(i))
-		id := uuid.NewString()
+		id := client.NewID()
 		photos[id] = data
 		photoBytes += len(data)
 		if err := c.EnqueuePhoto(ctx, client.Photo{ID: id, InspectionID: visits[i%len(visits)], ContentType: "image/jpeg", Data: data}); err != nil {
