@@ -168,9 +168,12 @@ func loadDistrict(b *testing.B, others int) *district {
 	}
 	const base64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	for i := range districtSize {
-		id, docID := uuid.NewString(), uuid.Must(uuid.NewV7()).String()
+		// Ids as a tablet and the server make them (README, "Ids and times"): the animal's a
+		// UUID v7 of the moment it was identified, its passport's derived beside it.
+		id := domain.NewID()
+		docID := domain.DerivedIDBeside(id, "passport", id)
 		tag := fmt.Sprintf("398%012d", i+1)
-		at := time.Now().UTC()
+		at := time.Now().UTC().Truncate(time.Millisecond)
 		animal, _ := json.Marshal(&identification.Animal{Meta: domain.Meta{ID: id, Version: 1}, Tag: domain.EarTag(tag),
 			Identifiers: []domain.Identifier{{Means: "ear_tag", Number: tag, Status: "active"}},
 			Species:     domain.Cattle, Sex: identification.SexFemale, BirthDate: domain.NewCivilDate(2024, 4, 2),

@@ -40,7 +40,7 @@ var (
 
 // districtFormat names the loader's output: raise it whenever the loader or the stored shapes
 // change, so that a cached district of an older build is not measured as if it were current.
-const districtFormat = 5
+const districtFormat = 6
 
 // The district's vet, who identified every animal and whose tablet builds the replica.
 const (
