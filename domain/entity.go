@@ -13,8 +13,8 @@ import (
 // tests can freeze it.
 type Clock func() time.Time
 
-// Milliseconds is now with its readings cut to the millisecond. Every timestamp vetfield keeps
-// is: a millisecond is what a BSON date holds (so both adapters keep the same instant), what a
+// Milliseconds is now with its readings cut to the millisecond, the precision of every timestamp
+// vetfield keeps: a millisecond is what a BSON date holds (so both adapters keep the same instant), what a
 // tablet's JavaScript or Java clock reads, and finer than any order a person can make of events
 // in the field. The nanoseconds cut were noise that every synced record carried, and that
 // compression cannot remove.

@@ -25,8 +25,8 @@ func DerivedID(parts ...string) string {
 // parts' SHA-1, as in DerivedID, so a retry derives it again. For any other source it is
 // DerivedID(parts...).
 //
-// An animal's passport and history events are named this way beside their animal: a district's
-// first sync sends them next to it, and there the shared leading bits compress to a few bytes
+// An animal's identification passport and event are named this way beside their animal: a
+// district's first sync sends them next to it, and there the shared leading bits compress to a few bytes
 // where a hash's would cost all of theirs. 74 bits of hash are as unlikely to collide among the
 // records derived in one millisecond as a v7 id's 74 random bits are.
 func DerivedIDBeside(source string, parts ...string) string {

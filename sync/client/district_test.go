@@ -21,13 +21,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vetfield/vetfield/sync/client"
-
 	"github.com/vetfield/vetfield"
 	"github.com/vetfield/vetfield/api"
 	"github.com/vetfield/vetfield/domain"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/sync/client"
 )
 
 // The district the replica benchmarks pull is built once per size and format and kept, since
