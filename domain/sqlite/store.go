@@ -394,21 +394,29 @@ func (s *Store) Declare(ctx context.Context, specs ...domain.CollectionSpec) err
 	}
 	defer tx.Rollback()
 	for _, c := range colls {
-		q := "CREATE TABLE IF NOT EXISTS " + c.table +
-			" (id TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, scope TEXT, data TEXT NOT NULL) STRICT"
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return domain.Internal("sqlite: declare "+c.name, err)
-		}
 		have, err := columns(ctx, tx, strings.Trim(c.table, `"`))
 		if err != nil {
 			return domain.Internal("sqlite: declare "+c.name, err)
 		}
-		for _, f := range c.fields {
-			if have[strings.Trim(fieldCol(f), `"`)] {
-				continue
+		if len(have) == 0 {
+			// A new table is made with its field columns at once: each ALTER TABLE makes SQLite
+			// check the whole schema again, which made declaring a fresh file quadratic in it
+			// (and every test's fresh store paid for it).
+			q := "CREATE TABLE " + c.table + " (id TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, scope TEXT, data TEXT NOT NULL"
+			for _, f := range c.fields {
+				q += ", " + fieldColDef(f)
 			}
-			if _, err := tx.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+fieldColDef(f)); err != nil {
-				return domain.Internal("sqlite: declare "+c.name+" field "+f, err)
+			if _, err := tx.ExecContext(ctx, q+") STRICT"); err != nil {
+				return domain.Internal("sqlite: declare "+c.name, err)
+			}
+		} else {
+			for _, f := range c.fields {
+				if have[strings.Trim(fieldCol(f), `"`)] {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+fieldColDef(f)); err != nil {
+					return domain.Internal("sqlite: declare "+c.name+" field "+f, err)
+				}
 			}
 		}
 		for _, x := range c.order {
