@@ -17,7 +17,7 @@ func BenchmarkDeclare(b *testing.B) {
 			name = "Declared"
 		}
 		b.Run(name, func(b *testing.B) {
-			for i := range b.N {
+			for range b.N {
 				b.StopTimer()
 				store, err := sqlite.Open(filepath.Join(b.TempDir(), "declare.db"))
 				if err != nil {
@@ -34,7 +34,6 @@ func BenchmarkDeclare(b *testing.B) {
 				}
 				b.StopTimer()
 				store.Close()
-				_ = i
 			}
 		})
 	}
