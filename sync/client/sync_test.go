@@ -375,9 +375,6 @@ func TestResync(t *testing.T) {
 	assertReplica(t, c, srv.store, korday)
 }
 
-var _ = fmt.Sprint
-var _ client.Record
-
 // TestPullNeverSkipsMongo: the same scenario on the mongo adapter (compaction included), two
 // vetfield instances on one
 // MongoDB-wire database (FerretDB), with writes held back for a random time between taking their
