@@ -393,6 +393,10 @@ func (s *Store) Declare(ctx context.Context, specs ...domain.CollectionSpec) err
 		return domain.Internal("sqlite: declare", err)
 	}
 	defer tx.Rollback()
+	indexes, err := indexSQL(ctx, tx)
+	if err != nil {
+		return domain.Internal("sqlite: declare", err)
+	}
 	for _, c := range colls {
 		have, err := columns(ctx, tx, strings.Trim(c.table, `"`))
 		if err != nil {
@@ -421,22 +425,19 @@ func (s *Store) Declare(ctx context.Context, specs ...domain.CollectionSpec) err
 		}
 		for _, x := range c.order {
 			want := x.createSQL(c)
-			var have sql.NullString
-			err := tx.QueryRowContext(ctx, "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?",
-				strings.Trim(x.sqlName, `"`)).Scan(&have)
-			switch {
-			case err == nil && have.String == want:
+			have, ok := indexes[strings.Trim(x.sqlName, `"`)]
+			if ok && have == want {
 				continue
-			case err == nil:
+			}
+			if ok {
 				if _, err := tx.ExecContext(ctx, "DROP INDEX "+x.sqlName); err != nil {
 					return domain.Internal("sqlite: declare "+c.name, err)
 				}
-			case !errors.Is(err, sql.ErrNoRows):
-				return domain.Internal("sqlite: declare "+c.name, err)
 			}
 			if _, err := tx.ExecContext(ctx, want); err != nil {
 				return domain.Internal("sqlite: declare "+c.name+" index "+x.name, err)
 			}
+			indexes[strings.Trim(x.sqlName, `"`)] = want // a spec may come twice in one call
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -451,6 +452,25 @@ func (s *Store) Declare(ctx context.Context, specs ...domain.CollectionSpec) err
 }
 
 // columns returns the names of table's columns, generated ones included.
+// indexSQL is the definition of every index of the file by name, read at once: a query per index
+// cost a start as much as the rest of Declare.
+func indexSQL(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			return nil, err
+		}
+		out[name] = def
+	}
+	return out, rows.Err()
+}
+
 func columns(ctx context.Context, tx *sql.Tx, table string) (map[string]bool, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT name FROM pragma_table_xinfo(?)", table)
 	if err != nil {
