@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/vetfield/vetfield/domain/accounts"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 	"github.com/vetfield/vetfield/media"
 )
@@ -46,11 +46,7 @@ var fastPasswords = accounts.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	clk := storetest.NewClock(time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC))
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "vetfield.db"), sqlite.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t, sqlite.WithClock(clk.Now))
 	objects, err := media.NewDisk(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package attestation_test
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/vetfield/vetfield/domain/cases"
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/keyring"
-	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 	"github.com/vetfield/vetfield/media/paper"
 )
@@ -39,11 +38,7 @@ func almaty(s string) time.Time {
 
 func newEnv(t *testing.T, start string) *env {
 	t.Helper()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := sqlitetest.Open(t)
 	if err := s.Declare(t.Context(), vetfield.Collections...); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package cases_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 	"github.com/vetfield/vetfield/domain/accounts"
 	"github.com/vetfield/vetfield/domain/cases"
 	"github.com/vetfield/vetfield/domain/keyring"
-	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 )
 
@@ -21,11 +20,7 @@ import (
 // step is pending with its due date, and past it the case is in the overdue listing beside the
 // other services' cases.
 func TestLongCalendarStepStaysVisible(t *testing.T) {
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := sqlitetest.Open(t)
 	if err := s.Declare(t.Context(), vetfield.Collections...); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package epizootic_test
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/vetfield/vetfield/domain/epizootic"
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/keyring"
-	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 )
 
@@ -45,11 +44,7 @@ var almaty = storetest.Almaty
 
 func newRefEnv(t *testing.T) *refEnv {
 	t.Helper()
-	raw, err := sqlite.Open(filepath.Join(t.TempDir(), "ref.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
+	raw := sqlitetest.Open(t)
 	key, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)

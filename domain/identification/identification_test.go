@@ -1,7 +1,6 @@
 package identification_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/vetfield/vetfield"
@@ -10,6 +9,7 @@ import (
 	"github.com/vetfield/vetfield/domain/identification"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 )
 
@@ -40,11 +40,7 @@ var almaty = storetest.Almaty
 
 func newIdentEnv(t *testing.T) *identEnv {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "ident.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t)
 	key, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package inspection_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 	"github.com/vetfield/vetfield/domain/accounts"
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/keyring"
-	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 )
 
@@ -33,11 +32,7 @@ func newWorkflow(t *testing.T, start string) *workflow {
 // openStore opens a fresh SQLite file with every collection declared.
 func openStore(t *testing.T) domain.Store {
 	t.Helper()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := sqlitetest.Open(t)
 	if err := s.Declare(t.Context(), vetfield.Collections...); err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/vetfield/vetfield/domain/documents"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/licence"
-	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 	"github.com/vetfield/vetfield/media/paper"
 )
@@ -38,11 +38,7 @@ type env struct {
 
 func newEnv(t *testing.T, start string) *env {
 	t.Helper()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := sqlitetest.Open(t)
 	if err := s.Declare(t.Context(), vetfield.Collections...); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package lifecycle_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/lifecycle"
 	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 )
 
@@ -37,13 +37,10 @@ type lifeEnv struct {
 
 func newLifeEnv(t *testing.T) *lifeEnv {
 	t.Helper()
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), "life.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := sqlitetest.Open(t)
 	key, _ := keyring.Generate()
 	e := &lifeEnv{t: t, store: store, clock: storetest.NewClock(storetest.Almaty("2026-03-20", 10, 0))}
+	var err error
 	if e.app, err = vetfield.Open(t.Context(), vetfield.Config{Store: store, Now: e.clock.Now, Keys: keyring.New(key)}); err != nil {
 		t.Fatal(err)
 	}

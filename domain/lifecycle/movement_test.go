@@ -3,7 +3,6 @@ package lifecycle_test
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +18,7 @@ import (
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/lifecycle"
-	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 )
 
@@ -45,11 +44,7 @@ type moveEnv struct {
 
 func newMoveEnv(t *testing.T) *moveEnv {
 	t.Helper()
-	raw, err := sqlite.Open(filepath.Join(t.TempDir(), "move.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
+	raw := sqlitetest.Open(t)
 	key, err := keyring.Generate()
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package vetcert_test
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ import (
 	"github.com/vetfield/vetfield/domain/inspection"
 	"github.com/vetfield/vetfield/domain/keyring"
 	"github.com/vetfield/vetfield/domain/lifecycle"
-	"github.com/vetfield/vetfield/domain/sqlite"
+	"github.com/vetfield/vetfield/domain/sqlite/sqlitetest"
 	"github.com/vetfield/vetfield/domain/storetest"
 	"github.com/vetfield/vetfield/domain/vetcert"
 )
@@ -49,14 +48,11 @@ type env struct {
 
 func newEnv(t *testing.T, start string) *env {
 	t.Helper()
-	raw, err := sqlite.Open(filepath.Join(t.TempDir(), "cert.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
+	raw := sqlitetest.Open(t)
 	key, _ := keyring.Generate()
 	at, _ := time.ParseInLocation("2006-01-02 15:04", start, domain.Almaty)
 	e := &env{T: t, Store: storetest.Hook(raw), Clock: storetest.NewClock(at.UTC())}
+	var err error
 	if e.App, err = vetfield.Open(t.Context(), vetfield.Config{Store: e.Store, Now: e.Clock.Now, Keys: keyring.New(key),
 		Passwords: accounts.PasswordParams{MemoryKiB: 1024, Time: 1, Threads: 1}}); err != nil {
 		t.Fatal(err)
