@@ -111,6 +111,15 @@ func (e *Cases) plannedDue(ctx context.Context, svc *Service, c *Case, from int,
 			t = due.Add(-time.Nanosecond) // the next step may start on the last day allowed
 		}
 	}
+	if svc.Total != nil {
+		limit, err := e.DueAfter(ctx, start, svc.Total(c))
+		if err != nil {
+			return time.Time{}, err
+		}
+		if limit.Before(due) {
+			due = limit
+		}
+	}
 	return due, nil
 }
 
@@ -321,6 +330,9 @@ func (e *Cases) finishStep(ctx context.Context, svc *Service, c *Case, p domain.
 	due, err := e.DueAfter(ctx, now, next.TermOf(c))
 	if err != nil {
 		return err
+	}
+	if svc.Total != nil && c.Registration != nil && c.Registration.ResultDue.Before(due) {
+		due = c.Registration.ResultDue // the service's total term bounds every step
 	}
 	c.Steps = append(c.Steps, StepRecord{Name: next.Name, Start: end, Due: due.UTC()})
 	return nil

@@ -151,6 +151,11 @@ type Service struct {
 	// Regulation is what the service follows, for the journal and the papers.
 	Regulation string    `json:"regulation"`
 	Steps      []StepDef `json:"steps"`
+	// Total, when set, is the longest the whole service may take from the registration, where the
+	// regulation gives one shorter than its steps' terms added up (a drug's registration: 96
+	// calendar days, though its steps add up to about 99). The talon promises the result by then
+	// at the latest, and no step is due after it.
+	Total func(c *Case) Term `json:"-"`
 	// Open checks an application for this service and fills the case's subject, territory and
 	// Data from it; it is where the service refuses an object outside the applicant's ownership.
 	Open func(ctx context.Context, p domain.Principal, a *Application, c *Case) error `json:"-"`

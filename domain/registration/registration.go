@@ -42,7 +42,11 @@ type Figures struct {
 	// has none; TestsDays the registration tests.
 	ExpertiseDays int
 	TestsDays     int
-	DocType       documents.DocType
+	// TotalDays and TotalApprobationDays are the whole registration's longest term in calendar
+	// days, without and with an approbation; 0 when the regulation gives none (feed: only its
+	// steps' terms).
+	TotalDays, TotalApprobationDays int
+	DocType                         documents.DocType
 }
 
 // Feed and Drug are the two sets of figures of seed 004.
@@ -56,7 +60,8 @@ var (
 		Title:      cases.Text{KK: "Ветеринариялық препараттарды мемлекеттік тіркеу", RU: "Государственная регистрация ветеринарных препаратов"},
 		ReregTitle: cases.Text{KK: "Ветеринариялық препараттарды қайта тіркеу", RU: "Перерегистрация ветеринарных препаратов"},
 		Regulation: "registration certificate of a veterinary drug", ReregRegulation: "re-registration of a veterinary drug",
-		NumberPrefix: "KZ-VD", ExpertiseDays: 30, TestsDays: 55, DocType: documents.DocDrugCertificate}
+		NumberPrefix: "KZ-VD", ExpertiseDays: 30, TestsDays: 55, TotalDays: 96, TotalApprobationDays: 2*365 + 41,
+		DocType: documents.DocDrugCertificate}
 )
 
 // The approbation's longest term: two years under a programme of production trials.
@@ -167,7 +172,20 @@ func (s *Service) definition() *cases.Service {
 			Title: cases.Text{KK: "Куәлікті өтініш берушіге беру", RU: "Выдача удостоверения заявителю"},
 			Term:  cases.Term{N: 30, Unit: cases.Minutes}, Records: []string{"hand_over"}},
 	)
-	return &cases.Service{Code: f.Code, Prefix: f.Prefix, Title: f.Title, Regulation: f.Regulation, Open: s.open, Steps: steps}
+	svc := &cases.Service{Code: f.Code, Prefix: f.Prefix, Title: f.Title, Regulation: f.Regulation, Open: s.open, Steps: steps}
+	if f.TotalDays > 0 {
+		svc.Total = s.totalTerm
+	}
+	return svc
+}
+
+// totalTerm is the whole registration's longest term (Figures.TotalDays): "96 calendar days with
+// tests (2 years 41 days with approbation)" for a drug.
+func (s *Service) totalTerm(c *cases.Case) cases.Term {
+	if approbationTerm(c).N > 0 {
+		return cases.Term{N: s.Figures.TotalApprobationDays, Unit: cases.CalendarDays}
+	}
+	return cases.Term{N: s.Figures.TotalDays, Unit: cases.CalendarDays}
 }
 
 func (s *Service) reregDefinition() *cases.Service {

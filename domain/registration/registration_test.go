@@ -2,6 +2,7 @@ package registration_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -437,5 +438,53 @@ func TestDecisionCrashAtEveryWrite(t *testing.T) {
 		if err != nil || len(p.History) != 1 || p.CertificateID != c.Results[0].ID {
 			t.Fatalf("crash at write %d: register %+v %v", k, p, err)
 		}
+	}
+}
+
+// TestDrugTotalTerm: a drug's registration takes "96 calendar days with tests (2 years 41 days
+// with approbation)" in all, fewer than its steps' terms added up. The talon promises the result
+// by the 96th day, and when every step before takes its whole term the decision is due that day,
+// not five working days after the tests.
+func TestDrugTotalTerm(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		approbation bool
+		result      string // the last day the talon allows
+	}{{false, "19.01.2027"}, {true, "24.11.2028"}} {
+		t.Run(fmt.Sprint("Approbation", c.approbation), func(t *testing.T) {
+			e := newEnv(t, "2026-10-15 10:00")
+			cs := e.apply(t, registration.Drug.Code, applicantIIN, map[string]any{"name": "Ивермек 1%", "manufacturer": "ЖШС Фарм",
+				"territory": bayzak, "standard": "СТ 123-2026", "approbation": c.approbation})
+			if got := cs.Registration.ResultDue.Add(-time.Nanosecond).In(domain.Almaty).Format("02.01.2006"); got != c.result {
+				t.Fatalf("the talon promises the result by %s, want %s", got, c.result)
+			}
+			talon, err := e.App.Documents.Get(t.Context(), cs.Registration.TalonID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var content map[string]any
+			json.Unmarshal(talon.Content, &content)
+			if content["result_due"] != c.result {
+				t.Errorf("the talon's paper says %v, want %s", content["result_due"], c.result)
+			}
+			if c.approbation {
+				return
+			}
+			// Every step takes its whole term, to its last minute; a laboratory's act is of that day.
+			late := func(step string, p domain.Principal, in map[string]any) {
+				e.Clock.Set(cs.Pending().Due.Add(-time.Minute))
+				if _, ok := in["act"]; ok {
+					in["act_date"] = e.Clock.Now().In(domain.Almaty).Format(time.DateOnly)
+				}
+				cs = e.step(t, p, cs.ID, step, cases.StepInput{Data: data(in)})
+			}
+			late("review", e.Office, map[string]any{"laboratory_id": e.Lab1.UserID, "institution_id": e.Inst.UserID})
+			late("expertise", e.Inst, map[string]any{"act": "ҒЗИ-1", "conforms": true})
+			late("tests", e.Lab1, map[string]any{"act": "№ 9", "conforms": true})
+			cs = e.step(t, e.Office, cs.ID, "approbation", cases.StepInput{})
+			if due := cs.Pending().Due; !due.Equal(cs.Registration.ResultDue) {
+				t.Errorf("the decision is due %s, want the total term's end %s", due.In(domain.Almaty), cs.Registration.ResultDue.In(domain.Almaty))
+			}
+		})
 	}
 }
