@@ -153,7 +153,7 @@ type Service struct {
 	Steps      []StepDef `json:"steps"`
 	// Total, when set, is the longest the whole service may take from the registration, where the
 	// regulation gives one shorter than its steps' terms added up (a drug's registration: 96
-	// calendar days, though its steps add up to about 99). The talon promises the result by then
+	// calendar days, though its steps add up to about 103). The talon promises the result by then
 	// at the latest, and no step is due after it.
 	Total func(c *Case) Term `json:"-"`
 	// Open checks an application for this service and fills the case's subject, territory and
