@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -183,10 +182,19 @@ func assertReplica(t testing.TB, c *client.Client, store domain.Store, territory
 	if err != nil {
 		t.Fatal(err)
 	}
-	missing, stale, extra := 0, 0, 0
+	missing, stale, extra := replicaDiff(want, got)
+	if missing+stale+extra > 0 || len(want) == 0 {
+		t.Fatalf("replica differs from the server: %d records on the server, %d missing, %d stale, %d extra",
+			len(want), missing, stale, extra)
+	}
+	t.Logf("replica = server: %d documents", len(want))
+}
+
+// replicaDiff counts how a replica's records (got) differ from the server's versions (want): the
+// records it lacks, those at another version, and those the server does not have.
+func replicaDiff(want map[string]int64, got map[string]client.Record) (missing, stale, extra int) {
 	for id, v := range want {
-		r, ok := got[id]
-		switch {
+		switch r, ok := got[id]; {
 		case !ok:
 			missing++
 		case r.Version != v:
@@ -198,11 +206,5 @@ func assertReplica(t testing.TB, c *client.Client, store domain.Store, territory
 			extra++
 		}
 	}
-	if missing+stale+extra > 0 || len(want) == 0 {
-		t.Fatalf("replica differs from the server: %d records on the server, %d missing, %d stale, %d extra",
-			len(want), missing, stale, extra)
-	}
-	t.Logf("replica = server: %d documents", len(want))
+	return missing, stale, extra
 }
-
-var _ = filepath.Join

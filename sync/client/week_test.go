@@ -543,21 +543,7 @@ func checkWeekReplica(t *testing.T, c *client.Client, f *field) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		missing, stale, extra := 0, 0, 0
-		for id, v := range want {
-			switch r, ok := got[id]; {
-			case !ok:
-				missing++
-			case r.Version != v:
-				stale++
-			}
-		}
-		for id := range got {
-			if _, ok := want[id]; !ok {
-				extra++
-			}
-		}
-		if missing+stale+extra > 0 {
+		if missing, stale, extra := replicaDiff(want, got); missing+stale+extra > 0 {
 			t.Errorf("replica of %s: %d on the server, %d missing, %d stale, %d extra", spec.Name, len(want), missing, stale, extra)
 		}
 	}
